@@ -1,0 +1,190 @@
+/**
+ * The claim board: one SharedArrayBuffer that every worker thread and the main thread share.
+ * It is this module's alone; everything else goes through the small functions below.
+ *
+ * Layout (Int32 cells):
+ *
+ *   header   CURSOR      next slot index a worker should try (Atomics.add hands each index out once)
+ *            DONE        how many slots are finished (done or cancelled)
+ *            STOP        1 once the run stops claiming (interrupt, bail, end)
+ *            EPOCH       bumped, with Atomics.notify, whenever a waiting worker should look again
+ *   lanes    per worker lane (1-based): PID (= process group) of the test it is running, 0 if none
+ *   slots    one per test, in plan order
+ *   starts   one per test: how many times its claim was handed back (so a worker knows the attempt)
+ *
+ * Slot values: FREE (0); RUNNING by lane w is `w` (1..MAX_LANES); DONE by lane w is `-w`;
+ * CANCELLED is a slot the main thread took away before anyone claimed it (the run stopped).
+ * So at any moment a slot says whether it is free, who is running it, or who finished it.
+ */
+
+export const FREE = 0
+export const CANCELLED = -0x7fff_ffff
+/** Lane ids are small positive ints so that `-lane` (done) never collides with CANCELLED. */
+export const MAX_LANES = 1024
+
+const CURSOR = 0
+const DONE = 1
+const STOP = 2
+const EPOCH = 3
+const HEADER_CELLS = 4
+const LANE_PID = 0
+const LANE_CELLS = 1
+
+export interface ClaimBoard {
+  readonly buffer: SharedArrayBuffer
+  readonly size: number
+  readonly lanes: number
+  readonly cells: Int32Array
+}
+
+export type SlotState =
+  | { state: 'free' }
+  | { state: 'running'; lane: number }
+  | { state: 'done'; lane: number }
+  | { state: 'cancelled' }
+
+const slotsOffset = (lanes: number): number => HEADER_CELLS + (lanes + 1) * LANE_CELLS
+
+export function createBoard(size: number, lanes: number): ClaimBoard {
+  if (lanes < 1 || lanes > MAX_LANES) throw new RangeError(`lanes must be 1..${MAX_LANES}`)
+  const buffer = new SharedArrayBuffer((slotsOffset(lanes) + 2 * size) * Int32Array.BYTES_PER_ELEMENT)
+  return { buffer, size, lanes, cells: new Int32Array(buffer) }
+}
+
+/** Re-opens a board from its buffer inside a worker thread (the buffer is shared, not copied). */
+export function openBoard(buffer: SharedArrayBuffer, size: number, lanes: number): ClaimBoard {
+  return { buffer, size, lanes, cells: new Int32Array(buffer) }
+}
+
+const laneCell = (lane: number, field: number): number => HEADER_CELLS + lane * LANE_CELLS + field
+const slotCell = (board: ClaimBoard, i: number): number => slotsOffset(board.lanes) + i
+const startsCell = (board: ClaimBoard, i: number): number => slotsOffset(board.lanes) + board.size + i
+
+/** The attempt a worker is making now that it holds slot i (1 for a first run). */
+export const attemptOf = (board: ClaimBoard, i: number): number =>
+  Atomics.load(board.cells, startsCell(board, i)) + 1
+
+/** Returns true for exactly one caller per slot, however many race for it. */
+export function claim(board: ClaimBoard, i: number, lane: number): boolean {
+  return Atomics.compareExchange(board.cells, slotCell(board, i), FREE, lane) === FREE
+}
+
+/**
+ * Claims the next free slot in plan order, or returns -1 when none is free right now.
+ * Atomics.add hands every cursor value to one caller, so in the common case the first
+ * compareExchange wins and a claim costs O(1). The compareExchange is still what decides:
+ * a slot handed back by `release` (cursor rewound) may be raced for by several workers.
+ */
+export function claimNext(board: ClaimBoard, lane: number): number {
+  const { cells, size } = board
+  while (Atomics.load(cells, CURSOR) < size) {
+    const i = Atomics.add(cells, CURSOR, 1)
+    if (i >= size) break
+    if (claim(board, i, lane)) return i
+  }
+  return -1
+}
+
+/**
+ * Marks slot i finished by `lane`. Only the main thread calls it, when it records the result, so
+ * "done" in shared memory and "recorded" in the results can never disagree.
+ */
+export function markDone(board: ClaimBoard, i: number, lane: number): boolean {
+  const ok = Atomics.compareExchange(board.cells, slotCell(board, i), lane, -lane) === lane
+  if (ok) {
+    Atomics.add(board.cells, DONE, 1)
+    wake(board)
+  }
+  return ok
+}
+
+/**
+ * Hands a claim back (the lane died, or the test is to be retried): running-by-lane → FREE, then the
+ * cursor is rewound so the next claimNext finds it. The slot is freed before the cursor moves and
+ * EPOCH is bumped last, so a worker that saw the old EPOCH either sees the rewound cursor or is
+ * woken by the notify: no lost wake-up.
+ */
+export function release(board: ClaimBoard, i: number, lane: number): boolean {
+  // Counted before the slot is freed, so whoever claims it next reads the new attempt number.
+  Atomics.add(board.cells, startsCell(board, i), 1)
+  const ok = Atomics.compareExchange(board.cells, slotCell(board, i), lane, FREE) === lane
+  if (ok) {
+    rewindCursor(board, i)
+    wake(board)
+  } else {
+    Atomics.sub(board.cells, startsCell(board, i), 1)
+  }
+  return ok
+}
+
+function rewindCursor(board: ClaimBoard, i: number): void {
+  for (;;) {
+    const c = Atomics.load(board.cells, CURSOR)
+    if (c <= i || Atomics.compareExchange(board.cells, CURSOR, c, i) === c) return
+  }
+}
+
+/**
+ * Takes every still-free slot away (the run is stopping): FREE → CANCELLED, by the same
+ * compareExchange a worker uses, so each slot is either claimed by a worker or cancelled, never both.
+ */
+export function cancelFree(board: ClaimBoard): number[] {
+  const cancelled: number[] = []
+  for (let i = 0; i < board.size; i++) {
+    if (Atomics.compareExchange(board.cells, slotCell(board, i), FREE, CANCELLED) === FREE) {
+      Atomics.add(board.cells, DONE, 1)
+      cancelled.push(i)
+    }
+  }
+  wake(board)
+  return cancelled
+}
+
+export function stop(board: ClaimBoard): void {
+  Atomics.store(board.cells, STOP, 1)
+  wake(board)
+}
+
+export const isStopped = (board: ClaimBoard): boolean => Atomics.load(board.cells, STOP) === 1
+export const doneCount = (board: ClaimBoard): number => Atomics.load(board.cells, DONE)
+
+function wake(board: ClaimBoard): void {
+  Atomics.add(board.cells, EPOCH, 1)
+  Atomics.notify(board.cells, EPOCH)
+}
+
+/**
+ * Blocks a worker thread until there may be something to claim again, or the run is over.
+ * Returns false when the worker should exit: the run stopped, or every slot is finished.
+ */
+export function awaitWork(board: ClaimBoard, timeoutMs = 1000): boolean {
+  for (;;) {
+    const epoch = Atomics.load(board.cells, EPOCH)
+    if (isStopped(board) || doneCount(board) >= board.size) return false
+    if (Atomics.load(board.cells, CURSOR) < board.size) return true
+    Atomics.wait(board.cells, EPOCH, epoch, timeoutMs)
+  }
+}
+
+export function setLanePid(board: ClaimBoard, lane: number, pid: number): void {
+  Atomics.store(board.cells, laneCell(lane, LANE_PID), pid)
+}
+
+export function lanePid(board: ClaimBoard, lane: number): number {
+  return Atomics.load(board.cells, laneCell(lane, LANE_PID))
+}
+
+export function slotState(board: ClaimBoard, i: number): SlotState {
+  const v = Atomics.load(board.cells, slotCell(board, i))
+  if (v === FREE) return { state: 'free' }
+  if (v === CANCELLED) return { state: 'cancelled' }
+  return v > 0 ? { state: 'running', lane: v } : { state: 'done', lane: -v }
+}
+
+/** Every slot that `lane` holds as running (a dead lane holds at most one; a scan is fine then). */
+export function slotsHeldBy(board: ClaimBoard, lane: number): number[] {
+  const held: number[] = []
+  const base = slotsOffset(board.lanes)
+  for (let i = 0; i < board.size; i++) if (Atomics.load(board.cells, base + i) === lane) held.push(i)
+  return held
+}

@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import { ClaimrunError } from './errors.js'
+import { generateSuite } from './generate.js'
+import { DEFAULT_KILL_GRACE_S, DEFAULT_MAX_OUTPUT, DEFAULT_OUT, DEFAULT_WORKERS, type InternalOptions } from './options.js'
+import { renderSummary } from './reporters/summary.js'
+import { wantsColor } from './reporters/format.js'
+import { lineReporter } from './reporters/line-reporter.js'
+import { run } from './run.js'
+import type { RunOptions } from './types.js'
+
+/** Exit codes: 0 all passed, 1 a test did not pass, 2 bad usage/config (nothing run) or a claimrun fault, 130/143 interrupted. */
+const EXIT_USAGE = 2
+
+function number(value: string): number {
+  const n = Number(value)
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('not a number.')
+  return n
+}
+
+function fail(message: string): never {
+  process.stderr.write(`claimrun: ${message}\n`)
+  process.exit(EXIT_USAGE)
+}
+
+const program = new Command('claimrun')
+  .description('Runs test scripts across worker threads; each test is claimed exactly once.')
+  .exitOverride()
+  .configureOutput({ outputError: () => {} })
+  .showSuggestionAfterError(true)
+
+program
+  .command('run')
+  .description('run the tests in the given files and folders (default: test/)')
+  .argument('[paths...]', 'test files and folders')
+  .option('-w, --workers <n>', 'worker threads', number, DEFAULT_WORKERS)
+  .option('--cmd <template>', 'command for every test, e.g. "python3 -u {file}" (never run through a shell)')
+  .option('--pattern <glob>', 'which files in folders are tests (default: test*, *.test.*, *_test.*, *.spec.*)')
+  .option('--out <dir>', 'folder for worker logs, summary.txt and results.json', DEFAULT_OUT)
+  .option('--timeout <seconds>', 'end a test that runs longer than this', number)
+  .option('--kill-grace <seconds>', 'seconds between SIGTERM and SIGKILL when a test is ended', number, DEFAULT_KILL_GRACE_S)
+  .option('--max-output <bytes>', 'bytes of output kept in the log per test', number, DEFAULT_MAX_OUTPUT)
+  .addOption(new Option('--die-on <test:how:n>', 'test-only: make a worker die on a test').hideHelp())
+  .action(async (paths: string[], flags: Record<string, unknown>) => {
+    const stop = new AbortController()
+    const force = new AbortController()
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (!stop.signal.aborted) {
+        process.stderr.write(`\nclaimrun: ${signal}: stopping; running tests get ${flags.killGrace} s to end (${signal === 'SIGINT' ? 'Ctrl-C again' : 'again'} to end them now)\n`)
+        stop.abort(signal)
+      } else {
+        force.abort(signal)
+      }
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    const options: RunOptions & InternalOptions = {
+      paths,
+      workers: flags.workers as number,
+      out: flags.out as string,
+      killGrace: flags.killGrace as number,
+      maxOutput: flags.maxOutput as number,
+      signal: stop.signal,
+      forceSignal: force.signal,
+      onEvent: lineReporter(process.stdout, wantsColor(process.stdout)),
+    }
+    if (flags.cmd !== undefined) options.cmd = flags.cmd as string
+    if (flags.pattern !== undefined) options.pattern = flags.pattern as string
+    if (flags.timeout !== undefined) options.timeout = flags.timeout as number
+    if (typeof flags.dieOn === 'string') {
+      const [test = '', how = 'exit', attempts = '1'] = flags.dieOn.split(':')
+      options.die = { test, how: how as 'exit', attempts: Number(attempts) }
+    }
+    const result = await run(options)
+    process.stdout.write('\n' + renderSummary(result, { color: wantsColor(process.stdout), cwd: process.cwd() }))
+    process.exitCode = result.exitCode
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  })
+
+program
+  .command('generate')
+  .description('write a demo suite of sleeping test scripts, some failing')
+  .argument('<dir>', 'folder to write the tests into')
+  .option('--count <n>', 'number of tests', number, 20)
+  .option('--failures <n>', 'how many of them fail', number, 3)
+  .option('--min-ms <ms>', 'shortest sleep', number, 100)
+  .option('--max-ms <ms>', 'longest sleep', number, 2000)
+  .option('--seed <n>', 'same seed, same suite', number, 1)
+  .addOption(new Option('--lang <lang>', 'language of the tests').choices(['js', 'py', 'sh']).default('js'))
+  .action((dir: string, flags: { count: number; failures: number; minMs: number; maxMs: number; seed: number; lang: 'js' | 'py' | 'sh' }) => {
+    const tests = generateSuite(dir, flags)
+    const sum = tests.reduce((s, t) => s + t.sleepMs, 0)
+    process.stdout.write(`claimrun: wrote ${tests.length} tests (${tests.filter((t) => t.fails).length} failing, ${(sum / 1000).toFixed(1)} s of sleep) to ${dir}\n`)
+  })
+
+try {
+  await program.parseAsync(process.argv)
+} catch (err) {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) process.exit(0)
+    const message = err.message.replace(/^error: /, '')
+    fail(`${message}${/see|help/.test(message) ? '' : ' (see claimrun --help)'}`)
+  }
+  if (err instanceof ClaimrunError) fail(err.message)
+  const detail = process.env.CLAIMRUN_DEBUG ? `\n${(err as Error)?.stack}` : ' (set CLAIMRUN_DEBUG=1 for the stack)'
+  fail(`internal error: ${(err as Error)?.message ?? String(err)}${detail}`)
+}

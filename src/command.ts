@@ -1,0 +1,100 @@
+import { closeSync, openSync, readSync, statSync } from 'node:fs'
+import { extname } from 'node:path'
+import { ClaimrunError } from './errors.js'
+
+/** Interpreters by extension, used when a file is not an executable with a `#!` line. */
+const INTERPRETERS: Record<string, () => string[]> = {
+  '.js': () => [process.execPath],
+  '.mjs': () => [process.execPath],
+  '.cjs': () => [process.execPath],
+  '.py': () => ['python3'],
+  '.sh': () => ['sh'],
+}
+
+export const RUNNABLE_EXTENSIONS = Object.keys(INTERPRETERS)
+
+/**
+ * Splits a `--cmd` template into argv tokens with shell-like quoting, and nothing more: no
+ * variables, globs, pipes or substitutions are interpreted, because no shell ever runs it.
+ * 'single' quotes are literal; "double" quotes honour \" and \\; a backslash outside quotes
+ * escapes the next character.
+ */
+export function splitCommand(template: string): string[] {
+  const tokens: string[] = []
+  let token = ''
+  let inToken = false
+  let quote: '"' | "'" | null = null
+  for (let i = 0; i < template.length; i++) {
+    const c = template[i] as string
+    if (quote === "'") {
+      if (c === "'") quote = null
+      else token += c
+    } else if (quote === '"') {
+      if (c === '"') quote = null
+      else if (c === '\\' && (template[i + 1] === '"' || template[i + 1] === '\\')) token += template[++i]
+      else token += c
+    } else if (c === "'" || c === '"') {
+      quote = c
+      inToken = true
+    } else if (c === '\\' && i + 1 < template.length) {
+      token += template[++i]
+      inToken = true
+    } else if (/\s/.test(c)) {
+      if (inToken) tokens.push(token)
+      token = ''
+      inToken = false
+    } else {
+      token += c
+      inToken = true
+    }
+  }
+  if (quote) {
+    throw new ClaimrunError('CLAIMRUN_BAD_OPTION', `--cmd has an unclosed ${quote} quote: close it, or escape it with a backslash`)
+  }
+  if (inToken) tokens.push(token)
+  if (tokens.length === 0) {
+    throw new ClaimrunError('CLAIMRUN_BAD_OPTION', '--cmd is empty: give a command such as --cmd "python3 -u {file}"')
+  }
+  return tokens
+}
+
+/** argv for a `--cmd` template: `{file}` replaced inside each token, or the file appended if no token names it. */
+export function templateArgv(tokens: string[], file: string): string[] {
+  const argv = tokens.map((t) => t.split('{file}').join(file))
+  return tokens.some((t) => t.includes('{file}')) ? argv : [...argv, file]
+}
+
+function startsWithShebang(file: string): boolean {
+  const head = Buffer.alloc(4)
+  let fd: number | undefined
+  try {
+    fd = openSync(file, 'r')
+    const n = readSync(fd, head, 0, 4, 0)
+    // "#!" scripts, and ELF binaries, are run as they are.
+    return (n >= 2 && head[0] === 0x23 && head[1] === 0x21) || (n === 4 && head.toString('latin1') === '\x7fELF')
+  } catch {
+    return false
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
+}
+
+export const isExecutable = (mode: number): boolean => (mode & 0o111) !== 0
+
+/**
+ * The argv that runs one test file (an absolute path, so a name that starts with `-` is never read
+ * as an option). An executable with a `#!` line (or a binary) runs directly; otherwise the
+ * extension picks the interpreter; an executable without either still runs directly.
+ */
+export function argvFor(file: string, id: string): string[] {
+  const mode = statSync(file).mode
+  const executable = isExecutable(mode)
+  if (executable && startsWithShebang(file)) return [file]
+  const interpreter = INTERPRETERS[extname(file).toLowerCase()]
+  if (interpreter) return [...interpreter(), file]
+  if (executable) return [file]
+  throw new ClaimrunError(
+    'CLAIMRUN_UNKNOWN_TYPE',
+    `don't know how to run ${JSON.stringify(id)}: not executable and not ${RUNNABLE_EXTENSIONS.join('/')}; make it executable or pass --cmd "<interpreter> {file}"`,
+  )
+}

@@ -1,0 +1,112 @@
+import { existsSync, readdirSync, realpathSync, statSync, type Dirent } from 'node:fs'
+import { extname, join, relative, resolve, sep } from 'node:path'
+import picomatch from 'picomatch'
+import { isExecutable, RUNNABLE_EXTENSIONS } from './command.js'
+import { ClaimrunError } from './errors.js'
+
+export const DEFAULT_PATTERN_TEXT = 'test*, *.test.*, *_test.*, *.spec.* (runnable or executable)'
+
+export interface Discovered {
+  /** Absolute file paths, in order: the paths as given, each folder in natural order. */
+  files: string[]
+  warnings: string[]
+}
+
+const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' })
+const naturalCompare = (a: string, b: string): number => collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0)
+
+function defaultMatch(name: string, mode: number): boolean {
+  const named = name.startsWith('test') || /\.test\.[^/]+$|_test\.[^/]+$|\.spec\.[^/]+$/.test(name)
+  return named && (RUNNABLE_EXTENSIONS.includes(extname(name).toLowerCase()) || isExecutable(mode))
+}
+
+/** The id of a test: its path relative to the run's cwd, with `/` separators. */
+export const testId = (cwd: string, file: string): string => relative(cwd, file).split(sep).join('/')
+
+/**
+ * Turns paths into test files. Folders are walked recursively (skipping node_modules and dot
+ * folders); a symlinked folder is followed once (its real path is remembered, so loops end); an
+ * unreadable folder becomes a warning. A file named directly is always a test.
+ */
+export function discover(paths: string[], cwd: string, pattern?: string): Discovered {
+  const matcher = pattern ? picomatch(pattern, { dot: true, basename: !pattern.includes('/') }) : null
+  const files: string[] = []
+  const seen = new Set<string>()
+  const warnings: string[] = []
+  const visitedDirs = new Set<string>()
+
+  const add = (file: string): void => {
+    let real: string
+    try {
+      real = realpathSync(file)
+    } catch {
+      return
+    }
+    if (!seen.has(real)) {
+      seen.add(real)
+      files.push(file)
+    }
+  }
+
+  const walk = (dir: string, root: string, found: string[]): void => {
+    let real: string
+    try {
+      real = realpathSync(dir)
+    } catch {
+      return
+    }
+    if (visitedDirs.has(real)) return
+    visitedDirs.add(real)
+    let entries: Dirent[]
+    try {
+      entries = readdirSync(dir, { withFileTypes: true })
+    } catch (err) {
+      warnings.push(`cannot read folder ${testId(cwd, dir) || '.'} (${(err as NodeJS.ErrnoException).code ?? 'error'}): skipped`)
+      return
+    }
+    const subdirs: string[] = []
+    for (const entry of entries) {
+      const full = join(dir, entry.name)
+      let isDir = entry.isDirectory()
+      let isFile = entry.isFile()
+      let mode = 0
+      if (entry.isSymbolicLink() || isFile) {
+        try {
+          const st = statSync(full)
+          isDir = st.isDirectory()
+          isFile = st.isFile()
+          mode = st.mode
+        } catch {
+          continue // broken link
+        }
+      }
+      if (isDir) {
+        if (entry.name !== 'node_modules' && !entry.name.startsWith('.')) subdirs.push(full)
+      } else if (isFile) {
+        const ok = matcher ? matcher(relative(root, full).split(sep).join('/')) : defaultMatch(entry.name, mode)
+        if (ok) found.push(full)
+      }
+    }
+    for (const d of subdirs) walk(d, root, found)
+  }
+
+  for (const p of paths) {
+    const abs = resolve(cwd, p)
+    if (!existsSync(abs)) {
+      throw new ClaimrunError('CLAIMRUN_PATH_NOT_FOUND', `path not found: ${JSON.stringify(p)}; check the spelling, or run claimrun from the folder it is relative to`)
+    }
+    if (!statSync(abs).isDirectory()) {
+      add(abs)
+      continue
+    }
+    const found: string[] = []
+    walk(abs, abs, found)
+    found.sort((a, b) => naturalCompare(testId(cwd, a), testId(cwd, b)))
+    for (const f of found) add(f)
+    if (found.length === 0) {
+      const used = pattern ? `--pattern ${JSON.stringify(pattern)}` : `the default pattern ${DEFAULT_PATTERN_TEXT}`
+      throw new ClaimrunError('CLAIMRUN_NO_TESTS', `no tests in ${JSON.stringify(p)} with ${used}; pass --pattern "<glob>" to pick files`)
+    }
+  }
+  return { files, warnings }
+}

@@ -1,0 +1,7 @@
+export { run } from './run.js'
+export { generateSuite } from './generate.js'
+export { ClaimrunError } from './errors.js'
+export { renderSummary } from './reporters/summary.js'
+export type { ErrorCode } from './errors.js'
+export type { GenerateOptions, GeneratedTest } from './generate.js'
+export type { Counts, RunEvent, RunOptions, RunResult, Status, TestResult } from './types.js'

@@ -1,0 +1,91 @@
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { splitCommand } from './command.js'
+import { badOption, ClaimrunError } from './errors.js'
+import { MAX_LANES } from './claim-board.js'
+import type { DeathPlan } from './protocol.js'
+import type { RunEvent, RunOptions } from './types.js'
+
+export const DEFAULT_WORKERS = 3
+export const DEFAULT_OUT = '.claimrun/last-run'
+export const DEFAULT_KILL_GRACE_S = 5
+export const DEFAULT_MAX_OUTPUT = 50 * 1024 * 1024
+
+/** Options after validation: every default filled, every path absolute. */
+export interface ResolvedOptions {
+  paths: string[]
+  workers: number
+  cmd: string[] | null
+  pattern: string | undefined
+  out: string
+  cwd: string
+  timeoutMs: number
+  killGraceMs: number
+  maxOutput: number
+  signal: AbortSignal | undefined
+  forceSignal: AbortSignal | undefined
+  onEvent: ((event: RunEvent) => void) | undefined
+  die: DeathPlan | undefined
+}
+
+/** Internal extras the CLI and the tests pass; not part of the documented options. */
+export interface InternalOptions {
+  /** Aborting it during a stop skips the grace period (the CLI's second Ctrl-C). */
+  forceSignal?: AbortSignal
+  /** Test-only: make a worker die on a test. */
+  die?: DeathPlan
+}
+
+function wholeNumber(value: unknown, flag: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw badOption(flag, value, `a whole number from ${min} to ${max}`)
+  }
+  return value
+}
+
+function seconds(value: unknown, flag: string, allowZero: boolean): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    throw badOption(flag, value, allowZero ? 'a number of seconds, 0 or more' : 'a number of seconds above 0')
+  }
+  return Math.round(value * 1000)
+}
+
+/** Validates once, at the public entry; past this point the types are trusted. */
+export function resolveOptions(options: RunOptions & InternalOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object') throw badOption('options', options, 'an object')
+  const cwd = resolve(options.cwd ?? process.cwd())
+  if (!existsSync(cwd)) throw badOption('cwd', options.cwd, 'an existing folder')
+  let paths = options.paths ?? []
+  if (!Array.isArray(paths) || paths.some((p) => typeof p !== 'string' || p === '')) {
+    throw badOption('paths', paths, 'a list of file or folder paths')
+  }
+  if (paths.length === 0) {
+    if (!existsSync(resolve(cwd, 'test'))) {
+      throw new ClaimrunError('CLAIMRUN_BAD_OPTION', 'no paths given and there is no test/ folder: name the tests to run, e.g. claimrun run fixtures/demo')
+    }
+    paths = ['test']
+  }
+  if (options.cmd !== undefined && typeof options.cmd !== 'string') throw badOption('--cmd', options.cmd, 'a command template')
+  if (options.pattern !== undefined && (typeof options.pattern !== 'string' || options.pattern === '')) {
+    throw badOption('--pattern', options.pattern, 'a glob such as "*.check.sh"')
+  }
+  if (options.out !== undefined && (typeof options.out !== 'string' || options.out === '')) {
+    throw badOption('--out', options.out, 'a folder path')
+  }
+  if (options.onEvent !== undefined && typeof options.onEvent !== 'function') throw badOption('onEvent', options.onEvent, 'a function')
+  return {
+    paths,
+    workers: options.workers === undefined ? DEFAULT_WORKERS : wholeNumber(options.workers, '--workers', 1, MAX_LANES),
+    cmd: options.cmd === undefined ? null : splitCommand(options.cmd),
+    pattern: options.pattern,
+    out: resolve(cwd, options.out ?? DEFAULT_OUT),
+    cwd,
+    timeoutMs: options.timeout === undefined ? 0 : seconds(options.timeout, '--timeout', false),
+    killGraceMs: seconds(options.killGrace ?? DEFAULT_KILL_GRACE_S, '--kill-grace', true),
+    maxOutput: options.maxOutput === undefined ? DEFAULT_MAX_OUTPUT : wholeNumber(options.maxOutput, '--max-output', 0, Number.MAX_SAFE_INTEGER),
+    signal: options.signal,
+    forceSignal: options.forceSignal,
+    onEvent: options.onEvent,
+    die: options.die,
+  }
+}

@@ -1,0 +1,74 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+
+/**
+ * Every test runs as the leader of its own process group (spawned `detached`), so signalling
+ * `-pid` reaches the test and everything it started, grandchildren included, unless they left the
+ * group on purpose (setsid).
+ */
+
+/** Sends `signal` to the whole group. Returns false if the group has no process left. */
+export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, signal)
+    return true
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false
+    // EPERM: a member changed user; nothing more we can do from here.
+    return false
+  }
+}
+
+/**
+ * Live (non-zombie) members of a process group. A zombie still answers `kill(-pgid, 0)` until its
+ * parent reaps it, so the signal alone cannot tell "left behind" from "already dead".
+ */
+export function groupMembers(pgid: number): number[] {
+  if (!signalGroup(pgid, 0)) return []
+  if (process.platform === 'linux') {
+    const members: number[] = []
+    for (const name of readdirSync('/proc')) {
+      if (name.charCodeAt(0) > 57) continue // not a pid folder
+      let stat: string
+      try {
+        stat = readFileSync(`/proc/${name}/stat`, 'latin1')
+      } catch {
+        continue // exited meanwhile
+      }
+      // Fields after the parenthesised command name: state ppid pgrp ...
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (Number(fields[2]) === pgid && fields[0] !== 'Z') members.push(Number(name))
+    }
+    return members
+  }
+  try {
+    const out = execFileSync('ps', ['-o', 'pid=,stat=', '-g', String(pgid)], { encoding: 'utf8' })
+    return out
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/))
+      .filter(([pid, stat]) => pid && stat && !stat.startsWith('Z'))
+      .map(([pid]) => Number(pid))
+  } catch {
+    return []
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Ends a process group: SIGTERM, then SIGKILL once `graceMs` has passed with members still alive.
+ * Resolves when no live member is left (or shortly after SIGKILL, which cannot be refused).
+ */
+export async function endGroup(pgid: number, graceMs: number): Promise<void> {
+  if (graceMs > 0 && signalGroup(pgid, 'SIGTERM')) {
+    const deadline = Date.now() + graceMs
+    while (Date.now() < deadline) {
+      await sleep(Math.min(25, Math.max(1, deadline - Date.now())))
+      if (groupMembers(pgid).length === 0) return
+    }
+  }
+  for (let i = 0; i < 40 && signalGroup(pgid, 'SIGKILL'); i++) {
+    if (groupMembers(pgid).length === 0) return
+    await sleep(25)
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * The contract between the main thread and a worker thread. Types only: the worker imports it
+ * with `import type`, so nothing of the main thread is loaded into a worker.
+ * Direction: workers call the Host (comlink `wrap<Host>()`); the main thread `expose()`s it.
+ */
+import type { MessagePort } from 'node:worker_threads'
+
+export interface PlannedTest {
+  id: string
+  argv: string[]
+}
+
+/** Test-only: make the worker thread die when it runs `test` (at most `attempts` times). */
+export interface DeathPlan {
+  test: string
+  how: 'throw' | 'exit' | 'oom'
+  attempts: number
+}
+
+export interface WorkerTask {
+  lane: number
+  name: string
+  board: SharedArrayBuffer
+  lanes: number
+  tests: PlannedTest[]
+  port: MessagePort
+  cwd: string
+  logFile: string
+  logName: string
+  timeoutMs: number
+  killGraceMs: number
+  maxOutputBytes: number
+  die?: DeathPlan
+}
+
+export interface StartReport {
+  slot: number
+  lane: number
+  pid: number
+  attempt: number
+  at: number
+}
+
+export interface EndReport {
+  slot: number
+  lane: number
+  attempt: number
+  startAt: number
+  endAt: number
+  exitCode: number | null
+  signal: string | null
+  /** Claimed just as the run stopped, so not started. */
+  notRun?: boolean
+  /** The test could not be started (ENOENT, EACCES…). */
+  spawnError?: string
+  timedOut: boolean
+  leaked: number
+  outputBytes: number
+  droppedBytes: number
+  logOffset: number
+  logLength: number
+  tail: string
+}
+
+export interface Host {
+  testStarted(report: StartReport): void
+  testFinished(report: EndReport): void
+}

@@ -1,0 +1,108 @@
+import type { PlanEntry } from './plan.js'
+import type { EndReport, StartReport } from './protocol.js'
+import type { Counts, Status, TestResult } from './types.js'
+import { STATUSES } from './types.js'
+
+const round = (ms: number): number => Math.round(ms * 10) / 10
+
+/**
+ * The one place results are recorded: by the main thread, once per test, keyed by slot.
+ * Workers only report; this decides nothing about scheduling.
+ */
+export class Recorder {
+  private readonly results: (TestResult | undefined)[]
+  private readonly notes: (string[] | undefined)[]
+  private readonly lastStart: (StartReport | undefined)[]
+
+  constructor(
+    private readonly plan: PlanEntry[],
+    private readonly workerName: (lane: number) => string,
+    private readonly t0: number,
+  ) {
+    this.results = new Array(plan.length)
+    this.notes = new Array(plan.length)
+    this.lastStart = new Array(plan.length)
+  }
+
+  relMs(at: number): number {
+    return round(at - this.t0)
+  }
+
+  started(report: StartReport): void {
+    this.lastStart[report.slot] = report
+  }
+
+  startOf(slot: number): StartReport | undefined {
+    return this.lastStart[slot]
+  }
+
+  note(slot: number, text: string): void {
+    ;(this.notes[slot] ??= []).push(text)
+  }
+
+  has(slot: number): boolean {
+    return this.results[slot] !== undefined
+  }
+
+  get(slot: number): TestResult | undefined {
+    return this.results[slot]
+  }
+
+  /** Records the outcome a worker reported. */
+  finished(report: EndReport, status: Status): TestResult {
+    const test = this.plan[report.slot] as PlanEntry
+    return this.put(report.slot, {
+      id: test.id,
+      file: test.file,
+      worker: this.workerName(report.lane),
+      status,
+      exitCode: report.exitCode,
+      signal: report.signal,
+      startMs: this.relMs(report.startAt),
+      endMs: this.relMs(report.endAt),
+      durationMs: round(report.endAt - report.startAt),
+      attempts: report.attempt,
+      ...(report.spawnError ? { error: report.spawnError } : {}),
+      ...(report.leaked > 0 ? { leaked: report.leaked } : {}),
+      outputBytes: report.outputBytes,
+      ...(report.droppedBytes > 0 ? { droppedBytes: report.droppedBytes } : {}),
+      log: { path: `${this.workerName(report.lane)}.log`, offset: report.logOffset, length: report.logLength },
+      tail: report.tail,
+    })
+  }
+
+  /** Records an outcome no worker reported: a crash that ended the test, a stop before it ran. */
+  settle(slot: number, status: Status, error: string | undefined, endAt: number): TestResult {
+    const test = this.plan[slot] as PlanEntry
+    const start = this.lastStart[slot]
+    return this.put(slot, {
+      id: test.id,
+      file: test.file,
+      worker: start ? this.workerName(start.lane) : null,
+      status,
+      exitCode: null,
+      signal: null,
+      startMs: start ? this.relMs(start.at) : null,
+      endMs: start ? this.relMs(endAt) : null,
+      durationMs: start ? round(endAt - start.at) : null,
+      attempts: start?.attempt ?? 0,
+      ...(error ? { error } : {}),
+      outputBytes: 0,
+      tail: '',
+    })
+  }
+
+  private put(slot: number, result: TestResult): TestResult {
+    if (this.results[slot]) throw new Error(`claimrun bug: a second outcome for ${result.id}`)
+    const notes = this.notes[slot]
+    if (notes) result.notes = notes
+    this.results[slot] = result
+    return result
+  }
+}
+
+export function countStatuses(tests: TestResult[]): Counts {
+  const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Counts
+  for (const t of tests) counts[t.status]++
+  return counts
+}

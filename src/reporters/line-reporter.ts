@@ -1,0 +1,33 @@
+import { escapeLine } from '../escape.js'
+import type { RunEvent } from '../types.js'
+import { formatMs, makeStyle, pad, STATUS_COLOR } from './format.js'
+
+/** One plain line per finished test (and per worker crash); what a CI log or a pipe should get. */
+export function lineReporter(stream: NodeJS.WritableStream, color: boolean): (event: RunEvent) => void {
+  const style = makeStyle(color)
+  let total = 0
+  let done = 0
+  return (event) => {
+    switch (event.type) {
+      case 'run:start':
+        total = event.tests
+        stream.write(`claimrun: ${event.tests} tests on ${event.workers.length} workers; logs in ${event.out}\n`)
+        break
+      case 'test:end': {
+        done++
+        const t = event.test
+        const where = t.worker ?? '-'
+        stream.write(`[${String(done).padStart(String(total).length)}/${total}] ${style(STATUS_COLOR[t.status], pad(t.status, 11))} ${pad(where, 10)} ${pad(formatMs(t.durationMs), 9)} ${escapeLine(t.id)}\n`)
+        break
+      }
+      case 'worker:crash':
+        stream.write(style('magenta', `claimrun: ${event.worker} died${event.test ? ` while running ${escapeLine(event.test)}` : ''}: ${escapeLine(event.reason)}\n`))
+        break
+      case 'run:interrupt':
+        stream.write(`claimrun: stopping (${event.reason})\n`)
+        break
+      default:
+        break
+    }
+  }
+}

@@ -1,0 +1,288 @@
+import { once } from 'node:events'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { MessageChannel, type MessagePort } from 'node:worker_threads'
+import { expose } from 'comlink/dist/esm/comlink.mjs'
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
+import { Piscina } from 'piscina'
+import {
+  cancelFree, createBoard, doneCount, isStopped, lanePid, markDone, release, setLanePid, slotsHeldBy, slotState, stop,
+  type ClaimBoard,
+} from './claim-board.js'
+import { ClaimrunError } from './errors.js'
+import { resolveOptions, type InternalOptions, type ResolvedOptions } from './options.js'
+import { prepareOut, writeAtomic } from './out-dir.js'
+import { planTests, type PlanEntry } from './plan.js'
+import { endGroup, signalGroup } from './process-group.js'
+import type { EndReport, Host, StartReport, WorkerTask } from './protocol.js'
+import { countStatuses, Recorder } from './recorder.js'
+import { renderSummary } from './reporters/summary.js'
+import type { RunEvent, RunOptions, RunResult, Status, TestResult } from './types.js'
+
+const WORKER_FILE = fileURLToPath(new URL('../workers/worker.js', import.meta.url))
+/** A test whose run kills its worker this many times ends as `error` instead of being run again. */
+const MAX_WORKER_DEATHS = 2
+
+const now = (): number => performance.timeOrigin + performance.now()
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+export const workerName = (lane: number): string => `worker${String(lane).padStart(2, '0')}`
+
+/**
+ * Runs a suite: discovers the tests, has N worker threads claim and run them, and resolves with
+ * every test's outcome once all are accounted for. Bad options or paths reject with a
+ * ClaimrunError before anything runs; test failures never reject.
+ */
+export async function run(options: RunOptions = {}): Promise<RunResult> {
+  const opts = resolveOptions(options as RunOptions & InternalOptions)
+  const plan = planTests(opts)
+  prepareOut(opts.out)
+  for (const w of plan.warnings) process.emitWarning(w, { code: 'CLAIMRUN_DISCOVERY' })
+  return new Execution(opts, plan.tests).run()
+}
+
+class Execution {
+  private readonly board: ClaimBoard
+  private readonly lanes: number
+  private readonly recorder: Recorder
+  private readonly t0 = now()
+  private readonly startedAt = new Date()
+  private readonly deaths = new Map<number, number>()
+  private readonly internalErrors: string[] = []
+  private pool!: Piscina
+  private stoppedBy: string | null = null
+  private forced = false
+  private lanesDone = false
+
+  constructor(
+    private readonly opts: ResolvedOptions,
+    private readonly tests: PlanEntry[],
+  ) {
+    // More threads than tests would only idle.
+    this.lanes = Math.min(opts.workers, tests.length)
+    this.board = createBoard(tests.length, this.lanes)
+    this.recorder = new Recorder(tests, workerName, this.t0)
+  }
+
+  private emit(event: RunEvent): void {
+    try {
+      this.opts.onEvent?.(event)
+    } catch (err) {
+      // A reporter never changes a result, and never stops a run.
+      this.internalErrors.push(`onEvent threw on ${event.type}: ${(err as Error)?.message ?? err}`)
+    }
+  }
+
+  async run(): Promise<RunResult> {
+    const names = Array.from({ length: this.lanes }, (_, i) => workerName(i + 1))
+    this.emit({ type: 'run:start', startedAt: this.startedAt.toISOString(), tests: this.tests.length, workers: names, out: this.opts.out })
+    const { signal, forceSignal } = this.opts
+    const onAbort = (): void => this.interrupt(typeof signal?.reason === 'string' ? signal.reason : 'abort')
+    const onForce = (): void => this.force()
+    signal?.addEventListener('abort', onAbort)
+    forceSignal?.addEventListener('abort', onForce)
+    if (signal?.aborted) onAbort()
+
+    this.pool = new Piscina({
+      filename: WORKER_FILE,
+      minThreads: this.lanes,
+      maxThreads: this.lanes,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: Number.MAX_SAFE_INTEGER,
+      ...(this.opts.die?.how === 'oom' ? { resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 } } : {}),
+    })
+    this.pool.on('error', (err: Error) => this.internalErrors.push(`worker pool: ${err.message}`))
+    const lanes = Promise.all(names.map((_, i) => this.runLane(i + 1))).finally(() => {
+      this.lanesDone = true
+    })
+    const reaper = Promise.race([this.stopped, lanes]).then(() => this.reap())
+    try {
+      await lanes
+    } finally {
+      await reaper
+      await this.pool.destroy()
+      signal?.removeEventListener('abort', onAbort)
+      forceSignal?.removeEventListener('abort', onForce)
+    }
+    return this.finish(names)
+  }
+
+  private markStopped!: () => void
+  private readonly stopped = new Promise<void>((resolve) => (this.markStopped = resolve))
+
+  /** Stops claiming, takes every unclaimed test away, and ends the running ones (see reap). */
+  private interrupt(reason: string): void {
+    if (this.stoppedBy) return
+    this.stoppedBy = reason
+    stop(this.board)
+    cancelFree(this.board)
+    this.emit({ type: 'run:interrupt', reason })
+    this.markStopped()
+  }
+
+  private force(): void {
+    this.forced = true
+    for (let lane = 1; lane <= this.lanes; lane++) {
+      const pid = lanePid(this.board, lane)
+      if (pid) signalGroup(pid, 'SIGKILL')
+    }
+  }
+
+  /**
+   * While lanes are still running after a stop, ends the process group of each test they hold.
+   * It polls the pids in shared memory, so a test spawned in the instant after the stop is
+   * caught on the next turn, not missed.
+   */
+  private async reap(): Promise<void> {
+    const ending = new Set<number>()
+    const endings: Promise<void>[] = []
+    while (!this.lanesDone) {
+      for (let lane = 1; lane <= this.lanes; lane++) {
+        const pid = lanePid(this.board, lane)
+        if (pid && !ending.has(pid)) {
+          ending.add(pid)
+          endings.push(endGroup(pid, this.forced ? 0 : this.opts.killGraceMs))
+        }
+      }
+      await sleep(20)
+    }
+    await Promise.all(endings)
+  }
+
+  private task(lane: number, port: MessagePort): WorkerTask {
+    return {
+      lane,
+      name: workerName(lane),
+      board: this.board.buffer,
+      lanes: this.lanes,
+      tests: this.tests,
+      port,
+      cwd: this.opts.cwd,
+      logFile: join(this.opts.out, `${workerName(lane)}.log`),
+      logName: `${workerName(lane)}.log`,
+      timeoutMs: this.opts.timeoutMs,
+      killGraceMs: this.opts.killGraceMs,
+      maxOutputBytes: this.opts.maxOutput,
+      ...(this.opts.die ? { die: this.opts.die } : {}),
+    }
+  }
+
+  private host(lane: number): Host {
+    return {
+      testStarted: (report: StartReport) => {
+        this.recorder.started(report)
+        const test = this.tests[report.slot] as PlanEntry
+        this.emit({ type: 'test:start', test: test.id, worker: workerName(lane), attempt: report.attempt, atMs: this.recorder.relMs(report.at) })
+      },
+      testFinished: (report: EndReport) => {
+        const result = report.notRun
+          ? this.recorder.settle(report.slot, 'notrun', undefined, report.endAt)
+          : this.recorder.finished(report, this.statusOf(report))
+        markDone(this.board, report.slot, lane)
+        this.emit({ type: 'test:end', test: result })
+      },
+    }
+  }
+
+  private statusOf(report: EndReport): Status {
+    if (report.spawnError) return 'error'
+    if (report.timedOut) return 'timedout'
+    if (report.exitCode === 0) return 'passed'
+    return this.stoppedBy ? 'interrupted' : 'failed'
+  }
+
+  /** One lane: a long-lived task on one thread; if the thread dies, its claim is dealt with and a replacement carries on. */
+  private async runLane(lane: number): Promise<void> {
+    for (;;) {
+      const { port1, port2 } = new MessageChannel()
+      const portClosed = once(port1, 'close')
+      expose(this.host(lane), nodeEndpoint(port1))
+      try {
+        await this.pool.run(this.task(lane, port2), { transferList: [port2] })
+        return
+      } catch (err) {
+        await this.afterDeath(lane, err, portClosed)
+        if (isStopped(this.board) || doneCount(this.board) >= this.tests.length) return
+      } finally {
+        port1.close()
+      }
+    }
+  }
+
+  /**
+   * A worker thread died. Its test's process group is ended first, then we wait until the thread's
+   * end of the port has closed (the thread is gone, and every report it sent has been handled), and
+   * only then is its claim handed back: so the test can never run twice at once.
+   */
+  private async afterDeath(lane: number, err: unknown, portClosed: Promise<unknown>): Promise<void> {
+    const reason = err instanceof Error ? err.message : String(err)
+    const pid = lanePid(this.board, lane)
+    if (pid) await endGroup(pid, 0)
+    await Promise.race([portClosed, sleep(10_000)])
+    await new Promise((r) => setImmediate(r))
+    setLanePid(this.board, lane, 0)
+    const held = slotsHeldBy(this.board, lane)
+    if (held.length === 0) this.emit({ type: 'worker:crash', worker: workerName(lane), test: null, reason })
+    for (const slot of held) {
+      const test = this.tests[slot] as PlanEntry
+      const deaths = (this.deaths.get(slot) ?? 0) + 1
+      this.deaths.set(slot, deaths)
+      const attempt = this.recorder.startOf(slot)?.attempt ?? 1
+      this.emit({ type: 'worker:crash', worker: workerName(lane), test: test.id, reason })
+      this.recorder.note(slot, `attempt ${attempt}: ${workerName(lane)} died while running it (${reason})`)
+      if (this.stoppedBy || deaths >= MAX_WORKER_DEATHS) {
+        const status: Status = this.stoppedBy ? 'interrupted' : 'error'
+        const result = this.recorder.settle(slot, status, `its worker thread died ${deaths} times: ${reason}`, now())
+        markDone(this.board, slot, lane)
+        this.emit({ type: 'test:end', test: result })
+      } else {
+        release(this.board, slot, lane)
+      }
+    }
+  }
+
+  private finish(workers: string[]): RunResult {
+    cancelFree(this.board)
+    const tests: TestResult[] = []
+    for (let slot = 0; slot < this.tests.length; slot++) {
+      let result = this.recorder.get(slot)
+      if (!result) {
+        const state = slotState(this.board, slot)
+        if (state.state === 'cancelled') {
+          result = this.recorder.settle(slot, 'notrun', undefined, now())
+        } else {
+          this.internalErrors.push(`${(this.tests[slot] as PlanEntry).id} has no outcome (slot ${state.state})`)
+          result = this.recorder.settle(slot, 'error', 'claimrun lost this test: a runner bug, please report it', now())
+        }
+      }
+      tests.push(result)
+    }
+    const counts = countStatuses(tests)
+    if (tests.length !== this.tests.length) this.internalErrors.push(`${tests.length} outcomes for ${this.tests.length} tests`)
+    const lost = this.internalErrors.some((e) => e.includes('no outcome') || e.includes('outcomes for'))
+    const exitCode = lost
+      ? 2
+      : this.stoppedBy
+        ? this.stoppedBy === 'SIGTERM' ? 143 : 130
+        : tests.every((t) => t.status === 'passed' || t.status === 'flaky') ? 0 : 1
+    const result: RunResult = {
+      version: 1,
+      startedAt: this.startedAt.toISOString(),
+      durationMs: Math.round((now() - this.t0) * 10) / 10,
+      workers,
+      tests,
+      counts,
+      ...(this.stoppedBy ? { interrupted: this.stoppedBy } : {}),
+      ...(this.internalErrors.length > 0 ? { internalErrors: this.internalErrors } : {}),
+      exitCode,
+      out: this.opts.out,
+    }
+    const { out: _out, exitCode: _code, ...file } = result
+    writeAtomic(join(this.opts.out, 'results.json'), JSON.stringify(file, null, 2) + '\n')
+    writeAtomic(join(this.opts.out, 'summary.txt'), renderSummary(result, { color: false, cwd: this.opts.cwd }))
+    this.emit({ type: 'run:end', result })
+    if (lost) {
+      throw new ClaimrunError('CLAIMRUN_INTERNAL', `claimrun lost track of a test (${this.internalErrors.join('; ')}); results.json marks it as error`, { cause: result })
+    }
+    return result
+  }
+}

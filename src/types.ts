@@ -1,0 +1,88 @@
+/** How one test ended. `flaky` passed only on a retry; `notrun` was never claimed. */
+export type Status = 'passed' | 'failed' | 'flaky' | 'timedout' | 'error' | 'interrupted' | 'notrun'
+
+export const STATUSES: readonly Status[] = [
+  'passed', 'flaky', 'failed', 'timedout', 'error', 'interrupted', 'notrun',
+]
+
+export interface TestResult {
+  /** Path relative to the run's cwd, with `/` separators. */
+  id: string
+  /** Absolute path of the test file. */
+  file: string
+  /** Worker that produced this outcome (`worker02`), or null if no worker ran it. */
+  worker: string | null
+  status: Status
+  exitCode: number | null
+  signal: string | null
+  /** Milliseconds since the run started; null if it never started. */
+  startMs: number | null
+  endMs: number | null
+  durationMs: number | null
+  /** Times the test was started (retries and worker crashes add to it). */
+  attempts: number
+  /** Why the test could not run or why it was run again (spawn error, worker crash). */
+  error?: string
+  notes?: string[]
+  /** Processes still in the test's process group after it exited (they were ended). */
+  leaked?: number
+  /** Bytes the test printed (stdout + stderr), and how many of them the log dropped past its cap. */
+  outputBytes: number
+  droppedBytes?: number
+  /** Where this attempt's output lies in the worker log (path relative to the out dir). */
+  log?: { path: string; offset: number; length: number }
+  /** The last lines of the output (bounded), escaped for nothing: renderers escape it. */
+  tail: string
+}
+
+export type Counts = Record<Status, number>
+
+export interface RunResult {
+  version: 1
+  startedAt: string
+  durationMs: number
+  workers: string[]
+  tests: TestResult[]
+  counts: Counts
+  /** Set when the run was interrupted: the signal name, or 'abort' for an AbortSignal. */
+  interrupted?: string
+  /** Faults of claimrun itself noticed during the run (a lost test, a reporter that threw). */
+  internalErrors?: string[]
+  /** The exit code the CLI uses: 0 all passed, 1 any did not, 130/143 interrupted. */
+  exitCode: number
+  /** Absolute path of the output folder. */
+  out: string
+}
+
+export type RunEvent =
+  | { type: 'run:start'; startedAt: string; tests: number; workers: string[]; out: string }
+  | { type: 'test:start'; test: string; worker: string; attempt: number; atMs: number }
+  | { type: 'test:end'; test: TestResult }
+  | { type: 'worker:crash'; worker: string; test: string | null; reason: string }
+  | { type: 'run:interrupt'; reason: string }
+  | { type: 'run:end'; result: RunResult }
+
+export interface RunOptions {
+  /** Files and folders to take tests from. @default ['test'] when that folder exists */
+  paths?: string[]
+  /** Worker threads. @default 3 */
+  workers?: number
+  /** Command template for every test, split into argv like a shell would but never run by one; `{file}` is the test's absolute path (appended when absent). */
+  cmd?: string
+  /** Glob that picks test files inside folders (matched against the base name, or the relative path when it holds a `/`). */
+  pattern?: string
+  /** Folder for logs, summary.txt and results.json. @default '.claimrun/last-run' */
+  out?: string
+  /** @default process.cwd() */
+  cwd?: string
+  /** Per-test timeout in seconds. @default none */
+  timeout?: number
+  /** Seconds between SIGTERM and SIGKILL when a test is ended. @default 5 */
+  killGrace?: number
+  /** Bytes of output kept in a worker log per test; the rest is counted and dropped. @default 52428800 (50 MiB) */
+  maxOutput?: number
+  /** Aborting it stops the run: running tests are ended, the rest are `notrun`. */
+  signal?: AbortSignal
+  /** Receives every event of the run, in order. */
+  onEvent?: (event: RunEvent) => void
+}

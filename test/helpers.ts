@@ -1,0 +1,67 @@
+import { spawn } from 'node:child_process'
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { onTestFinished } from 'vitest'
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+export const CLI = join(ROOT, 'dist/src/cli.js')
+
+/** A fresh temp folder, removed when the test ends. */
+export function tempDir(prefix = 'claimrun-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** Writes a file (creating folders), optionally executable. Returns its absolute path. */
+export function write(dir: string, name: string, body: string, mode?: number): string {
+  const file = join(dir, name)
+  mkdirSync(dirname(file), { recursive: true })
+  writeFileSync(file, body)
+  if (mode !== undefined) chmodSync(file, mode)
+  return file
+}
+
+/** A shell test that appends its id to a witness file, then exits with `code`. */
+export const witnessTest = (witness: string, code = 0): string =>
+  `printf '%s %s\\n' "$CLAIMRUN_TEST" "$CLAIMRUN_WORKER" >> '${witness}'\nexit ${code}\n`
+
+export function readLines(file: string): string[] {
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean)
+}
+
+export interface CliResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs the real CLI as a subprocess (stdin closed), with a hard timeout so a hang fails the test. */
+export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: options.cwd ?? ROOT,
+      env: { ...process.env, NO_COLOR: '1', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`claimrun ${args.join(' ')} did not finish in time\n${stdout}\n${stderr}`))
+    }, options.timeoutMs ?? 60_000)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolvePromise({ code, signal, stdout, stderr })
+    })
+  })
+}
+
+export function readResults(out: string): { tests: Array<Record<string, unknown> & { id: string; status: string; worker: string | null; attempts: number }>; counts: Record<string, number>; workers: string[] } {
+  return JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'))
+}

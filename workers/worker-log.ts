@@ -1,0 +1,111 @@
+import { closeSync, fstatSync, openSync, writeSync } from 'node:fs'
+
+/** Bytes of each test's output kept in memory for the summary (the log keeps the rest). */
+const TAIL_BYTES = 16 * 1024
+const TAIL_LINES = 50
+
+/**
+ * One worker's log: the tests it ran, one after another, each between a header and a footer, so
+ * it reads like that worker's stdout in a pipeline UI. Written synchronously: the worker thread
+ * has nothing else to do meanwhile, and a blocked write back-pressures the test's pipe instead of
+ * buffering its output in memory.
+ */
+export class WorkerLog {
+  private readonly fd: number
+  private position: number
+
+  constructor(path: string) {
+    this.fd = openSync(path, 'a')
+    this.position = fstatSync(this.fd).size
+  }
+
+  get offset(): number {
+    return this.position
+  }
+
+  write(data: string | Uint8Array): void {
+    const buf = typeof data === 'string' ? Buffer.from(data) : data
+    let done = 0
+    while (done < buf.length) done += writeSync(this.fd, buf, done, buf.length - done)
+    this.position += buf.length
+  }
+
+  close(): void {
+    closeSync(this.fd)
+  }
+}
+
+/**
+ * The output of one attempt: streamed into the worker log up to `maxBytes` (then counted and
+ * dropped, with a marker), and a bounded tail kept in memory, whatever the test prints.
+ */
+export class TestOutput {
+  readonly start: number
+  private bytes = 0
+  private dropped = 0
+  private lastByte = 10
+  private tail: Buffer[] = []
+  private tailSize = 0
+
+  constructor(
+    private readonly log: WorkerLog,
+    private readonly maxBytes: number,
+    header: string,
+  ) {
+    this.start = log.offset
+    log.write(header)
+  }
+
+  data = (chunk: Buffer): void => {
+    const room = this.maxBytes - (this.bytes - this.dropped)
+    this.bytes += chunk.length
+    if (room >= chunk.length) {
+      this.log.write(chunk)
+    } else {
+      if (room > 0) this.log.write(chunk.subarray(0, room))
+      this.dropped += chunk.length - Math.max(room, 0)
+    }
+    this.keepTail(chunk)
+    if (room > 0) this.lastByte = chunk[Math.min(room, chunk.length) - 1] ?? 10
+  }
+
+  private keepTail(chunk: Buffer): void {
+    if (chunk.length >= TAIL_BYTES) {
+      this.tail = [chunk.subarray(chunk.length - TAIL_BYTES)]
+      this.tailSize = TAIL_BYTES
+      return
+    }
+    // Copy: the chunk may be a view into a pooled buffer that is reused.
+    this.tail.push(Buffer.from(chunk))
+    this.tailSize += chunk.length
+    while (this.tailSize - (this.tail[0]?.length ?? 0) >= TAIL_BYTES) this.tailSize -= this.tail.shift()?.length ?? 0
+  }
+
+  /** Writes the footer and returns what the result needs to know about the output. */
+  finish(footer: string): { outputBytes: number; droppedBytes: number; offset: number; length: number; tail: string } {
+    if (this.lastByte !== 10) this.log.write('\n')
+    if (this.dropped > 0) this.log.write(`[claimrun: output capped at ${this.maxBytes} bytes; ${this.dropped} more bytes dropped]\n`)
+    this.log.write(footer)
+    return {
+      outputBytes: this.bytes,
+      droppedBytes: this.dropped,
+      offset: this.start,
+      length: this.log.offset - this.start,
+      tail: this.tailText(),
+    }
+  }
+
+  private tailText(): string {
+    let buf = Buffer.concat(this.tail)
+    const cut = this.bytes > buf.length
+    if (cut) {
+      const nl = buf.indexOf(10)
+      if (nl >= 0 && nl < buf.length - 1) buf = buf.subarray(nl + 1)
+    }
+    let text = buf.toString('utf8')
+    const lines = text.split('\n')
+    if (lines.at(-1) === '') lines.pop()
+    if (lines.length > TAIL_LINES) text = lines.slice(-TAIL_LINES).join('\n') + '\n'
+    return text
+  }
+}

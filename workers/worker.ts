@@ -1,0 +1,105 @@
+/**
+ * The piscina task: one long-lived call per worker lane. It claims tests from the shared board until
+ * none is left, runs each as a subprocess, and reports every start and end to the main thread.
+ * Kept thin: the claim rules live in claim-board, the process handling in spawn-test.
+ */
+import { threadId } from 'node:worker_threads'
+import { releaseProxy, wrap } from 'comlink/dist/esm/comlink.mjs'
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
+import { attemptOf, awaitWork, claimNext, isStopped, openBoard, setLanePid } from '../src/claim-board.js'
+import { escapeLine } from '../src/escape.js'
+import type { EndReport, Host, WorkerTask } from '../src/protocol.js'
+import { spawnTest } from './spawn-test.js'
+import { TestOutput, WorkerLog } from './worker-log.js'
+import { dieNow } from './test-hooks.js'
+
+const now = (): number => performance.timeOrigin + performance.now()
+
+const notRunReport = (slot: number, lane: number, attempt: number, at: number): EndReport => ({
+  slot, lane, attempt, startAt: at, endAt: at, exitCode: null, signal: null, notRun: true, timedOut: false,
+  leaked: 0, outputBytes: 0, droppedBytes: 0, logOffset: 0, logLength: 0, tail: '',
+})
+
+export default async function work(task: WorkerTask): Promise<{ lane: number; ran: number; threadId: number }> {
+  const host = wrap<Host>(nodeEndpoint(task.port))
+  const board = openBoard(task.board, task.tests.length, task.lanes)
+  const log = new WorkerLog(task.logFile)
+  let ran = 0
+  try {
+    for (;;) {
+      if (isStopped(board)) break
+      const slot = claimNext(board, task.lane)
+      if (slot < 0) {
+        if (awaitWork(board)) continue
+        break
+      }
+      const test = task.tests[slot]
+      if (!test) throw new Error(`slot ${slot} has no test`)
+      const attempt = attemptOf(board, slot)
+      const startAt = now()
+      if (isStopped(board)) {
+        // The run stopped between our claim and now: say so rather than start a test nobody waits for.
+        await host.testFinished(notRunReport(slot, task.lane, attempt, startAt))
+        break
+      }
+      const output = new TestOutput(log, task.maxOutputBytes, `=== ${escapeLine(test.id)} (attempt ${attempt}, started ${new Date(startAt).toISOString()})\n`)
+      const outcome = await spawnTest({
+        argv: test.argv,
+        cwd: task.cwd,
+        env: {
+          ...process.env,
+          CLAIMRUN_WORKER: task.name,
+          CLAIMRUN_WORKER_ID: String(task.lane),
+          CLAIMRUN_TEST: test.id,
+          CLAIMRUN_ATTEMPT: String(attempt),
+        },
+        timeoutMs: task.timeoutMs,
+        killGraceMs: task.killGraceMs,
+        output,
+        onSpawn: (pid) => {
+          setLanePid(board, task.lane, pid)
+          void host.testStarted({ slot, lane: task.lane, pid, attempt, at: startAt })
+          if (task.die && task.die.test === test.id && attempt <= task.die.attempts) dieNow(task.die.how)
+        },
+      })
+      setLanePid(board, task.lane, 0)
+      const ms = outcome.endAt - startAt
+      const verdict = outcome.spawnError
+        ? `error: ${outcome.spawnError}`
+        : outcome.timedOut
+          ? 'timed out'
+          : outcome.exitCode === 0
+            ? 'passed'
+            : outcome.signal
+              ? `killed by ${outcome.signal}`
+              : `failed (exit ${outcome.exitCode})`
+      const written = output.finish(`=== ${escapeLine(test.id)}: ${verdict} in ${ms.toFixed(0)} ms\n`)
+      const report: EndReport = {
+        slot,
+        lane: task.lane,
+        attempt,
+        startAt,
+        endAt: outcome.endAt,
+        exitCode: outcome.exitCode,
+        signal: outcome.signal,
+        timedOut: outcome.timedOut,
+        leaked: outcome.leaked,
+        outputBytes: written.outputBytes,
+        droppedBytes: written.droppedBytes,
+        logOffset: written.offset,
+        logLength: written.length,
+        tail: written.tail,
+        ...(outcome.spawnError ? { spawnError: outcome.spawnError } : {}),
+      }
+      // Awaited: the main thread records the result (and marks the slot done) before we claim again,
+      // and before this task returns, so no report can arrive after the lane is counted finished.
+      await host.testFinished(report)
+      ran++
+    }
+  } finally {
+    log.close()
+    host[releaseProxy]()
+    task.port.close()
+  }
+  return { lane: task.lane, ran, threadId }
+}
