@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { createRequire } from 'node:module'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { ClaimrunError } from './errors.js'
 import { generateSuite } from './generate.js'
@@ -23,7 +24,10 @@ function fail(message: string): never {
   process.exit(EXIT_USAGE)
 }
 
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string }
+
 const program = new Command('claimrun')
+  .version(version)
   .description('Runs test scripts across worker threads; each test is claimed exactly once.')
   .exitOverride()
   .configureOutput({ outputError: () => {} })
