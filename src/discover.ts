@@ -33,7 +33,8 @@ export function discover(paths: string[], cwd: string, pattern?: string): Discov
   const files: string[] = []
   const seen = new Set<string>()
   const warnings: string[] = []
-  const visitedDirs = new Set<string>()
+  // Per path given: a folder reached again inside one walk is a loop; across paths, files dedupe.
+  let visitedDirs = new Set<string>()
 
   const add = (file: string): void => {
     let real: string
@@ -100,6 +101,7 @@ export function discover(paths: string[], cwd: string, pattern?: string): Discov
       continue
     }
     const found: string[] = []
+    visitedDirs = new Set<string>()
     walk(abs, abs, found)
     found.sort((a, b) => naturalCompare(testId(cwd, a), testId(cwd, b)))
     for (const f of found) add(f)

@@ -13,7 +13,8 @@ export interface PlannedTest {
 /** Test-only: make the worker thread die when it runs `test` (at most `attempts` times). */
 export interface DeathPlan {
   test: string
-  how: 'throw' | 'exit' | 'oom'
+  /** `lose`: return from the task holding the claim, unreported (a stand-in for a runner bug). */
+  how: 'throw' | 'exit' | 'oom' | 'lose'
   attempts: number
 }
 

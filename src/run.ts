@@ -36,8 +36,7 @@ export async function run(options: RunOptions = {}): Promise<RunResult> {
   const opts = resolveOptions(options as RunOptions & InternalOptions)
   const plan = planTests(opts)
   prepareOut(opts.out)
-  for (const w of plan.warnings) process.emitWarning(w, { code: 'CLAIMRUN_DISCOVERY' })
-  return new Execution(opts, plan.tests).run()
+  return new Execution(opts, plan.tests, plan.warnings).run()
 }
 
 class Execution {
@@ -53,9 +52,13 @@ class Execution {
   private forced = false
   private lanesDone = false
 
+  /** Set when claimrun itself went wrong (a test without an outcome): the run exits 2, loudly. */
+  private broken = false
+
   constructor(
     private readonly opts: ResolvedOptions,
     private readonly tests: PlanEntry[],
+    private readonly warnings: string[],
   ) {
     // More threads than tests would only idle.
     this.lanes = Math.min(opts.workers, tests.length)
@@ -75,6 +78,7 @@ class Execution {
   async run(): Promise<RunResult> {
     const names = Array.from({ length: this.lanes }, (_, i) => workerName(i + 1))
     this.emit({ type: 'run:start', startedAt: this.startedAt.toISOString(), tests: this.tests.length, workers: names, out: this.opts.out })
+    for (const message of this.warnings) this.emit({ type: 'run:warning', message })
     const { signal, forceSignal } = this.opts
     const onAbort = (): void => this.interrupt(typeof signal?.reason === 'string' ? signal.reason : 'abort')
     const onForce = (): void => this.force()
@@ -97,6 +101,10 @@ class Execution {
     const reaper = Promise.race([this.stopped, lanes]).then(() => this.reap())
     try {
       await lanes
+    } catch (err) {
+      // Not a test's fault and not a worker death (those are handled per lane): stop, and say so.
+      this.fault(`run failed: ${(err as Error)?.message ?? err}`)
+      this.interrupt('internal error')
     } finally {
       await reaper
       await this.pool.destroy()
@@ -198,6 +206,7 @@ class Execution {
       expose(this.host(lane), nodeEndpoint(port1))
       try {
         await this.pool.run(this.task(lane, port2), { transferList: [port2] })
+        this.afterExit(lane)
         return
       } catch (err) {
         await this.afterDeath(lane, err, portClosed)
@@ -205,6 +214,25 @@ class Execution {
       } finally {
         port1.close()
       }
+    }
+  }
+
+  private fault(message: string): void {
+    this.broken = true
+    this.internalErrors.push(message)
+  }
+
+  /**
+   * A lane's task returned. It must hold no claim now; if it does (a claimrun bug), the test is
+   * settled as an error at once, so the lanes still waiting for it are not left waiting forever.
+   */
+  private afterExit(lane: number): void {
+    for (const slot of slotsHeldBy(this.board, lane)) {
+      const id = (this.tests[slot] as PlanEntry).id
+      this.fault(`${workerName(lane)} finished while still holding ${id}`)
+      const result = this.recorder.settle(slot, 'error', 'claimrun lost this test: a runner bug, please report it', now())
+      markDone(this.board, slot, lane)
+      this.emit({ type: 'test:end', test: result })
     }
   }
 
@@ -250,15 +278,17 @@ class Execution {
         if (state.state === 'cancelled') {
           result = this.recorder.settle(slot, 'notrun', undefined, now())
         } else {
-          this.internalErrors.push(`${(this.tests[slot] as PlanEntry).id} has no outcome (slot ${state.state})`)
+          this.fault(`${(this.tests[slot] as PlanEntry).id} has no outcome (slot ${state.state})`)
           result = this.recorder.settle(slot, 'error', 'claimrun lost this test: a runner bug, please report it', now())
         }
       }
       tests.push(result)
     }
     const counts = countStatuses(tests)
-    if (tests.length !== this.tests.length) this.internalErrors.push(`${tests.length} outcomes for ${this.tests.length} tests`)
-    const lost = this.internalErrors.some((e) => e.includes('no outcome') || e.includes('outcomes for'))
+    // The closing check: one outcome per discovered test, or claimrun itself is wrong.
+    const outcomes = Object.values(counts).reduce((a, b) => a + b, 0)
+    if (outcomes !== this.tests.length) this.fault(`${outcomes} outcomes for ${this.tests.length} tests`)
+    const lost = this.broken
     const exitCode = lost
       ? 2
       : this.stoppedBy
@@ -272,6 +302,7 @@ class Execution {
       tests,
       counts,
       ...(this.stoppedBy ? { interrupted: this.stoppedBy } : {}),
+      ...(this.warnings.length > 0 ? { warnings: this.warnings } : {}),
       ...(this.internalErrors.length > 0 ? { internalErrors: this.internalErrors } : {}),
       exitCode,
       out: this.opts.out,
@@ -281,7 +312,7 @@ class Execution {
     writeAtomic(join(this.opts.out, 'summary.txt'), renderSummary(result, { color: false, cwd: this.opts.cwd }))
     this.emit({ type: 'run:end', result })
     if (lost) {
-      throw new ClaimrunError('CLAIMRUN_INTERNAL', `claimrun lost track of a test (${this.internalErrors.join('; ')}); results.json marks it as error`, { cause: result })
+      throw new ClaimrunError('CLAIMRUN_INTERNAL', `claimrun went wrong (${this.internalErrors.join('; ')}); results.json marks it as error`, { cause: result })
     }
     return result
   }

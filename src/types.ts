@@ -46,6 +46,8 @@ export interface RunResult {
   counts: Counts
   /** Set when the run was interrupted: the signal name, or 'abort' for an AbortSignal. */
   interrupted?: string
+  /** Things discovery skipped (an unreadable folder…). */
+  warnings?: string[]
   /** Faults of claimrun itself noticed during the run (a lost test, a reporter that threw). */
   internalErrors?: string[]
   /** The exit code the CLI uses: 0 all passed, 1 any did not, 130/143 interrupted. */
@@ -59,6 +61,7 @@ export type RunEvent =
   | { type: 'test:start'; test: string; worker: string; attempt: number; atMs: number }
   | { type: 'test:end'; test: TestResult }
   | { type: 'worker:crash'; worker: string; test: string | null; reason: string }
+  | { type: 'run:warning'; message: string }
   | { type: 'run:interrupt'; reason: string }
   | { type: 'run:end'; result: RunResult }
 

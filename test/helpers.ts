@@ -40,12 +40,13 @@ export interface CliResult {
 }
 
 /** Runs the real CLI as a subprocess (stdin closed), with a hard timeout so a hang fails the test. */
-export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; uid?: number; gid?: number } = {}): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: options.cwd ?? ROOT,
       env: { ...process.env, NO_COLOR: '1', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.uid !== undefined ? { uid: options.uid, gid: options.gid } : {}),
     })
     let stdout = ''
     let stderr = ''
@@ -65,3 +66,24 @@ export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.Pro
 export function readResults(out: string): { tests: Array<Record<string, unknown> & { id: string; status: string; worker: string | null; attempts: number }>; counts: Record<string, number>; workers: string[] } {
   return JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'))
 }
+
+/** Whether a process is alive (a zombie, dead but not yet reaped, counts as gone). */
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
+  } catch {
+    return false
+  }
+}
+
+/** Polls until `check` is true (a file appears, a process is gone); fails the test after `timeoutMs`. */
+export async function waitFor(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+export const pidsIn = (file: string): number[] => readLines(file).map(Number).filter((n) => n > 0)

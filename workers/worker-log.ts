@@ -1,8 +1,27 @@
 import { closeSync, fstatSync, openSync, writeSync } from 'node:fs'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 
 /** Bytes of each test's output kept in memory for the summary (the log keeps the rest). */
 const TAIL_BYTES = 16 * 1024
 const TAIL_LINES = 50
+
+/**
+ * Every chunk a pipe delivers is a fresh off-heap buffer, and V8 only collects those once ~64 MiB of
+ * them pile up; a test printing hundreds of MB would hold the worker's memory near that. A young-gen
+ * collection every RECLAIM_EVERY bytes keeps the pile small for a flood at a cost of well under a
+ * millisecond per collection, and never happens for ordinary output.
+ */
+const RECLAIM_EVERY = 8 * 1024 * 1024
+const collect: (() => void) | undefined = (() => {
+  try {
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as (options?: { type: 'minor' | 'major' }) => void
+    return () => gc({ type: 'minor' })
+  } catch {
+    return undefined
+  }
+})()
 
 /**
  * One worker's log: the tests it ran, one after another, each between a header and a footer, so
@@ -56,7 +75,21 @@ export class TestOutput {
     log.write(header)
   }
 
+  private sinceReclaim = 0
+  /** Test-only hook (see test-hooks.ts). */
+  onFirstData: (() => void) | undefined
+
   data = (chunk: Buffer): void => {
+    if (this.onFirstData) {
+      const hook = this.onFirstData
+      this.onFirstData = undefined
+      hook()
+    }
+    this.sinceReclaim += chunk.length
+    if (this.sinceReclaim >= RECLAIM_EVERY) {
+      this.sinceReclaim = 0
+      collect?.()
+    }
     const room = this.maxBytes - (this.bytes - this.dropped)
     this.bytes += chunk.length
     if (room >= chunk.length) {
@@ -97,6 +130,7 @@ export class TestOutput {
 
   private tailText(): string {
     let buf = Buffer.concat(this.tail)
+    if (buf.length > TAIL_BYTES) buf = buf.subarray(buf.length - TAIL_BYTES)
     const cut = this.bytes > buf.length
     if (cut) {
       const nl = buf.indexOf(10)

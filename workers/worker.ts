@@ -36,6 +36,7 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
       const test = task.tests[slot]
       if (!test) throw new Error(`slot ${slot} has no test`)
       const attempt = attemptOf(board, slot)
+      if (task.die?.how === 'lose' && task.die.test === test.id) break
       const startAt = now()
       if (isStopped(board)) {
         // The run stopped between our claim and now: say so rather than start a test nobody waits for.
@@ -59,7 +60,8 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
         onSpawn: (pid) => {
           setLanePid(board, task.lane, pid)
           void host.testStarted({ slot, lane: task.lane, pid, attempt, at: startAt })
-          if (task.die && task.die.test === test.id && attempt <= task.die.attempts) dieNow(task.die.how)
+          // Test-only: die once the test has shown it is running (its first output).
+          if (task.die && task.die.test === test.id && attempt <= task.die.attempts) output.onFirstData = () => dieNow(task.die!.how)
         },
       })
       setLanePid(board, task.lane, 0)

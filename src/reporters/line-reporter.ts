@@ -23,6 +23,9 @@ export function lineReporter(stream: NodeJS.WritableStream, color: boolean): (ev
       case 'worker:crash':
         stream.write(style('magenta', `claimrun: ${event.worker} died${event.test ? ` while running ${escapeLine(event.test)}` : ''}: ${escapeLine(event.reason)}\n`))
         break
+      case 'run:warning':
+        process.stderr.write(`claimrun: warning: ${escapeLine(event.message)}\n`)
+        break
       case 'run:interrupt':
         stream.write(`claimrun: stopping (${event.reason})\n`)
         break
