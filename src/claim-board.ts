@@ -8,11 +8,13 @@
  *            DONE        how many slots are finished (done or cancelled)
  *            STOP        1 once the run stops claiming (interrupt, bail, end)
  *            EPOCH       bumped, with Atomics.notify, whenever a waiting worker should look again
+ *            RETRIES     how many slots wait in the RETRY state
  *   lanes    per worker lane (1-based): PID (= process group) of the test it is running, 0 if none
  *   slots    one per test, in plan order
  *   starts   one per test: how many times its claim was handed back (so a worker knows the attempt)
  *
  * Slot values: FREE (0); RUNNING by lane w is `w` (1..MAX_LANES); DONE by lane w is `-w`;
+ * RETRY after lane w is `RETRY_BASE + w` (free again, for another lane if one can take it);
  * CANCELLED is a slot the main thread took away before anyone claimed it (the run stopped).
  * So at any moment a slot says whether it is free, who is running it, or who finished it.
  */
@@ -21,12 +23,14 @@ export const FREE = 0
 export const CANCELLED = -0x7fff_ffff
 /** Lane ids are small positive ints so that `-lane` (done) never collides with CANCELLED. */
 export const MAX_LANES = 1024
+const RETRY_BASE = 0x10000
 
 const CURSOR = 0
 const DONE = 1
 const STOP = 2
 const EPOCH = 3
-const HEADER_CELLS = 4
+const RETRIES = 4
+const HEADER_CELLS = 5
 const LANE_PID = 0
 const LANE_CELLS = 1
 
@@ -41,6 +45,7 @@ export type SlotState =
   | { state: 'free' }
   | { state: 'running'; lane: number }
   | { state: 'done'; lane: number }
+  | { state: 'retry'; after: number }
   | { state: 'cancelled' }
 
 const slotsOffset = (lanes: number): number => HEADER_CELLS + (lanes + 1) * LANE_CELLS
@@ -70,19 +75,60 @@ export function claim(board: ClaimBoard, i: number, lane: number): boolean {
 }
 
 /**
- * Claims the next free slot in plan order, or returns -1 when none is free right now.
+ * Claims the next slot, or returns -1 when none can be taken right now. A retry waiting for
+ * another lane comes first (a failed test is rerun promptly, elsewhere); then the next free slot
+ * in plan order; then, with nothing else left, a retry of this lane's own failure.
  * Atomics.add hands every cursor value to one caller, so in the common case the first
  * compareExchange wins and a claim costs O(1). The compareExchange is still what decides:
  * a slot handed back by `release` (cursor rewound) may be raced for by several workers.
  */
 export function claimNext(board: ClaimBoard, lane: number): number {
   const { cells, size } = board
+  if (Atomics.load(cells, RETRIES) > 0) {
+    const i = claimRetry(board, lane, false)
+    if (i >= 0) return i
+  }
   while (Atomics.load(cells, CURSOR) < size) {
     const i = Atomics.add(cells, CURSOR, 1)
     if (i >= size) break
     if (claim(board, i, lane)) return i
   }
+  return Atomics.load(cells, RETRIES) > 0 ? claimRetry(board, lane, true) : -1
+}
+
+/**
+ * Takes a slot in the RETRY state with the same single compareExchange (RETRY_BASE + w → lane).
+ * A scan, but only while a retry is pending, and retries are few.
+ */
+function claimRetry(board: ClaimBoard, lane: number, own: boolean): number {
+  const base = slotsOffset(board.lanes)
+  for (let i = 0; i < board.size; i++) {
+    const v = Atomics.load(board.cells, base + i)
+    if (v <= RETRY_BASE || (!own && v - RETRY_BASE === lane)) continue
+    if (Atomics.compareExchange(board.cells, base + i, v, lane) === v) {
+      Atomics.sub(board.cells, RETRIES, 1)
+      return i
+    }
+  }
   return -1
+}
+
+/**
+ * Puts a finished attempt back to be run again (`--retries`), preferring another lane:
+ * running-by-lane → RETRY_BASE + lane. The attempt count is raised first, as in `release`.
+ */
+export function requeue(board: ClaimBoard, i: number, lane: number): boolean {
+  Atomics.add(board.cells, startsCell(board, i), 1)
+  // RETRIES is raised before the slot changes so that a claimer never sees it go below zero.
+  Atomics.add(board.cells, RETRIES, 1)
+  const ok = Atomics.compareExchange(board.cells, slotCell(board, i), lane, RETRY_BASE + lane) === lane
+  if (ok) {
+    wake(board)
+  } else {
+    Atomics.sub(board.cells, RETRIES, 1)
+    Atomics.sub(board.cells, startsCell(board, i), 1)
+  }
+  return ok
 }
 
 /**
@@ -125,13 +171,16 @@ function rewindCursor(board: ClaimBoard, i: number): void {
 }
 
 /**
- * Takes every still-free slot away (the run is stopping): FREE → CANCELLED, by the same
+ * Takes every still-free slot away (the run is stopping): FREE or RETRY → CANCELLED, by the same
  * compareExchange a worker uses, so each slot is either claimed by a worker or cancelled, never both.
  */
 export function cancelFree(board: ClaimBoard): number[] {
   const cancelled: number[] = []
   for (let i = 0; i < board.size; i++) {
-    if (Atomics.compareExchange(board.cells, slotCell(board, i), FREE, CANCELLED) === FREE) {
+    const cell = slotCell(board, i)
+    const v = Atomics.load(board.cells, cell)
+    if ((v === FREE || v > RETRY_BASE) && Atomics.compareExchange(board.cells, cell, v, CANCELLED) === v) {
+      if (v > RETRY_BASE) Atomics.sub(board.cells, RETRIES, 1)
       Atomics.add(board.cells, DONE, 1)
       cancelled.push(i)
     }
@@ -161,7 +210,7 @@ export function awaitWork(board: ClaimBoard, timeoutMs = 1000): boolean {
   for (;;) {
     const epoch = Atomics.load(board.cells, EPOCH)
     if (isStopped(board) || doneCount(board) >= board.size) return false
-    if (Atomics.load(board.cells, CURSOR) < board.size) return true
+    if (Atomics.load(board.cells, CURSOR) < board.size || Atomics.load(board.cells, RETRIES) > 0) return true
     Atomics.wait(board.cells, EPOCH, epoch, timeoutMs)
   }
 }
@@ -178,6 +227,7 @@ export function slotState(board: ClaimBoard, i: number): SlotState {
   const v = Atomics.load(board.cells, slotCell(board, i))
   if (v === FREE) return { state: 'free' }
   if (v === CANCELLED) return { state: 'cancelled' }
+  if (v > RETRY_BASE) return { state: 'retry', after: v - RETRY_BASE }
   return v > 0 ? { state: 'running', lane: v } : { state: 'done', lane: -v }
 }
 

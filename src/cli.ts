@@ -44,6 +44,15 @@ program
   .option('--timeout <seconds>', 'end a test that runs longer than this', number)
   .option('--kill-grace <seconds>', 'seconds between SIGTERM and SIGKILL when a test is ended', number, DEFAULT_KILL_GRACE_S)
   .option('--max-output <bytes>', 'bytes of output kept in the log per test', number, DEFAULT_MAX_OUTPUT)
+  .option('--history <file>', 'durations and outcomes of earlier runs, read for ordering and updated after', '.claimrun/history.json')
+  .option('--no-history', 'neither read nor write a history file')
+  .addOption(new Option('--order <mode>', 'claim order: smart (failed last time, unknown, then longest first), given, random').choices(['smart', 'given', 'random']).default('smart'))
+  .option('--seed <n>', 'seed for --order random (printed at the start, so a run can be repeated)', number)
+  .option('--last-failed', 'run only the tests that did not pass last time (all if none)')
+  .option('--bail [n]', 'stop claiming after n failures (default 1); running tests finish', number)
+  .option('--retries <n>', 'run a failed or timed-out test up to n more times, elsewhere where possible', number)
+  .option('--fail-on-flaky', 'exit 1 when a test passed only on a retry')
+  .option('--shard <i/n>', 'run only shard i of n (balanced by history), for CI matrices')
   .addOption(new Option('--die-on <test:how:n>', 'test-only: make a worker die on a test').hideHelp())
   .action(async (paths: string[], flags: Record<string, unknown>) => {
     const stop = new AbortController()
@@ -71,6 +80,14 @@ program
     if (flags.cmd !== undefined) options.cmd = flags.cmd as string
     if (flags.pattern !== undefined) options.pattern = flags.pattern as string
     if (flags.timeout !== undefined) options.timeout = flags.timeout as number
+    options.history = flags.history === false ? false : (flags.history as string)
+    options.order = flags.order as 'smart'
+    if (flags.seed !== undefined) options.seed = flags.seed as number
+    if (flags.lastFailed) options.lastFailed = true
+    if (flags.bail !== undefined) options.bail = flags.bail === true ? 1 : (flags.bail as number)
+    if (flags.retries !== undefined) options.retries = flags.retries as number
+    if (flags.failOnFlaky) options.failOnFlaky = true
+    if (flags.shard !== undefined) options.shard = flags.shard as string
     if (typeof flags.dieOn === 'string') {
       const [test = '', how = 'exit', attempts = '1'] = flags.dieOn.split(':')
       options.die = { test, how: how as 'exit', attempts: Number(attempts) }

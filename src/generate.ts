@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { badOption } from './errors.js'
+import { mulberry32 } from './random.js'
 
 export interface GenerateOptions {
   /** @default 20 */
@@ -21,18 +22,6 @@ export interface GeneratedTest {
   file: string
   sleepMs: number
   fails: boolean
-}
-
-/** mulberry32: a tiny seeded PRNG, so a seed always gives the same suite on every platform. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 const SOURCES = {
@@ -74,7 +63,7 @@ export function generateSuite(dir: string, options: GenerateOptions = {}): Gener
   if (!Number.isInteger(seed)) throw badOption('--seed', seed, 'a whole number')
   if (!(lang in SOURCES)) throw badOption('--lang', lang, 'one of js, py, sh')
 
-  const random = prng(seed)
+  const random = mulberry32(seed)
   const failing = new Set<number>()
   while (failing.size < failures) failing.add(Math.floor(random() * count))
   const digits = String(count).length

@@ -4,12 +4,15 @@ import { splitCommand } from './command.js'
 import { badOption, ClaimrunError } from './errors.js'
 import { MAX_LANES } from './claim-board.js'
 import type { DeathPlan } from './protocol.js'
+import { parseShard, type OrderMode, type Shard } from './schedule.js'
 import type { RunEvent, RunOptions } from './types.js'
 
 export const DEFAULT_WORKERS = 3
 export const DEFAULT_OUT = '.claimrun/last-run'
 export const DEFAULT_KILL_GRACE_S = 5
 export const DEFAULT_MAX_OUTPUT = 50 * 1024 * 1024
+export const DEFAULT_HISTORY = '.claimrun/history.json'
+const ORDERS: readonly OrderMode[] = ['smart', 'given', 'random']
 
 /** Options after validation: every default filled, every path absolute. */
 export interface ResolvedOptions {
@@ -26,6 +29,14 @@ export interface ResolvedOptions {
   forceSignal: AbortSignal | undefined
   onEvent: ((event: RunEvent) => void) | undefined
   die: DeathPlan | undefined
+  history: string | null
+  order: OrderMode
+  seed: number
+  lastFailed: boolean
+  bail: number
+  retries: number
+  failOnFlaky: boolean
+  shard: Shard | null
 }
 
 /** Internal extras the CLI and the tests pass; not part of the documented options. */
@@ -48,6 +59,12 @@ function seconds(value: unknown, flag: string, allowZero: boolean): number {
     throw badOption(flag, value, allowZero ? 'a number of seconds, 0 or more' : 'a number of seconds above 0')
   }
   return Math.round(value * 1000)
+}
+
+function pick<T extends string>(value: unknown, allowed: readonly T[], flag: string): T | undefined {
+  if (value === undefined) return undefined
+  if (!allowed.includes(value as T)) throw badOption(flag, value, `one of ${allowed.join(', ')}`)
+  return value as T
 }
 
 /** Validates once, at the public entry; past this point the types are trusted. */
@@ -87,5 +104,13 @@ export function resolveOptions(options: RunOptions & InternalOptions): ResolvedO
     forceSignal: options.forceSignal,
     onEvent: options.onEvent,
     die: options.die,
+    history: options.history === false ? null : resolve(cwd, typeof options.history === 'string' && options.history ? options.history : DEFAULT_HISTORY),
+    order: pick(options.order, ORDERS, '--order') ?? 'smart',
+    seed: options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : wholeNumber(options.seed, '--seed', 0, 2 ** 53),
+    lastFailed: Boolean(options.lastFailed),
+    bail: options.bail === undefined ? 0 : wholeNumber(options.bail, '--bail', 1, Number.MAX_SAFE_INTEGER),
+    retries: options.retries === undefined ? 0 : wholeNumber(options.retries, '--retries', 0, 100),
+    failOnFlaky: Boolean(options.failOnFlaky),
+    shard: options.shard === undefined ? null : parseShard(String(options.shard)),
   }
 }

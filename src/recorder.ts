@@ -1,6 +1,6 @@
 import type { PlanEntry } from './plan.js'
 import type { EndReport, StartReport } from './protocol.js'
-import type { Counts, Status, TestResult } from './types.js'
+import type { AttemptResult, Counts, Status, TestResult } from './types.js'
 import { STATUSES } from './types.js'
 
 const round = (ms: number): number => Math.round(ms * 10) / 10
@@ -13,6 +13,7 @@ export class Recorder {
   private readonly results: (TestResult | undefined)[]
   private readonly notes: (string[] | undefined)[]
   private readonly lastStart: (StartReport | undefined)[]
+  private readonly previous: (AttemptResult[] | undefined)[]
 
   constructor(
     private readonly plan: PlanEntry[],
@@ -22,6 +23,7 @@ export class Recorder {
     this.results = new Array(plan.length)
     this.notes = new Array(plan.length)
     this.lastStart = new Array(plan.length)
+    this.previous = new Array(plan.length)
   }
 
   relMs(at: number): number {
@@ -48,10 +50,40 @@ export class Recorder {
     return this.results[slot]
   }
 
+  /** Whether an earlier attempt of this test failed (so a pass now makes it flaky). */
+  failedBefore(slot: number): boolean {
+    return (this.previous[slot]?.length ?? 0) > 0
+  }
+
+  /** Keeps a failed attempt that will be retried; it becomes part of the final result. */
+  retrying(report: EndReport, status: Status): TestResult {
+    const attempt = this.build(report, status)
+    const { worker, exitCode, signal, startMs, endMs, durationMs, attempts, log, tail } = attempt
+    ;(this.previous[report.slot] ??= []).push({ worker, status, exitCode, signal, startMs, endMs, durationMs, attempts, ...(log ? { log } : {}), tail })
+    this.note(report.slot, `attempt ${report.attempt}: ${status} on ${worker}${exitCode !== null ? ` (exit ${exitCode})` : signal ? ` (${signal})` : ''}; retried`)
+    return attempt
+  }
+
+  /**
+   * A retried test whose next attempt never came (the run stopped): its outcome is its last attempt's.
+   * Returns undefined when the test never ran at all.
+   */
+  settleFromLastAttempt(slot: number): TestResult | undefined {
+    const previous = this.previous[slot]
+    const last = previous?.pop()
+    if (!last) return undefined
+    const test = this.plan[slot] as PlanEntry
+    return this.put(slot, { id: test.id, file: test.file, ...last, outputBytes: 0 })
+  }
+
   /** Records the outcome a worker reported. */
   finished(report: EndReport, status: Status): TestResult {
+    return this.put(report.slot, this.build(report, status))
+  }
+
+  private build(report: EndReport, status: Status): TestResult {
     const test = this.plan[report.slot] as PlanEntry
-    return this.put(report.slot, {
+    return {
       id: test.id,
       file: test.file,
       worker: this.workerName(report.lane),
@@ -68,7 +100,7 @@ export class Recorder {
       ...(report.droppedBytes > 0 ? { droppedBytes: report.droppedBytes } : {}),
       log: { path: `${this.workerName(report.lane)}.log`, offset: report.logOffset, length: report.logLength },
       tail: report.tail,
-    })
+    }
   }
 
   /** Records an outcome no worker reported: a crash that ended the test, a stop before it ran. */
@@ -96,6 +128,8 @@ export class Recorder {
     if (this.results[slot]) throw new Error(`claimrun bug: a second outcome for ${result.id}`)
     const notes = this.notes[slot]
     if (notes) result.notes = notes
+    const previous = this.previous[slot]
+    if (previous?.length) result.previousAttempts = previous
     this.results[slot] = result
     return result
   }

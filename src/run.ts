@@ -6,10 +6,11 @@ import { expose } from 'comlink/dist/esm/comlink.mjs'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
 import { Piscina } from 'piscina'
 import {
-  cancelFree, createBoard, doneCount, isStopped, lanePid, markDone, release, setLanePid, slotsHeldBy, slotState, stop,
+  cancelFree, createBoard, doneCount, isStopped, lanePid, markDone, release, requeue, setLanePid, slotsHeldBy, slotState, stop,
   type ClaimBoard,
 } from './claim-board.js'
 import { ClaimrunError } from './errors.js'
+import { emptyHistory, loadHistory, mergeHistory, saveHistory, type History } from './history.js'
 import { resolveOptions, type InternalOptions, type ResolvedOptions } from './options.js'
 import { prepareOut, writeAtomic } from './out-dir.js'
 import { planTests, type PlanEntry } from './plan.js'
@@ -17,6 +18,7 @@ import { endGroup, signalGroup } from './process-group.js'
 import type { EndReport, Host, StartReport, WorkerTask } from './protocol.js'
 import { countStatuses, Recorder } from './recorder.js'
 import { renderSummary } from './reporters/summary.js'
+import { lastFailed, orderTests, shardTests } from './schedule.js'
 import type { RunEvent, RunOptions, RunResult, Status, TestResult } from './types.js'
 
 const WORKER_FILE = fileURLToPath(new URL('../workers/worker.js', import.meta.url))
@@ -35,8 +37,14 @@ export const workerName = (lane: number): string => `worker${String(lane).padSta
 export async function run(options: RunOptions = {}): Promise<RunResult> {
   const opts = resolveOptions(options as RunOptions & InternalOptions)
   const plan = planTests(opts)
+  const loaded = opts.history ? loadHistory(opts.history) : { history: emptyHistory() }
+  const warnings = loaded.warning ? [...plan.warnings, loaded.warning] : plan.warnings
+  // Shard the whole suite first, so every test lies in exactly one shard whatever else is chosen.
+  let tests = opts.shard ? shardTests(plan.tests, loaded.history, opts.shard) : plan.tests
+  if (opts.lastFailed) tests = lastFailed(tests, loaded.history)
+  tests = orderTests(tests, loaded.history, opts.order, opts.seed)
   prepareOut(opts.out)
-  return new Execution(opts, plan.tests, plan.warnings).run()
+  return new Execution(opts, tests, warnings, loaded.history).run()
 }
 
 class Execution {
@@ -49,6 +57,8 @@ class Execution {
   private readonly internalErrors: string[] = []
   private pool!: Piscina
   private stoppedBy: string | null = null
+  private bailed = false
+  private failures = 0
   private forced = false
   private lanesDone = false
 
@@ -59,9 +69,10 @@ class Execution {
     private readonly opts: ResolvedOptions,
     private readonly tests: PlanEntry[],
     private readonly warnings: string[],
+    private readonly history: History,
   ) {
     // More threads than tests would only idle.
-    this.lanes = Math.min(opts.workers, tests.length)
+    this.lanes = Math.max(1, Math.min(opts.workers, tests.length))
     this.board = createBoard(tests.length, this.lanes)
     this.recorder = new Recorder(tests, workerName, this.t0)
   }
@@ -77,7 +88,7 @@ class Execution {
 
   async run(): Promise<RunResult> {
     const names = Array.from({ length: this.lanes }, (_, i) => workerName(i + 1))
-    this.emit({ type: 'run:start', startedAt: this.startedAt.toISOString(), tests: this.tests.length, workers: names, out: this.opts.out })
+    this.emit({ type: 'run:start', startedAt: this.startedAt.toISOString(), tests: this.tests.length, workers: names, out: this.opts.out, order: this.order, ...this.shardField })
     for (const message of this.warnings) this.emit({ type: 'run:warning', message })
     const { signal, forceSignal } = this.opts
     const onAbort = (): void => this.interrupt(typeof signal?.reason === 'string' ? signal.reason : 'abort')
@@ -125,6 +136,23 @@ class Execution {
     cancelFree(this.board)
     this.emit({ type: 'run:interrupt', reason })
     this.markStopped()
+  }
+
+  private get order(): RunResult['order'] {
+    return this.opts.order === 'random' ? { mode: 'random', seed: this.opts.seed } : { mode: this.opts.order }
+  }
+
+  private get shardField(): { shard?: string } {
+    return this.opts.shard ? { shard: `${this.opts.shard.index}/${this.opts.shard.total}` } : {}
+  }
+
+  /** `--bail`: stop claiming; what runs finishes normally (unlike an interrupt, nothing is ended). */
+  private bail(): void {
+    if (this.bailed || this.stoppedBy) return
+    this.bailed = true
+    stop(this.board)
+    cancelFree(this.board)
+    this.emit({ type: 'run:bail', failures: this.failures })
   }
 
   private force(): void {
@@ -182,11 +210,27 @@ class Execution {
         this.emit({ type: 'test:start', test: test.id, worker: workerName(lane), attempt: report.attempt, atMs: this.recorder.relMs(report.at) })
       },
       testFinished: (report: EndReport) => {
-        const result = report.notRun
-          ? this.recorder.settle(report.slot, 'notrun', undefined, report.endAt)
-          : this.recorder.finished(report, this.statusOf(report))
+        if (report.notRun) {
+          const result = this.recorder.settleFromLastAttempt(report.slot) ?? this.recorder.settle(report.slot, 'notrun', undefined, report.endAt)
+          markDone(this.board, report.slot, lane)
+          this.emit({ type: 'test:end', test: result })
+          return
+        }
+        let status = this.statusOf(report)
+        if ((status === 'failed' || status === 'timedout') && report.attempt <= this.opts.retries && !isStopped(this.board)) {
+          const attempt = this.recorder.retrying(report, status)
+          requeue(this.board, report.slot, lane)
+          this.emit({ type: 'test:retry', test: attempt })
+          return
+        }
+        if (status === 'passed' && this.recorder.failedBefore(report.slot)) status = 'flaky'
+        const result = this.recorder.finished(report, status)
         markDone(this.board, report.slot, lane)
         this.emit({ type: 'test:end', test: result })
+        if (status === 'failed' || status === 'timedout' || status === 'error') {
+          this.failures++
+          if (this.opts.bail > 0 && this.failures >= this.opts.bail) this.bail()
+        }
       },
     }
   }
@@ -276,7 +320,7 @@ class Execution {
       if (!result) {
         const state = slotState(this.board, slot)
         if (state.state === 'cancelled') {
-          result = this.recorder.settle(slot, 'notrun', undefined, now())
+          result = this.recorder.settleFromLastAttempt(slot) ?? this.recorder.settle(slot, 'notrun', undefined, now())
         } else {
           this.fault(`${(this.tests[slot] as PlanEntry).id} has no outcome (slot ${state.state})`)
           result = this.recorder.settle(slot, 'error', 'claimrun lost this test: a runner bug, please report it', now())
@@ -293,7 +337,7 @@ class Execution {
       ? 2
       : this.stoppedBy
         ? this.stoppedBy === 'SIGTERM' ? 143 : 130
-        : tests.every((t) => t.status === 'passed' || t.status === 'flaky') ? 0 : 1
+        : tests.every((t) => t.status === 'passed' || (t.status === 'flaky' && !this.opts.failOnFlaky)) ? 0 : 1
     const result: RunResult = {
       version: 1,
       startedAt: this.startedAt.toISOString(),
@@ -301,6 +345,9 @@ class Execution {
       workers,
       tests,
       counts,
+      order: this.order,
+      ...this.shardField,
+      ...(this.bailed ? { bailed: true } : {}),
       ...(this.stoppedBy ? { interrupted: this.stoppedBy } : {}),
       ...(this.warnings.length > 0 ? { warnings: this.warnings } : {}),
       ...(this.internalErrors.length > 0 ? { internalErrors: this.internalErrors } : {}),
@@ -310,6 +357,13 @@ class Execution {
     const { out: _out, exitCode: _code, ...file } = result
     writeAtomic(join(this.opts.out, 'results.json'), JSON.stringify(file, null, 2) + '\n')
     writeAtomic(join(this.opts.out, 'summary.txt'), renderSummary(result, { color: false, cwd: this.opts.cwd }))
+    if (this.opts.history) {
+      try {
+        saveHistory(this.opts.history, mergeHistory(this.history, tests, result.startedAt))
+      } catch (err) {
+        this.internalErrors.push(`could not save history ${this.opts.history}: ${(err as Error).message}`)
+      }
+    }
     this.emit({ type: 'run:end', result })
     if (lost) {
       throw new ClaimrunError('CLAIMRUN_INTERNAL', `claimrun went wrong (${this.internalErrors.join('; ')}); results.json marks it as error`, { cause: result })

@@ -33,7 +33,12 @@ export interface TestResult {
   log?: { path: string; offset: number; length: number }
   /** The last lines of the output (bounded), escaped for nothing: renderers escape it. */
   tail: string
+  /** Earlier attempts that failed and were retried (`--retries`), oldest first. */
+  previousAttempts?: AttemptResult[]
 }
+
+/** One earlier attempt of a retried test. */
+export type AttemptResult = Pick<TestResult, 'worker' | 'status' | 'exitCode' | 'signal' | 'startMs' | 'endMs' | 'durationMs' | 'attempts' | 'log' | 'tail'>
 
 export type Counts = Record<Status, number>
 
@@ -44,6 +49,12 @@ export interface RunResult {
   workers: string[]
   tests: TestResult[]
   counts: Counts
+  /** The claim order used; `seed` is set for random order, so the run can be repeated. */
+  order: { mode: 'smart' | 'given' | 'random'; seed?: number }
+  /** `--shard i/n`, when the run was one shard of a split. */
+  shard?: string
+  /** Set when `--bail` stopped claiming. */
+  bailed?: boolean
   /** Set when the run was interrupted: the signal name, or 'abort' for an AbortSignal. */
   interrupted?: string
   /** Things discovery skipped (an unreadable folder…). */
@@ -57,9 +68,11 @@ export interface RunResult {
 }
 
 export type RunEvent =
-  | { type: 'run:start'; startedAt: string; tests: number; workers: string[]; out: string }
+  | { type: 'run:start'; startedAt: string; tests: number; workers: string[]; out: string; order: RunResult['order']; shard?: string }
   | { type: 'test:start'; test: string; worker: string; attempt: number; atMs: number }
   | { type: 'test:end'; test: TestResult }
+  | { type: 'test:retry'; test: TestResult }
+  | { type: 'run:bail'; failures: number }
   | { type: 'worker:crash'; worker: string; test: string | null; reason: string }
   | { type: 'run:warning'; message: string }
   | { type: 'run:interrupt'; reason: string }
@@ -84,6 +97,22 @@ export interface RunOptions {
   killGrace?: number
   /** Bytes of output kept in a worker log per test; the rest is counted and dropped. @default 52428800 (50 MiB) */
   maxOutput?: number
+  /** History file (durations, last outcomes) read for ordering and updated after the run; false: none. @default '.claimrun/history.json' */
+  history?: string | false
+  /** Claim order: failed-last-time, unknown, then longest first (`smart`); path order (`given`); or seeded `random`. @default 'smart' */
+  order?: 'smart' | 'given' | 'random'
+  /** Seed for `order: 'random'`. @default a fresh one, reported in the result */
+  seed?: number
+  /** Run only the tests that did not pass last time (all if none). @default false */
+  lastFailed?: boolean
+  /** Stop claiming after this many tests fail; running ones finish, the rest are `notrun`. @default none */
+  bail?: number
+  /** Extra attempts for a failed or timed-out test; one that passes on a retry is `flaky`. @default 0 */
+  retries?: number
+  /** Make flaky tests fail the run (exit 1). @default false */
+  failOnFlaky?: boolean
+  /** This run's share of the suite, `i/n` (1-based), for CI matrices. */
+  shard?: string
   /** Aborting it stops the run: running tests are ended, the rest are `notrun`. */
   signal?: AbortSignal
   /** Receives every event of the run, in order. */

@@ -1,5 +1,5 @@
 import { styleText } from 'node:util'
-import type { Status } from '../types.js'
+import type { RunResult, Status } from '../types.js'
 
 export type Style = (format: Parameters<typeof styleText>[0], text: string) => string
 
@@ -37,3 +37,6 @@ export function width(text: string): number {
 
 export const pad = (text: string, n: number): string => text + ' '.repeat(Math.max(0, n - width(text)))
 export const padStart = (text: string, n: number): string => ' '.repeat(Math.max(0, n - width(text))) + text
+
+export const describeOrder = (order: RunResult['order']): string =>
+  order.mode === 'random' ? `random (seed ${order.seed})` : order.mode

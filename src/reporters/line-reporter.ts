@@ -1,6 +1,6 @@
 import { escapeLine } from '../escape.js'
 import type { RunEvent } from '../types.js'
-import { formatMs, makeStyle, pad, STATUS_COLOR } from './format.js'
+import { describeOrder, formatMs, makeStyle, pad, STATUS_COLOR } from './format.js'
 
 /** One plain line per finished test (and per worker crash); what a CI log or a pipe should get. */
 export function lineReporter(stream: NodeJS.WritableStream, color: boolean): (event: RunEvent) => void {
@@ -11,7 +11,7 @@ export function lineReporter(stream: NodeJS.WritableStream, color: boolean): (ev
     switch (event.type) {
       case 'run:start':
         total = event.tests
-        stream.write(`claimrun: ${event.tests} tests on ${event.workers.length} workers; logs in ${event.out}\n`)
+        stream.write(`claimrun: ${event.tests} tests on ${event.workers.length} workers, order ${describeOrder(event.order)}${event.shard ? `, shard ${event.shard}` : ''}; logs in ${event.out}\n`)
         break
       case 'test:end': {
         done++
@@ -20,6 +20,14 @@ export function lineReporter(stream: NodeJS.WritableStream, color: boolean): (ev
         stream.write(`[${String(done).padStart(String(total).length)}/${total}] ${style(STATUS_COLOR[t.status], pad(t.status, 11))} ${pad(where, 10)} ${pad(formatMs(t.durationMs), 9)} ${escapeLine(t.id)}\n`)
         break
       }
+      case 'test:retry': {
+        const t = event.test
+        stream.write(`${' '.repeat(2 * String(total).length + 3)} ${style('yellow', pad('retry', 11))} ${pad(t.worker ?? '-', 10)} ${pad(formatMs(t.durationMs), 9)} ${escapeLine(t.id)} (attempt ${t.attempts} ${t.status})\n`)
+        break
+      }
+      case 'run:bail':
+        stream.write(`claimrun: --bail: ${event.failures} failed; no more tests are started\n`)
+        break
       case 'worker:crash':
         stream.write(style('magenta', `claimrun: ${event.worker} died${event.test ? ` while running ${escapeLine(event.test)}` : ''}: ${escapeLine(event.reason)}\n`))
         break

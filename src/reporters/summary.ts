@@ -1,7 +1,7 @@
 import { join, relative } from 'node:path'
 import { escapeControl, escapeLine } from '../escape.js'
 import type { RunResult, Status, TestResult } from '../types.js'
-import { formatMs, makeStyle, pad, padStart, STATUS_COLOR, width } from './format.js'
+import { describeOrder, formatMs, makeStyle, pad, padStart, STATUS_COLOR, width } from './format.js'
 
 const FAILURE_LINES = 50
 const PASSING: readonly Status[] = ['passed', 'flaky']
@@ -55,7 +55,8 @@ export function renderSummary(result: RunResult, options: SummaryOptions): strin
   const failed = result.tests.filter((t) => !PASSING.includes(t.status))
   const runState = result.interrupted ? `interrupted (${result.interrupted})` : failed.length ? 'failed' : 'passed'
 
-  lines.push(`${style('bold', 'run')} (serial)  ${runState}  ${formatMs(result.durationMs)}`)
+  const extras = [`order ${describeOrder(result.order)}`, ...(result.shard ? [`shard ${result.shard}`] : []), ...(result.bailed ? ['bailed'] : [])]
+  lines.push(`${style('bold', 'run')} (serial)  ${runState}  ${formatMs(result.durationMs)}  ${extras.join(', ')}`)
   lines.push(`├── run_tests (parallel, ${result.workers.length} workers)`)
   result.workers.forEach((w, i) => {
     const s = stats.get(w) as WorkerStats
