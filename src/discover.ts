@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, realpathSync, statSync, type Dirent } from 'node:fs'
 import { extname, join, relative, resolve, sep } from 'node:path'
-import picomatch from 'picomatch'
+import { createRequire } from 'node:module'
 import { isExecutable, RUNNABLE_EXTENSIONS } from './command.js'
 import { ClaimrunError } from './errors.js'
 
@@ -20,6 +20,8 @@ function defaultMatch(name: string, mode: number): boolean {
   return named && (RUNNABLE_EXTENSIONS.includes(extname(name).toLowerCase()) || isExecutable(mode))
 }
 
+const loadPicomatch = (): typeof import('picomatch') => createRequire(import.meta.url)('picomatch')
+
 /** The id of a test: its path relative to the run's cwd, with `/` separators. */
 export const testId = (cwd: string, file: string): string => relative(cwd, file).split(sep).join('/')
 
@@ -29,7 +31,8 @@ export const testId = (cwd: string, file: string): string => relative(cwd, file)
  * unreadable folder becomes a warning. A file named directly is always a test.
  */
 export function discover(paths: string[], cwd: string, pattern?: string): Discovered {
-  const matcher = pattern ? picomatch(pattern, { dot: true, basename: !pattern.includes('/') }) : null
+  // Loaded only when a pattern is given: it is most of discovery's start-up cost otherwise.
+  const matcher = pattern ? loadPicomatch()(pattern, { dot: true, basename: !pattern.includes('/') }) : null
   const files: string[] = []
   const seen = new Set<string>()
   const warnings: string[] = []

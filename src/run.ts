@@ -103,7 +103,9 @@ class Execution {
       maxThreads: this.lanes,
       concurrentTasksPerWorker: 1,
       idleTimeout: Number.MAX_SAFE_INTEGER,
-      ...(this.opts.die?.how === 'oom' ? { resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 } } : {}),
+      // A worker's garbage is short-lived (spawn bookkeeping); a small young generation keeps each
+      // thread's heap small, and a smaller runner forks its tests faster (fork copies page tables).
+      resourceLimits: { maxYoungGenerationSizeMb: 2, ...(this.opts.die?.how === 'oom' ? { maxOldGenerationSizeMb: 64 } : {}) },
     })
     this.pool.on('error', (err: Error) => this.internalErrors.push(`worker pool: ${err.message}`))
     const lanes = Promise.all(names.map((_, i) => this.runLane(i + 1))).finally(() => {
