@@ -89,8 +89,9 @@ describe('--last-failed, --bail, --retries, --shard', () => {
 
   it('--bail 1: after the first failure no test is started; running ones finish; the rest are notrun', async () => {
     const dir = tempDir()
-    write(dir, 't/test_1.sh', 'exit 1\n')
-    write(dir, 't/test_2.sh', `while [ ! -e '${dir}/bailed' ]; do sleep 0.02; done\necho finished\n`)
+    // test_1 fails only once test_2 is running; test_2 then runs on through the bail.
+    write(dir, 't/test_1.sh', `while [ ! -e '${dir}/started2' ]; do sleep 0.02; done\nexit 1\n`)
+    write(dir, 't/test_2.sh', `: > '${dir}/started2'\nwhile [ ! -e '${dir}/bailed' ]; do sleep 0.02; done\necho finished\n`)
     for (let i = 3; i <= 8; i++) write(dir, `t/test_${i}.sh`, 'exit 0\n')
     const events: RunEvent[] = []
     const result = await run({
