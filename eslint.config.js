@@ -11,7 +11,7 @@ export default tseslint.config(
         process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly',
         setInterval: 'readonly', clearInterval: 'readonly', performance: 'readonly', URL: 'readonly',
         Buffer: 'readonly', SharedArrayBuffer: 'readonly', Atomics: 'readonly', AbortController: 'readonly',
-        AbortSignal: 'readonly', TextDecoder: 'readonly', queueMicrotask: 'readonly', structuredClone: 'readonly',
+        AbortSignal: 'readonly', TextDecoder: 'readonly', queueMicrotask: 'readonly', structuredClone: 'readonly', fetch: 'readonly',
         window: 'readonly', document: 'readonly', EventSource: 'readonly', setImmediate: 'readonly',
       },
     },

@@ -5,9 +5,15 @@ import { ClaimrunError } from './errors.js'
 import { generateSuite } from './generate.js'
 import { DEFAULT_KILL_GRACE_S, DEFAULT_MAX_OUTPUT, DEFAULT_OUT, DEFAULT_WORKERS, type InternalOptions } from './options.js'
 import { renderSummary } from './reporters/summary.js'
-import { wantsColor } from './reporters/format.js'
+import { displayPath, wantsColor } from './reporters/format.js'
 import { lineReporter } from './reporters/line-reporter.js'
+import { readRun } from './read-run.js'
 import { run } from './run.js'
+import { liveReporter } from './reporters/live-reporter.js'
+import { renderReport } from './reporters/html.js'
+import { writeAtomic } from './out-dir.js'
+import { startUiServer } from './ui-server.js'
+import { join, resolve } from 'node:path'
 import type { RunOptions } from './types.js'
 
 /** Exit codes: 0 all passed, 1 a test did not pass, 2 bad usage/config (nothing run) or a claimrun fault, 130/143 interrupted. */
@@ -53,6 +59,13 @@ program
   .option('--retries <n>', 'run a failed or timed-out test up to n more times, elsewhere where possible', number)
   .option('--fail-on-flaky', 'exit 1 when a test passed only on a retry')
   .option('--shard <i/n>', 'run only shard i of n (balanced by history), for CI matrices')
+  .option('--slow <seconds>', 'announce a test that runs longer than this', number, 30)
+  .option('--no-progress', 'no live view: one plain line per finished test, even on a terminal')
+  .option('--json <file>', 'also write results.json to this file')
+  .option('--junit <file>', 'write JUnit XML (GitHub, GitLab, Jenkins)')
+  .option('--html <file>', 'write the HTML report here too (always in <out>/report.html)')
+  .option('--ui', 'serve the live report on 127.0.0.1 while the run goes')
+  .option('--ui-keep', 'with --ui: keep serving after the run ends, until Ctrl-C')
   .addOption(new Option('--die-on <test:how:n>', 'test-only: make a worker die on a test').hideHelp())
   .action(async (paths: string[], flags: Record<string, unknown>) => {
     const stop = new AbortController()
@@ -67,6 +80,15 @@ program
     }
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
+    const color = wantsColor(process.stdout)
+    // A terminal that reports no size (some CI ptys) gets plain lines: a live view needs rows to redraw in.
+    const live = flags.progress !== false && process.stdout.isTTY && process.stdout.rows > 0 ? liveReporter(process.stdout, color) : null
+    const reporters = [live ? live.onEvent : lineReporter(process.stdout, color)]
+    const ui = flags.ui || flags.uiKeep ? await startUiServer(resolve(String(flags.out))) : null
+    if (ui) {
+      process.stdout.write(`claimrun: live report at ${ui.url}\n`)
+      reporters.push(ui.onEvent)
+    }
     const options: RunOptions & InternalOptions = {
       paths,
       workers: flags.workers as number,
@@ -75,7 +97,10 @@ program
       maxOutput: flags.maxOutput as number,
       signal: stop.signal,
       forceSignal: force.signal,
-      onEvent: lineReporter(process.stdout, wantsColor(process.stdout)),
+      slow: flags.slow as number,
+      onEvent: (event) => {
+        for (const r of reporters) r(event)
+      },
     }
     if (flags.cmd !== undefined) options.cmd = flags.cmd as string
     if (flags.pattern !== undefined) options.pattern = flags.pattern as string
@@ -88,15 +113,43 @@ program
     if (flags.retries !== undefined) options.retries = flags.retries as number
     if (flags.failOnFlaky) options.failOnFlaky = true
     if (flags.shard !== undefined) options.shard = flags.shard as string
+    for (const key of ['json', 'junit', 'html'] as const) if (typeof flags[key] === 'string') options[key] = flags[key] as string
     if (typeof flags.dieOn === 'string') {
       const [test = '', how = 'exit', attempts = '1'] = flags.dieOn.split(':')
       options.die = { test, how: how as 'exit', attempts: Number(attempts) }
     }
-    const result = await run(options)
-    process.stdout.write('\n' + renderSummary(result, { color: wantsColor(process.stdout), cwd: process.cwd() }))
+    let result
+    try {
+      result = await run(options)
+    } finally {
+      live?.stop()
+    }
+    process.stdout.write('\n' + renderSummary(result, { color, cwd: process.cwd() }))
+    process.stdout.write(`report: ${displayPath(join(result.out, 'report.html'), process.cwd())}\n`)
     process.exitCode = result.exitCode
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+    if (ui && flags.uiKeep) {
+      process.stdout.write(`claimrun: still serving ${ui.url} (Ctrl-C to stop)\n`)
+      await new Promise((resolveWait) => process.once('SIGINT', resolveWait))
+    }
+    await ui?.close()
+  })
+
+program
+  .command('show')
+  .description("print a finished run's summary again, or rebuild its HTML report")
+  .argument('[outdir]', 'the run\'s out folder', DEFAULT_OUT)
+  .option('--html', 'rewrite <outdir>/report.html from results.json and the worker logs')
+  .action((outdir: string, flags: { html?: boolean }) => {
+    const result = readRun(resolve(outdir))
+    if (flags.html) {
+      const file = join(result.out, 'report.html')
+      writeAtomic(file, renderReport(result, result.out))
+      process.stdout.write(`claimrun: wrote ${displayPath(file, process.cwd())}\n`)
+      return
+    }
+    process.stdout.write(renderSummary(result, { color: wantsColor(process.stdout), cwd: process.cwd() }))
   })
 
 program

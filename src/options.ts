@@ -37,6 +37,10 @@ export interface ResolvedOptions {
   retries: number
   failOnFlaky: boolean
   shard: Shard | null
+  slowMs: number
+  json: string | null
+  junit: string | null
+  html: string | null
 }
 
 /** Internal extras the CLI and the tests pass; not part of the documented options. */
@@ -59,6 +63,12 @@ function seconds(value: unknown, flag: string, allowZero: boolean): number {
     throw badOption(flag, value, allowZero ? 'a number of seconds, 0 or more' : 'a number of seconds above 0')
   }
   return Math.round(value * 1000)
+}
+
+function outputFile(value: unknown, flag: string, cwd: string): string | null {
+  if (value === undefined) return null
+  if (typeof value !== 'string' || value === '') throw badOption(flag, value, 'a file path')
+  return resolve(cwd, value)
 }
 
 function pick<T extends string>(value: unknown, allowed: readonly T[], flag: string): T | undefined {
@@ -112,5 +122,9 @@ export function resolveOptions(options: RunOptions & InternalOptions): ResolvedO
     retries: options.retries === undefined ? 0 : wholeNumber(options.retries, '--retries', 0, 100),
     failOnFlaky: Boolean(options.failOnFlaky),
     shard: options.shard === undefined ? null : parseShard(String(options.shard)),
+    slowMs: seconds(options.slow ?? 30, '--slow', false),
+    json: outputFile(options.json, '--json', cwd),
+    junit: outputFile(options.junit, '--junit', cwd),
+    html: outputFile(options.html, '--html', cwd),
   }
 }

@@ -1,5 +1,6 @@
 import { once } from 'node:events'
-import { join } from 'node:path'
+import { mkdirSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import { expose } from 'comlink/dist/esm/comlink.mjs'
@@ -18,6 +19,8 @@ import { endGroup, signalGroup } from './process-group.js'
 import type { EndReport, Host, StartReport, WorkerTask } from './protocol.js'
 import { countStatuses, Recorder } from './recorder.js'
 import { renderSummary } from './reporters/summary.js'
+import { renderJunit } from './reporters/junit.js'
+import { renderReport } from './reporters/html.js'
 import { lastFailed, orderTests, shardTests } from './schedule.js'
 import type { RunEvent, RunOptions, RunResult, Status, TestResult } from './types.js'
 
@@ -88,7 +91,9 @@ class Execution {
 
   async run(): Promise<RunResult> {
     const names = Array.from({ length: this.lanes }, (_, i) => workerName(i + 1))
-    this.emit({ type: 'run:start', startedAt: this.startedAt.toISOString(), tests: this.tests.length, workers: names, out: this.opts.out, order: this.order, ...this.shardField })
+    const known = this.tests.filter((t) => this.history.tests[t.id])
+    const estimates = known.length ? { estimates: Object.fromEntries(known.map((t) => [t.id, this.history.tests[t.id]?.avgMs ?? 0])) } : {}
+    this.emit({ type: 'run:start', startedAt: this.startedAt.toISOString(), tests: this.tests.length, workers: names, out: this.opts.out, order: this.order, ...this.shardField, ...estimates })
     for (const message of this.warnings) this.emit({ type: 'run:warning', message })
     const { signal, forceSignal } = this.opts
     const onAbort = (): void => this.interrupt(typeof signal?.reason === 'string' ? signal.reason : 'abort')
@@ -112,6 +117,9 @@ class Execution {
       this.lanesDone = true
     })
     const reaper = Promise.race([this.stopped, lanes]).then(() => this.reap())
+    const slowWatch = setInterval(() => this.announceSlow(), Math.min(1000, this.opts.slowMs / 4))
+    slowWatch.unref()
+    void lanes.finally(() => clearInterval(slowWatch))
     try {
       await lanes
     } catch (err) {
@@ -138,6 +146,18 @@ class Execution {
     cancelFree(this.board)
     this.emit({ type: 'run:interrupt', reason })
     this.markStopped()
+  }
+
+  private readonly running = new Map<number, StartReport>()
+  private readonly announcedSlow = new Set<number>()
+
+  private announceSlow(): void {
+    const t = now()
+    for (const [slot, start] of this.running) {
+      if (t - start.at < this.opts.slowMs || this.announcedSlow.has(slot)) continue
+      this.announcedSlow.add(slot)
+      this.emit({ type: 'test:slow', test: (this.tests[slot] as PlanEntry).id, worker: workerName(start.lane), elapsedMs: Math.round(t - start.at) })
+    }
   }
 
   private get order(): RunResult['order'] {
@@ -208,10 +228,12 @@ class Execution {
     return {
       testStarted: (report: StartReport) => {
         this.recorder.started(report)
+        this.running.set(report.slot, report)
         const test = this.tests[report.slot] as PlanEntry
         this.emit({ type: 'test:start', test: test.id, worker: workerName(lane), attempt: report.attempt, atMs: this.recorder.relMs(report.at) })
       },
       testFinished: (report: EndReport) => {
+        this.running.delete(report.slot)
         if (report.notRun) {
           const result = this.recorder.settleFromLastAttempt(report.slot) ?? this.recorder.settle(report.slot, 'notrun', undefined, report.endAt)
           markDone(this.board, report.slot, lane)
@@ -314,6 +336,26 @@ class Execution {
     }
   }
 
+  /** The files a user asked for; one that cannot be written is reported, and the others still are. */
+  private writeReports(result: RunResult, file: object): void {
+    const html = renderReport(result, this.opts.out)
+    const targets: Array<[string | null, () => string]> = [
+      [join(this.opts.out, 'report.html'), () => html],
+      [this.opts.html, () => html],
+      [this.opts.json, () => JSON.stringify(file, null, 2) + '\n'],
+      [this.opts.junit, () => renderJunit(result)],
+    ]
+    for (const [path, render] of targets) {
+      if (!path) continue
+      try {
+        mkdirSync(dirname(path), { recursive: true })
+        writeAtomic(path, render())
+      } catch (err) {
+        this.internalErrors.push(`could not write ${path}: ${(err as Error).message}`)
+      }
+    }
+  }
+
   private finish(workers: string[]): RunResult {
     cancelFree(this.board)
     const tests: TestResult[] = []
@@ -356,9 +398,11 @@ class Execution {
       exitCode,
       out: this.opts.out,
     }
-    const { out: _out, exitCode: _code, ...file } = result
+    const { out: _out, ...file } = result
     writeAtomic(join(this.opts.out, 'results.json'), JSON.stringify(file, null, 2) + '\n')
     writeAtomic(join(this.opts.out, 'summary.txt'), renderSummary(result, { color: false, cwd: this.opts.cwd }))
+    this.writeReports(result, file)
+    if (this.internalErrors.length > 0) result.internalErrors = this.internalErrors
     if (this.opts.history) {
       try {
         saveHistory(this.opts.history, mergeHistory(this.history, tests, result.startedAt))

@@ -68,10 +68,21 @@ export interface RunResult {
 }
 
 export type RunEvent =
-  | { type: 'run:start'; startedAt: string; tests: number; workers: string[]; out: string; order: RunResult['order']; shard?: string }
+  | {
+      type: 'run:start'
+      startedAt: string
+      tests: number
+      workers: string[]
+      out: string
+      order: RunResult['order']
+      shard?: string
+      /** Expected duration of each test from history (ms), for an ETA; absent without history. */
+      estimates?: Record<string, number>
+    }
   | { type: 'test:start'; test: string; worker: string; attempt: number; atMs: number }
   | { type: 'test:end'; test: TestResult }
   | { type: 'test:retry'; test: TestResult }
+  | { type: 'test:slow'; test: string; worker: string; elapsedMs: number }
   | { type: 'run:bail'; failures: number }
   | { type: 'worker:crash'; worker: string; test: string | null; reason: string }
   | { type: 'run:warning'; message: string }
@@ -111,6 +122,14 @@ export interface RunOptions {
   retries?: number
   /** Make flaky tests fail the run (exit 1). @default false */
   failOnFlaky?: boolean
+  /** Announce a test once it has run this many seconds (a `test:slow` event). @default 30 */
+  slow?: number
+  /** Also write results.json's content to this file. */
+  json?: string
+  /** Write JUnit XML here. */
+  junit?: string
+  /** Write the HTML report here too (it is always written to `<out>/report.html`). */
+  html?: string
   /** This run's share of the suite, `i/n` (1-based), for CI matrices. */
   shard?: string
   /** Aborting it stops the run: running tests are ended, the rest are `notrun`. */

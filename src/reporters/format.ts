@@ -1,4 +1,5 @@
 import { styleText } from 'node:util'
+import { isAbsolute, relative } from 'node:path'
 import type { RunResult, Status } from '../types.js'
 
 export type Style = (format: Parameters<typeof styleText>[0], text: string) => string
@@ -40,3 +41,9 @@ export const padStart = (text: string, n: number): string => ' '.repeat(Math.max
 
 export const describeOrder = (order: RunResult['order']): string =>
   order.mode === 'random' ? `random (seed ${order.seed})` : order.mode
+
+/** A path as a person would type it from `cwd`: relative inside it, absolute outside it. */
+export function displayPath(path: string, cwd: string): string {
+  const rel = relative(cwd, path)
+  return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? path : rel
+}

@@ -25,6 +25,9 @@ export function lineReporter(stream: NodeJS.WritableStream, color: boolean): (ev
         stream.write(`${' '.repeat(2 * String(total).length + 3)} ${style('yellow', pad('retry', 11))} ${pad(t.worker ?? '-', 10)} ${pad(formatMs(t.durationMs), 9)} ${escapeLine(t.id)} (attempt ${t.attempts} ${t.status})\n`)
         break
       }
+      case 'test:slow':
+        stream.write(`slow: ${escapeLine(event.test)} on ${event.worker}, ${formatMs(event.elapsedMs)}\n`)
+        break
       case 'run:bail':
         stream.write(`claimrun: --bail: ${event.failures} failed; no more tests are started\n`)
         break

@@ -1,7 +1,7 @@
-import { join, relative } from 'node:path'
+import { join } from 'node:path'
 import { escapeControl, escapeLine } from '../escape.js'
 import type { RunResult, Status, TestResult } from '../types.js'
-import { describeOrder, formatMs, makeStyle, pad, padStart, STATUS_COLOR, width } from './format.js'
+import { describeOrder, displayPath, formatMs, makeStyle, pad, padStart, STATUS_COLOR, width } from './format.js'
 
 const FAILURE_LINES = 50
 const PASSING: readonly Status[] = ['passed', 'flaky']
@@ -81,7 +81,7 @@ export function renderSummary(result: RunResult, options: SummaryOptions): strin
     if (t.status === 'notrun' || t.status === 'interrupted') continue
     lines.push('')
     lines.push(style(STATUS_COLOR[t.status], `── ${t.status}: ${escapeLine(t.id)}`) + `  ${describe(t)}`)
-    if (t.log) lines.push(`   log: ${relative(options.cwd, join(result.out, t.log.path)) || t.log.path} (bytes ${t.log.offset}..${t.log.offset + t.log.length})`)
+    if (t.log) lines.push(`   log: ${displayPath(join(result.out, t.log.path), options.cwd)} (bytes ${t.log.offset}..${t.log.offset + t.log.length})`)
     for (const note of t.notes ?? []) lines.push(`   note: ${escapeLine(note)}`)
     if (t.error) lines.push(`   error: ${escapeLine(t.error)}`)
     if (PASSING.includes(t.status)) continue

@@ -1,0 +1,73 @@
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
+import { join } from 'node:path'
+import type { RunResult } from '../types.js'
+
+/** The page's own script and style, inlined so the report is one file that works offline. */
+const asset = (name: string): string => readFileSync(new URL(`../../../assets/${name}`, import.meta.url), 'utf8')
+
+/** How much of each worker log is embedded (its end); the full log stays next to the report. */
+export const EMBED_LOG_BYTES = 1024 * 1024
+
+/**
+ * JSON that is safe inside <script type="application/json">: `<`, `>` and `&` are escaped so no
+ * string a test printed can close the element or open a comment; U+2028/9 for old parsers.
+ */
+export const scriptJson = (value: unknown): string =>
+  JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/>/g, '\\u003e')
+    .replace(/&/g, '\\u0026')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029')
+
+export interface PageData {
+  mode: 'static' | 'live'
+  result?: RunResult
+  logs?: Record<string, string>
+}
+
+export function renderPage(data: PageData): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; img-src data:">
+<title>claimrun report</title>
+<style>${asset('report.css')}</style>
+</head>
+<body>
+<noscript>This report needs JavaScript; results.json next to it has the same data.</noscript>
+<script type="application/json" id="claimrun-data">${scriptJson(data)}</script>
+<script>${asset('report.js')}</script>
+</body>
+</html>
+`
+}
+
+/** The last `limit` bytes of a file (cut at a line start), or '' if it cannot be read. */
+export function tailOfFile(path: string, limit = EMBED_LOG_BYTES): string {
+  let fd: number | undefined
+  try {
+    fd = openSync(path, 'r')
+    const size = fstatSync(fd).size
+    const start = Math.max(0, size - limit)
+    const buf = Buffer.alloc(size - start)
+    readSync(fd, buf, 0, buf.length, start)
+    let text = buf.toString('utf8')
+    if (start > 0) text = `[claimrun: the first ${start} bytes of this log are in the file itself]\n${text.slice(text.indexOf('\n') + 1)}`
+    return text
+  } catch {
+    return ''
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
+}
+
+/** The self-contained report for a finished run, with each worker's log (its end) embedded. */
+export function renderReport(result: RunResult, out: string): string {
+  const logs = Object.fromEntries(result.workers.map((w) => [w, tailOfFile(join(out, `${w.replace(/[^\w.-]/g, '_')}.log`))]))
+  // The page never needs the absolute out path; leaving it out keeps a copied report portable.
+  const { out: _out, ...shown } = result
+  return renderPage({ mode: 'static', result: shown as RunResult, logs })
+}

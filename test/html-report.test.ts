@@ -1,0 +1,99 @@
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { run } from 'claimrun'
+import { openPage } from './support/browser.js'
+import { ROOT, runCli, tempDir, write } from './helpers.js'
+
+const XSS = `<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2"></pre><b onmouseover=alert(1)>`
+
+describe('HTML report', () => {
+  it('is one offline file: pipeline, timeline, details on click, sortable and filterable table, test output escaped', async () => {
+    const dir = tempDir()
+    write(dir, 't/test_1_pass.sh', 'sleep 0.2\necho all good\n')
+    write(dir, 't/test_2_fail.sh', 'echo "the assertion that failed"\nexit 1\n')
+    write(dir, 't/test_3_xss.sh', `printf '%s\\n' '${XSS}'\nexit 1\n`)
+    write(dir, 't/test_4_slowest.sh', 'sleep 0.5\n')
+    const out = join(dir, 'out')
+    const result = await run({ paths: ['t'], cwd: dir, out, workers: 2, history: false, order: 'given' })
+    const file = join(out, 'report.html')
+    const html = readFileSync(file, 'utf8')
+    expect(html).not.toMatch(/\b(src|href)=["']?https?:/) // nothing from the network
+    expect(html).not.toContain('<script>window.__xss') // the payload never appears as markup
+
+    const { page, errors } = await openPage()
+    await page.goto(`file://${file}`)
+    for (const node of ['run', 'run_tests', 'worker01', 'worker02', 'summary']) {
+      await expect(page.locator(`[data-node="${node}"]`).count()).resolves.toBe(1)
+    }
+    expect(await page.locator('#run-state').textContent()).toBe('failed')
+    expect(await page.locator('.timeline rect.bar').count()).toBe(4)
+    expect(await page.locator('#makespan').textContent()).toMatch(/makespan .* lower bound max\(sum\/2, longest\)/)
+
+    // Clicking a failed test shows its output and status.
+    await page.click('tr[data-test="t/test_2_fail.sh"]')
+    expect(await page.locator('#detail pre.output').textContent()).toBe('the assertion that failed\n')
+    expect(await page.locator('#detail').textContent()).toContain('exit code1')
+
+    // The XSS test's output is shown as text, and nothing in it ran.
+    await page.click('tr[data-test="t/test_3_xss.sh"]')
+    expect(await page.locator('#detail pre.output').textContent()).toBe(`${XSS}\n`)
+    await page.locator('#detail pre.output').hover()
+    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined()
+    expect(await page.locator('#detail img, #detail b').count()).toBe(0)
+
+    // A worker shows its log; the table sorts by duration and filters.
+    const lane = result.tests.find((t) => t.id === 't/test_2_fail.sh')!.worker!
+    await page.click(`[data-node="${lane}"]`)
+    expect(await page.locator(`pre[data-log="${lane}"]`).textContent()).toContain('=== t/test_2_fail.sh')
+    await page.click('th[data-key="durationMs"]')
+    expect(await page.locator('#tests tbody tr').first().getAttribute('data-test')).toBe('t/test_4_slowest.sh')
+    await page.click('th[data-key="status"]')
+    expect(await page.locator('#tests tbody tr').first().locator('td.status').textContent()).toBe('failed')
+    await page.fill('#filter', 'xss')
+    expect(await page.locator('#tests tbody tr').count()).toBe(1)
+
+    expect(errors).toEqual([])
+    const shot = join(dir, 'report.png')
+    await page.fill('#filter', '')
+    await page.click('tr[data-test="t/test_2_fail.sh"]')
+    await page.screenshot({ path: shot, fullPage: true })
+    expect(statSync(shot).size).toBeGreaterThan(10_000)
+  })
+
+  it('the README screenshot comes from this test, on the demo suite (UPDATE_SCREENSHOT=1 rewrites docs/report.png)', async () => {
+    const dir = tempDir()
+    const out = join(dir, 'out')
+    const r = await runCli(['run', 'fixtures/demo', '--out', out, '--no-history', '--order', 'given', '--html', join(dir, 'copy.html')])
+    expect(r.code).toBe(1)
+    expect(readFileSync(join(dir, 'copy.html'), 'utf8')).toBe(readFileSync(join(out, 'report.html'), 'utf8'))
+    const { page, errors } = await openPage()
+    await page.goto(`file://${join(out, 'report.html')}`)
+    await page.click('tr[data-test="fixtures/demo/test_01.js"]')
+    expect(await page.locator('#detail pre.output').textContent()).toContain('AssertionError')
+    const target = process.env.UPDATE_SCREENSHOT ? join(ROOT, 'docs', 'report.png') : join(dir, 'report.png')
+    mkdirSync(join(target, '..'), { recursive: true })
+    await page.screenshot({ path: target, clip: { x: 0, y: 0, width: 1280, height: 900 } })
+    expect(existsSync(target)).toBe(true)
+    expect(errors).toEqual([])
+  })
+
+  it('claimrun show reprints the summary; show --html rebuilds the page', async () => {
+    const dir = tempDir()
+    write(dir, 't/test_a.sh', 'exit 0\n')
+    write(dir, 't/test_b.sh', 'echo boom\nexit 2\n')
+    const out = join(dir, 'out')
+    await runCli(['run', 't', '--out', out], { cwd: dir })
+    const summary = readFileSync(join(out, 'summary.txt'), 'utf8')
+    const shown = await runCli(['show', out], { cwd: dir })
+    expect(shown.code).toBe(0)
+    expect(shown.stdout).toBe(summary)
+    const before = readFileSync(join(out, 'report.html'), 'utf8')
+    const rebuilt = await runCli(['show', out, '--html'], { cwd: dir })
+    expect(rebuilt.stdout).toMatch(/wrote out\/report\.html/)
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toBe(before)
+    const missing = await runCli(['show', join(dir, 'nowhere')], { cwd: dir })
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toMatch(/results\.json: not found; run claimrun run first/)
+  })
+})

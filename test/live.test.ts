@@ -1,0 +1,99 @@
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { openPage } from './support/browser.js'
+import { CLI, runCli, tempDir, waitFor, write } from './helpers.js'
+
+/** Tests that each wait until `gate` exists, so a run is visibly in progress until we let it go. */
+function gatedSuite(dir: string, count: number): string {
+  const gate = join(dir, 'gate')
+  for (let i = 1; i <= count; i++) write(dir, `t/test_${i}.sh`, `while [ ! -e '${gate}' ]; do sleep 0.05; done\n${i === 2 ? 'echo "<b>nope</b>"; exit 1' : 'exit 0'}\n`)
+  return gate
+}
+
+describe('live terminal view', () => {
+  it('on a terminal (script(1) gives it a pty): worker lines and a progress bar while it runs, the summary intact after', () => {
+    const dir = tempDir()
+    write(dir, 't/test_1.sh', 'sleep 0.6\n')
+    write(dir, 't/test_2.sh', 'sleep 0.6\necho broken; exit 1\n')
+    write(dir, 't/test_3.sh', 'sleep 0.3\n')
+    // script(1) started from a pipe gives a 0×0 terminal; give it a size as a real one has.
+    const command = `stty rows 40 cols 100; ${process.execPath} ${CLI} run t --no-history --order given --out out`
+    const r = spawnSync('script', ['-q', '-e', '-c', command, '/dev/null'], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', COLUMNS: '100' }, timeout: 60_000 })
+    expect(r.status).toBe(1)
+    const screen = r.stdout
+    expect(screen).toContain('\u001b[') // it redraws
+    const lines = [...screen.matchAll(/ (worker0\d) {2}(t\/test_\d\.sh) {2}\d+ ms/g)]
+    expect(new Set(lines.map((m) => m[1]))).toEqual(new Set(['worker01', 'worker02', 'worker03']))
+    expect(new Set(lines.map((m) => m[2]))).toEqual(new Set(['t/test_1.sh', 't/test_2.sh', 't/test_3.sh']))
+    expect(screen).toMatch(/\[[█░]{24}\] \d\/3/)
+    expect(screen).toMatch(/✗ failed {3}t\/test_2\.sh \(worker0\d, exit 1/)
+    // The summary comes after the live area is gone, whole.
+    const summary = screen.slice(screen.lastIndexOf('run (serial)'))
+    expect(summary).toMatch(/run_tests \(parallel, 3 workers\)[\s\S]*── failed: t\/test_2\.sh[\s\S]*broken[\s\S]*2 passed, 1 failed/)
+  })
+
+  it('without a terminal: one plain line per finished test, no escape codes; a slow test is announced once', async () => {
+    const dir = tempDir()
+    write(dir, 't/test_fast.sh', 'exit 0\n')
+    write(dir, 't/test_slow.sh', 'sleep 1.2\n')
+    const r = await runCli(['run', 't', '--slow', '0.4', '--out', join(dir, 'out')], { cwd: dir, env: { NO_COLOR: '' } })
+    expect(r.code).toBe(0)
+    expect(r.stdout).not.toContain('\u001b')
+    expect(r.stdout.match(/^slow: t\/test_slow\.sh on worker0\d, \d+ ms$/gm)).toHaveLength(1)
+    expect(r.stdout).toMatch(/^\[1\/2\] passed {6}worker0\d/m)
+    expect(r.stdout).toMatch(/^\[2\/2\] passed/m)
+  })
+})
+
+describe('--ui', () => {
+  it('serves the report on 127.0.0.1 and fills it in live; the server stops when the run ends', async () => {
+    const dir = tempDir()
+    gatedSuite(dir, 4)
+    const child = spawn(process.execPath, [CLI, 'run', 't', '--ui', '--workers', '2', '--no-history', '--order', 'given', '--out', join(dir, 'out')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } })
+    let stdout = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+    await waitFor(() => /live report at (http:\/\/127\.0\.0\.1:\d+\/)/.test(stdout), 'the URL')
+    const url = /live report at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout)![1]!
+    const { page, errors } = await openPage()
+    await page.goto(url)
+    // While the tests wait at the gate: both workers are shown running.
+    await page.waitForSelector('[data-node="worker01"].st-running')
+    await page.waitForSelector('[data-node="worker02"].st-running')
+    expect(await page.locator('#run-state').textContent()).toBe('running')
+    expect(await page.locator('.timeline rect.bar').count()).toBe(2)
+    write(dir, 'gate', '')
+    const code = await exited
+    await page.waitForFunction(() => document.querySelector('#run-state')?.textContent === 'failed', undefined, { timeout: 10_000 }).catch(async (err: unknown) => {
+      throw new Error(`${err}\nstate: ${await page.locator('#run-state').textContent()}\nstdout: ${stdout}`)
+    })
+    expect(await page.locator('#tests tbody tr').count()).toBe(4)
+    await page.click('tr[data-test="t/test_2.sh"]')
+    expect(await page.locator('#detail pre.output').textContent()).toBe('<b>nope</b>\n')
+    await page.click('[data-node="worker01"]')
+    await page.waitForFunction(() => document.querySelector('pre[data-log="worker01"]')?.textContent?.includes('=== t/test_1.sh'))
+    expect(errors).toEqual([])
+    expect(code).toBe(1)
+    await expect(fetch(url)).rejects.toThrow()
+    expect(existsSync(join(dir, 'out', 'report.html'))).toBe(true)
+  })
+
+  it('--ui-keep keeps serving the finished report until Ctrl-C', async () => {
+    const dir = tempDir()
+    write(dir, 't/test_1.sh', 'echo one\n')
+    const child = spawn(process.execPath, [CLI, 'run', 't', '--ui-keep', '--out', join(dir, 'out')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } })
+    let stdout = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+    await waitFor(() => stdout.includes('still serving'), 'the run to end')
+    const url = /live report at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout)![1]!
+    const page = await (await fetch(url)).text()
+    expect(page).toContain('"mode":"static"')
+    expect(page).toContain('t/test_1.sh')
+    child.kill('SIGINT')
+    expect(await exited).toBe(0)
+    await expect(fetch(url)).rejects.toThrow()
+  })
+})
