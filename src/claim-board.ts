@@ -189,6 +189,15 @@ export function cancelFree(board: ClaimBoard): number[] {
   return cancelled
 }
 
+/**
+ * In a run shared through a store the store decides who holds a test; the local slot only mirrors
+ * it, for this process's bookkeeping (pids, crashes, the closing count). Main thread only.
+ */
+export function takeForLane(board: ClaimBoard, i: number, lane: number): void {
+  const previous = Atomics.exchange(board.cells, slotCell(board, i), lane)
+  if (previous < 0 && previous !== CANCELLED) Atomics.sub(board.cells, DONE, 1)
+}
+
 export function stop(board: ClaimBoard): void {
   Atomics.store(board.cells, STOP, 1)
   wake(board)

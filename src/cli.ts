@@ -3,11 +3,12 @@ import { createRequire } from 'node:module'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { ClaimrunError } from './errors.js'
 import { generateSuite } from './generate.js'
-import { DEFAULT_KILL_GRACE_S, DEFAULT_MAX_OUTPUT, DEFAULT_OUT, DEFAULT_WORKERS, type InternalOptions } from './options.js'
+import { DEFAULT_KILL_GRACE_S, DEFAULT_MAX_OUTPUT, DEFAULT_OUT, DEFAULT_WORKERS, defaultRunId, type InternalOptions } from './options.js'
 import { renderSummary } from './reporters/summary.js'
 import { displayPath, wantsColor } from './reporters/format.js'
 import { lineReporter } from './reporters/line-reporter.js'
 import { readRun } from './read-run.js'
+import { report } from './report.js'
 import { run } from './run.js'
 import { liveReporter } from './reporters/live-reporter.js'
 import { renderReport } from './reporters/html.js'
@@ -66,6 +67,11 @@ program
   .option('--html <file>', 'write the HTML report here too (always in <out>/report.html)')
   .option('--ui', 'serve the live report on 127.0.0.1 while the run goes')
   .option('--ui-keep', 'with --ui: keep serving after the run ends, until Ctrl-C')
+  .option('--store <url>', 'share the run through a Redis server (redis://host:port[/db], rediss:// for TLS)')
+  .option('--run-id <id>', 'the shared run (same on every machine); default from GITHUB_RUN_ID, CI_PIPELINE_ID, ...')
+  .option('--node <name>', "this process's name in a shared run (default <hostname>-<pid>)")
+  .option('--lease <seconds>', 'a claim in the store lapses unless renewed within this time', number, 30)
+  .option('--ttl <seconds>', 'how long the shared run is kept in the store', number, 86400)
   .addOption(new Option('--die-on <test:how:n>', 'test-only: make a worker die on a test').hideHelp())
   .action(async (paths: string[], flags: Record<string, unknown>) => {
     const stop = new AbortController()
@@ -113,7 +119,11 @@ program
     if (flags.retries !== undefined) options.retries = flags.retries as number
     if (flags.failOnFlaky) options.failOnFlaky = true
     if (flags.shard !== undefined) options.shard = flags.shard as string
-    for (const key of ['json', 'junit', 'html'] as const) if (typeof flags[key] === 'string') options[key] = flags[key] as string
+    for (const key of ['json', 'junit', 'html', 'store', 'runId', 'node'] as const) if (typeof flags[key] === 'string') options[key] = flags[key] as string
+    if (options.store !== undefined) {
+      options.lease = flags.lease as number
+      options.ttl = flags.ttl as number
+    }
     if (typeof flags.dieOn === 'string') {
       const [test = '', how = 'exit', attempts = '1'] = flags.dieOn.split(':')
       options.die = { test, how: how as 'exit', attempts: Number(attempts) }
@@ -134,6 +144,22 @@ program
       await new Promise((resolveWait) => process.once('SIGINT', resolveWait))
     }
     await ui?.close()
+  })
+
+program
+  .command('report')
+  .description('combine the outcomes of a run shared through a store: summary, results.json, JUnit, HTML')
+  .requiredOption('--store <url>', 'the Redis server the run used')
+  .option('--run-id <id>', 'the shared run; default from GITHUB_RUN_ID, CI_PIPELINE_ID, ...')
+  .option('--out <dir>', 'where to write the combined results', '.claimrun/report')
+  .option('--wait <seconds>', 'wait up to this long for every test to have an outcome', number, 0)
+  .action(async (flags: { store: string; runId?: string; out: string; wait: number }) => {
+    const runId = flags.runId ?? defaultRunId()
+    if (!runId) throw new ClaimrunError('CLAIMRUN_BAD_OPTION', 'report needs --run-id <id>, or a CI variable such as GITHUB_RUN_ID')
+    const result = await report({ store: flags.store, runId, out: resolve(flags.out), wait: flags.wait })
+    process.stdout.write(renderSummary(result, { color: wantsColor(process.stdout), cwd: process.cwd() }))
+    for (const w of result.warnings ?? []) process.stderr.write(`claimrun: ${w}\n`)
+    process.exitCode = result.exitCode
   })
 
 program

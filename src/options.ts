@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import { hostname } from 'node:os'
 import { resolve } from 'node:path'
 import { splitCommand } from './command.js'
 import { badOption, ClaimrunError } from './errors.js'
@@ -41,6 +42,7 @@ export interface ResolvedOptions {
   json: string | null
   junit: string | null
   html: string | null
+  store: { url: string; runId: string; node: string; leaseMs: number; ttlS: number } | null
 }
 
 /** Internal extras the CLI and the tests pass; not part of the documented options. */
@@ -63,6 +65,36 @@ function seconds(value: unknown, flag: string, allowZero: boolean): number {
     throw badOption(flag, value, allowZero ? 'a number of seconds, 0 or more' : 'a number of seconds above 0')
   }
   return Math.round(value * 1000)
+}
+
+/** The CI variables a shared run's id is taken from when --run-id is not given, in order. */
+const RUN_ID_VARS = ['GITHUB_RUN_ID', 'CI_PIPELINE_ID', 'BUILDKITE_BUILD_ID', 'CIRCLE_WORKFLOW_ID', 'BUILD_TAG', 'CLAIMRUN_RUN_ID']
+
+export function defaultRunId(): string | undefined {
+  const name = RUN_ID_VARS.find((v) => process.env[v])
+  if (!name) return undefined
+  // A re-run of the same GitHub workflow is a new run of the suite.
+  return name === 'GITHUB_RUN_ID' && process.env.GITHUB_RUN_ATTEMPT ? `${process.env[name]}-${process.env.GITHUB_RUN_ATTEMPT}` : process.env[name]
+}
+
+function storeOptions(options: RunOptions): NonNullable<ResolvedOptions['store']> {
+  if (typeof options.store !== 'string' || options.store === '') throw badOption('--store', options.store, 'a URL such as redis://127.0.0.1:6379')
+  for (const [flag, set] of [['--retries', options.retries], ['--bail', options.bail], ['--shard', options.shard], ['--last-failed', options.lastFailed]] as const) {
+    if (set) throw new ClaimrunError('CLAIMRUN_BAD_OPTION', `${flag} does not work with --store yet: a shared run schedules across machines by itself; drop ${flag}`)
+  }
+  const runId = options.runId ?? defaultRunId()
+  if (!runId || !/^[\w.:-]{1,100}$/.test(runId)) {
+    throw new ClaimrunError('CLAIMRUN_BAD_OPTION', runId ? `--run-id must be 1-100 letters, digits, '.', ':', '_' or '-' (received ${JSON.stringify(runId)})` : '--store needs --run-id <id> (the same on every machine of the run), or a CI variable such as GITHUB_RUN_ID')
+  }
+  const node = options.node ?? `${hostname()}-${process.pid}`
+  if (!/^[\w.:-]{1,100}$/.test(node)) throw badOption('--node', node, "1-100 letters, digits, '.', ':', '_' or '-'")
+  return {
+    url: options.store,
+    runId,
+    node,
+    leaseMs: seconds(options.lease ?? 30, '--lease', false),
+    ttlS: Math.round(seconds(options.ttl ?? 86400, '--ttl', false) / 1000),
+  }
 }
 
 function outputFile(value: unknown, flag: string, cwd: string): string | null {
@@ -126,5 +158,6 @@ export function resolveOptions(options: RunOptions & InternalOptions): ResolvedO
     json: outputFile(options.json, '--json', cwd),
     junit: outputFile(options.junit, '--junit', cwd),
     html: outputFile(options.html, '--html', cwd),
+    store: options.store === undefined ? null : storeOptions(options),
   }
 }

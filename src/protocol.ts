@@ -27,7 +27,8 @@ export interface WorkerTask {
   port: MessagePort
   cwd: string
   logFile: string
-  logName: string
+  /** Claims come from the main thread (a shared store) instead of the board's cursor. */
+  remote: boolean
   timeoutMs: number
   killGraceMs: number
   maxOutputBytes: number
@@ -65,5 +66,7 @@ export interface EndReport {
 
 export interface Host {
   testStarted(report: StartReport): void
-  testFinished(report: EndReport): void
+  testFinished(report: EndReport): void | Promise<void>
+  /** Only in a run shared through a store: the next test for this lane, or null when none is left. */
+  claim(): Promise<{ slot: number; attempt: number } | null>
 }

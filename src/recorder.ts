@@ -1,4 +1,5 @@
 import type { PlanEntry } from './plan.js'
+import { logFileName } from './worker-names.js'
 import type { EndReport, StartReport } from './protocol.js'
 import type { AttemptResult, Counts, Status, TestResult } from './types.js'
 import { STATUSES } from './types.js'
@@ -44,6 +45,12 @@ export class Recorder {
 
   has(slot: number): boolean {
     return this.results[slot] !== undefined
+  }
+
+  /** Drops an outcome the run as a whole did not accept (a fenced result in a shared store). */
+  forget(slot: number, why: string): void {
+    this.results[slot] = undefined
+    this.note(slot, why)
   }
 
   get(slot: number): TestResult | undefined {
@@ -98,7 +105,7 @@ export class Recorder {
       ...(report.leaked > 0 ? { leaked: report.leaked } : {}),
       outputBytes: report.outputBytes,
       ...(report.droppedBytes > 0 ? { droppedBytes: report.droppedBytes } : {}),
-      log: { path: `${this.workerName(report.lane)}.log`, offset: report.logOffset, length: report.logLength },
+      log: { path: logFileName(report.lane), offset: report.logOffset, length: report.logLength },
       tail: report.tail,
     }
   }

@@ -7,7 +7,7 @@ import { expose } from 'comlink/dist/esm/comlink.mjs'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
 import { Piscina } from 'piscina'
 import {
-  cancelFree, createBoard, doneCount, isStopped, lanePid, markDone, release, requeue, setLanePid, slotsHeldBy, slotState, stop,
+  cancelFree, createBoard, doneCount, isStopped, lanePid, markDone, release, requeue, setLanePid, slotsHeldBy, slotState, stop, takeForLane,
   type ClaimBoard,
 } from './claim-board.js'
 import { ClaimrunError } from './errors.js'
@@ -22,6 +22,9 @@ import { renderSummary } from './reporters/summary.js'
 import { renderJunit } from './reporters/junit.js'
 import { renderReport } from './reporters/html.js'
 import { lastFailed, orderTests, shardTests } from './schedule.js'
+import { laneName, logFileName } from './worker-names.js'
+import { RedisStore } from './redis-store.js'
+import { RemoteClaims } from './remote-claims.js'
 import type { RunEvent, RunOptions, RunResult, Status, TestResult } from './types.js'
 
 const WORKER_FILE = fileURLToPath(new URL('../workers/worker.js', import.meta.url))
@@ -30,7 +33,6 @@ const MAX_WORKER_DEATHS = 2
 
 const now = (): number => performance.timeOrigin + performance.now()
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-export const workerName = (lane: number): string => `worker${String(lane).padStart(2, '0')}`
 
 /**
  * Runs a suite: discovers the tests, has N worker threads claim and run them, and resolves with
@@ -47,7 +49,23 @@ export async function run(options: RunOptions = {}): Promise<RunResult> {
   if (opts.lastFailed) tests = lastFailed(tests, loaded.history)
   tests = orderTests(tests, loaded.history, opts.order, opts.seed)
   prepareOut(opts.out)
-  return new Execution(opts, tests, warnings, loaded.history).run()
+  if (!opts.store) return new Execution(opts, tests, warnings, loaded.history, null).run()
+
+  // A shared run: the first process publishes its order; every other one must have the same tests.
+  const { url, runId, node, leaseMs, ttlS } = opts.store
+  const store = await RedisStore.connect(url, runId, leaseMs, ttlS)
+  try {
+    const { plan } = await store.joinPlan(tests.map((t) => t.id))
+    const byId = new Map(tests.map((t) => [t.id, t]))
+    const ordered = plan.map((id) => byId.get(id) as PlanEntry)
+    const lost: Array<(slot: number) => void> = []
+    const remote = new RemoteClaims(store, node, ordered.length, (slot) => lost.forEach((f) => f(slot)))
+    const execution = new Execution(opts, ordered, warnings, loaded.history, remote)
+    lost.push((slot) => execution.leaseLost(slot))
+    return await execution.run()
+  } finally {
+    await store.close()
+  }
 }
 
 class Execution {
@@ -65,6 +83,9 @@ class Execution {
   private forced = false
   private lanesDone = false
 
+  /** `worker01`, or `<node>/worker01` in a run shared through a store. */
+  private readonly workerName = (lane: number): string => (this.remote ? `${this.remote.node}/` : '') + laneName(lane)
+
   /** Set when claimrun itself went wrong (a test without an outcome): the run exits 2, loudly. */
   private broken = false
 
@@ -73,11 +94,12 @@ class Execution {
     private readonly tests: PlanEntry[],
     private readonly warnings: string[],
     private readonly history: History,
+    private readonly remote: RemoteClaims | null,
   ) {
     // More threads than tests would only idle.
     this.lanes = Math.max(1, Math.min(opts.workers, tests.length))
     this.board = createBoard(tests.length, this.lanes)
-    this.recorder = new Recorder(tests, workerName, this.t0)
+    this.recorder = new Recorder(tests, this.workerName, this.t0)
   }
 
   private emit(event: RunEvent): void {
@@ -90,7 +112,7 @@ class Execution {
   }
 
   async run(): Promise<RunResult> {
-    const names = Array.from({ length: this.lanes }, (_, i) => workerName(i + 1))
+    const names = Array.from({ length: this.lanes }, (_, i) => this.workerName(i + 1))
     const known = this.tests.filter((t) => this.history.tests[t.id])
     const estimates = known.length ? { estimates: Object.fromEntries(known.map((t) => [t.id, this.history.tests[t.id]?.avgMs ?? 0])) } : {}
     this.emit({ type: 'run:start', startedAt: this.startedAt.toISOString(), tests: this.tests.length, workers: names, out: this.opts.out, order: this.order, ...this.shardField, ...estimates })
@@ -113,8 +135,10 @@ class Execution {
       resourceLimits: { maxYoungGenerationSizeMb: 2, ...(this.opts.die?.how === 'oom' ? { maxOldGenerationSizeMb: 64 } : {}) },
     })
     this.pool.on('error', (err: Error) => this.internalErrors.push(`worker pool: ${err.message}`))
+    this.remote?.start()
     const lanes = Promise.all(names.map((_, i) => this.runLane(i + 1))).finally(() => {
       this.lanesDone = true
+      this.remote?.stop()
     })
     const reaper = Promise.race([this.stopped, lanes]).then(() => this.reap())
     const slowWatch = setInterval(() => this.announceSlow(), Math.min(1000, this.opts.slowMs / 4))
@@ -156,7 +180,7 @@ class Execution {
     for (const [slot, start] of this.running) {
       if (t - start.at < this.opts.slowMs || this.announcedSlow.has(slot)) continue
       this.announcedSlow.add(slot)
-      this.emit({ type: 'test:slow', test: (this.tests[slot] as PlanEntry).id, worker: workerName(start.lane), elapsedMs: Math.round(t - start.at) })
+      this.emit({ type: 'test:slow', test: (this.tests[slot] as PlanEntry).id, worker: this.workerName(start.lane), elapsedMs: Math.round(t - start.at) })
     }
   }
 
@@ -209,14 +233,14 @@ class Execution {
   private task(lane: number, port: MessagePort): WorkerTask {
     return {
       lane,
-      name: workerName(lane),
+      name: this.workerName(lane),
       board: this.board.buffer,
       lanes: this.lanes,
       tests: this.tests,
       port,
       cwd: this.opts.cwd,
-      logFile: join(this.opts.out, `${workerName(lane)}.log`),
-      logName: `${workerName(lane)}.log`,
+      logFile: join(this.opts.out, logFileName(lane)),
+      remote: this.remote !== null,
       timeoutMs: this.opts.timeoutMs,
       killGraceMs: this.opts.killGraceMs,
       maxOutputBytes: this.opts.maxOutput,
@@ -230,10 +254,20 @@ class Execution {
         this.recorder.started(report)
         this.running.set(report.slot, report)
         const test = this.tests[report.slot] as PlanEntry
-        this.emit({ type: 'test:start', test: test.id, worker: workerName(lane), attempt: report.attempt, atMs: this.recorder.relMs(report.at) })
+        this.emit({ type: 'test:start', test: test.id, worker: this.workerName(lane), attempt: report.attempt, atMs: this.recorder.relMs(report.at) })
       },
-      testFinished: (report: EndReport) => {
+      claim: async () => {
+        const remote = this.remote
+        if (!remote || isStopped(this.board)) return null
+        const claim = await remote.claim(this.workerName(lane), () => isStopped(this.board))
+        if (!claim) return null
+        if (this.recorder.has(claim.slot)) this.recorder.forget(claim.slot, 'an earlier outcome from this process was not accepted by the store')
+        takeForLane(this.board, claim.slot, lane)
+        return { slot: claim.slot, attempt: claim.attempt }
+      },
+      testFinished: async (report: EndReport) => {
         this.running.delete(report.slot)
+        if (this.remote) return this.finishRemote(report, lane)
         if (report.notRun) {
           const result = this.recorder.settleFromLastAttempt(report.slot) ?? this.recorder.settle(report.slot, 'notrun', undefined, report.endAt)
           markDone(this.board, report.slot, lane)
@@ -259,6 +293,41 @@ class Execution {
     }
   }
 
+  /** leases renewed too late: the test may already run elsewhere, and our result will be fenced. */
+  leaseLost(slot: number): void {
+    this.recorder.note(slot, 'lease lost while running (renewal refused); the store may give it to another worker')
+  }
+
+  /**
+   * In a shared run the store decides: the outcome is published under our lease, and only if the
+   * store accepts it is it this run's outcome. A stopping process hands its tests back instead.
+   */
+  private async finishRemote(report: EndReport, lane: number): Promise<void> {
+    const remote = this.remote as RemoteClaims
+    if (this.stoppedBy || report.notRun) {
+      await remote.release(report.slot)
+      const result = this.recorder.settle(report.slot, report.notRun ? 'notrun' : 'interrupted', 'handed back to the shared run', report.endAt)
+      markDone(this.board, report.slot, lane)
+      this.emit({ type: 'test:end', test: result })
+      return
+    }
+    const result = this.recorder.finished(report, this.statusOf(report))
+    markDone(this.board, report.slot, lane)
+    const accepted = await remote.finish(report.slot, this.shared(result)).catch((err: Error) => {
+      this.internalErrors.push(`could not publish ${result.id}: ${err.message}`)
+      return false
+    })
+    if (!accepted) result.notes = [...(result.notes ?? []), 'not accepted by the store (its lease had passed to another worker)']
+    this.emit({ type: 'test:end', test: result })
+  }
+
+  /** An outcome as the store keeps it: absolute times (machines' runs start apart), no local paths. */
+  private shared(result: TestResult): object {
+    const { file: _file, ...rest } = result
+    const at = (ms: number | null): number | null => (ms === null ? null : Math.round(this.t0 + ms))
+    return { ...rest, node: this.remote?.node, startAt: at(result.startMs), endAt: at(result.endMs) }
+  }
+
   private statusOf(report: EndReport): Status {
     if (report.spawnError) return 'error'
     if (report.timedOut) return 'timedout'
@@ -278,7 +347,8 @@ class Execution {
         return
       } catch (err) {
         await this.afterDeath(lane, err, portClosed)
-        if (isStopped(this.board) || doneCount(this.board) >= this.tests.length) return
+        // A shared run's lanes end when the store has nothing left, which only claiming can tell.
+        if (isStopped(this.board) || (!this.remote && doneCount(this.board) >= this.tests.length)) return
       } finally {
         port1.close()
       }
@@ -297,7 +367,7 @@ class Execution {
   private afterExit(lane: number): void {
     for (const slot of slotsHeldBy(this.board, lane)) {
       const id = (this.tests[slot] as PlanEntry).id
-      this.fault(`${workerName(lane)} finished while still holding ${id}`)
+      this.fault(`${this.workerName(lane)} finished while still holding ${id}`)
       const result = this.recorder.settle(slot, 'error', 'claimrun lost this test: a runner bug, please report it', now())
       markDone(this.board, slot, lane)
       this.emit({ type: 'test:end', test: result })
@@ -317,21 +387,24 @@ class Execution {
     await new Promise((r) => setImmediate(r))
     setLanePid(this.board, lane, 0)
     const held = slotsHeldBy(this.board, lane)
-    if (held.length === 0) this.emit({ type: 'worker:crash', worker: workerName(lane), test: null, reason })
+    if (held.length === 0) this.emit({ type: 'worker:crash', worker: this.workerName(lane), test: null, reason })
     for (const slot of held) {
       const test = this.tests[slot] as PlanEntry
       const deaths = (this.deaths.get(slot) ?? 0) + 1
       this.deaths.set(slot, deaths)
       const attempt = this.recorder.startOf(slot)?.attempt ?? 1
-      this.emit({ type: 'worker:crash', worker: workerName(lane), test: test.id, reason })
-      this.recorder.note(slot, `attempt ${attempt}: ${workerName(lane)} died while running it (${reason})`)
+      this.emit({ type: 'worker:crash', worker: this.workerName(lane), test: test.id, reason })
+      this.recorder.note(slot, `attempt ${attempt}: ${this.workerName(lane)} died while running it (${reason})`)
       if (this.stoppedBy || deaths >= MAX_WORKER_DEATHS) {
         const status: Status = this.stoppedBy ? 'interrupted' : 'error'
         const result = this.recorder.settle(slot, status, `its worker thread died ${deaths} times: ${reason}`, now())
         markDone(this.board, slot, lane)
+        if (this.remote && status === 'error') await this.remote.finish(slot, this.shared(result)).catch(() => false)
+        else if (this.remote) await this.remote.release(slot)
         this.emit({ type: 'test:end', test: result })
       } else {
         release(this.board, slot, lane)
+        await this.remote?.release(slot)
       }
     }
   }
@@ -357,10 +430,12 @@ class Execution {
   }
 
   private finish(workers: string[]): RunResult {
-    cancelFree(this.board)
+    if (!this.remote) cancelFree(this.board)
     const tests: TestResult[] = []
     for (let slot = 0; slot < this.tests.length; slot++) {
       let result = this.recorder.get(slot)
+      // In a shared run this process accounts for the tests it took; `claimrun report` for the rest.
+      if (this.remote && !result && !this.recorder.startOf(slot) && slotState(this.board, slot).state === 'free') continue
       if (!result) {
         const state = slotState(this.board, slot)
         if (state.state === 'cancelled') {
@@ -375,7 +450,7 @@ class Execution {
     const counts = countStatuses(tests)
     // The closing check: one outcome per discovered test, or claimrun itself is wrong.
     const outcomes = Object.values(counts).reduce((a, b) => a + b, 0)
-    if (outcomes !== this.tests.length) this.fault(`${outcomes} outcomes for ${this.tests.length} tests`)
+    if (!this.remote && outcomes !== this.tests.length) this.fault(`${outcomes} outcomes for ${this.tests.length} tests`)
     const lost = this.broken
     const exitCode = lost
       ? 2

@@ -130,6 +130,16 @@ export interface RunOptions {
   junit?: string
   /** Write the HTML report here too (it is always written to `<out>/report.html`). */
   html?: string
+  /** A shared claim store (`redis://host:port[/db]`, `rediss://` for TLS) so several processes or machines drain one run. */
+  store?: string
+  /** The shared run's id; defaults from CI variables (GITHUB_RUN_ID, CI_PIPELINE_ID, …). */
+  runId?: string
+  /** This process's name in a shared run. @default '<hostname>-<pid>' */
+  node?: string
+  /** Seconds a claim in a shared store stays valid without renewal. @default 30 */
+  lease?: number
+  /** Seconds the shared run's keys live in the store. @default 86400 */
+  ttl?: number
   /** This run's share of the suite, `i/n` (1-based), for CI matrices. */
   shard?: string
   /** Aborting it stops the run: running tests are ended, the rest are `notrun`. */

@@ -28,14 +28,23 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
   try {
     for (;;) {
       if (isStopped(board)) break
-      const slot = claimNext(board, task.lane)
-      if (slot < 0) {
-        if (awaitWork(board)) continue
-        break
+      let slot: number
+      let attempt: number
+      if (task.remote) {
+        // A shared run: the main thread claims from the store (one atomic round trip) for us.
+        const claim = await host.claim()
+        if (!claim) break
+        ;({ slot, attempt } = claim)
+      } else {
+        slot = claimNext(board, task.lane)
+        if (slot < 0) {
+          if (awaitWork(board)) continue
+          break
+        }
+        attempt = attemptOf(board, slot)
       }
       const test = task.tests[slot]
       if (!test) throw new Error(`slot ${slot} has no test`)
-      const attempt = attemptOf(board, slot)
       if (task.die?.how === 'lose' && task.die.test === test.id) break
       const startAt = now()
       if (isStopped(board)) {

@@ -64,9 +64,12 @@ export function tailOfFile(path: string, limit = EMBED_LOG_BYTES): string {
   }
 }
 
-/** The self-contained report for a finished run, with each worker's log (its end) embedded. */
-export function renderReport(result: RunResult, out: string): string {
-  const logs = Object.fromEntries(result.workers.map((w) => [w, tailOfFile(join(out, `${w.replace(/[^\w.-]/g, '_')}.log`))]))
+/**
+ * The self-contained report for a finished run, with each worker's log (its end) embedded when the
+ * logs are on this machine (a report combined from a shared store has none: they stay on each node).
+ */
+export function renderReport(result: RunResult, out: string, withLogs = true): string {
+  const logs = withLogs ? Object.fromEntries(result.workers.map((w) => [w, tailOfFile(join(out, `${w.split('/').at(-1)}.log`))])) : {}
   // The page never needs the absolute out path; leaving it out keeps a copied report portable.
   const { out: _out, ...shown } = result
   return renderPage({ mode: 'static', result: shown as RunResult, logs })

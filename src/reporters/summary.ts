@@ -69,11 +69,12 @@ export function renderSummary(result: RunResult, options: SummaryOptions): strin
 
   const ids = result.tests.map((t) => escapeLine(t.id))
   const idWidth = Math.min(60, Math.max(4, ...ids.map(width)))
-  lines.push(style('bold', `${pad('TEST', idWidth)}  ${pad('WORKER', 10)}${pad('STATUS', 12)}${padStart('DURATION', 10)}  ATTEMPTS`))
+  const workerWidth = Math.max(8, ...result.workers.map((w) => w.length)) + 2
+  lines.push(style('bold', `${pad('TEST', idWidth)}  ${pad('WORKER', workerWidth)}${pad('STATUS', 12)}${padStart('DURATION', 10)}  ATTEMPTS`))
   result.tests.forEach((t, i) => {
     const status = style(STATUS_COLOR[t.status], pad(t.status, 12))
     const attempts = t.attempts > 1 ? String(t.attempts) : ''
-    lines.push(`${pad(ids[i] as string, idWidth)}  ${pad(t.worker ?? '-', 10)}${status}${padStart(formatMs(t.durationMs), 10)}  ${attempts}`)
+    lines.push(`${pad(ids[i] as string, idWidth)}  ${pad(t.worker ?? '-', workerWidth)}${status}${padStart(formatMs(t.durationMs), 10)}  ${attempts}`)
   })
 
   for (const t of result.tests) {

@@ -1,0 +1,83 @@
+import { join } from 'node:path'
+import { ClaimrunError } from './errors.js'
+import { prepareOut, writeAtomic } from './out-dir.js'
+import { countStatuses } from './recorder.js'
+import { RedisStore } from './redis-store.js'
+import { renderReport } from './reporters/html.js'
+import { renderJunit } from './reporters/junit.js'
+import { renderSummary } from './reporters/summary.js'
+import type { RunResult, TestResult } from './types.js'
+
+export interface ReportOptions {
+  store: string
+  runId: string
+  out: string
+  /** Seconds to wait for every test to have an outcome. @default 0 */
+  wait?: number
+  cwd?: string
+}
+
+type Stored = Omit<TestResult, 'file'> & { node?: string; startAt: number | null; endAt: number | null }
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * `claimrun report`: the combined outcome of a run shared through a store. Waits (up to `wait`
+ * seconds) until every test has an outcome; a test still without one is reported as `notrun` with
+ * the reason, and makes the exit code 1. Writes results.json, summary.txt, junit.xml and
+ * report.html to `out`. Logs stay on the machines that ran the tests.
+ */
+export async function report(options: ReportOptions): Promise<RunResult> {
+  const store = await RedisStore.connect(options.store, options.runId)
+  try {
+    const deadline = Date.now() + (options.wait ?? 0) * 1000
+    let plan = await store.plan()
+    let outcomes = new Map<number, unknown>()
+    for (;;) {
+      if (plan) outcomes = await store.results()
+      if ((plan && outcomes.size >= plan.length) || Date.now() >= deadline) break
+      await sleep(500)
+      plan ??= await store.plan()
+    }
+    if (!plan) {
+      throw new ClaimrunError('CLAIMRUN_STORE', `no run ${JSON.stringify(options.runId)} in the store; check --run-id, or start the run with claimrun run --store first`)
+    }
+    const stored = plan.map((_, i) => outcomes.get(i) as Stored | undefined)
+    const starts = stored.flatMap((s) => (s?.startAt != null ? [s.startAt] : []))
+    const t0 = starts.length ? Math.min(...starts) : Date.now()
+    const rel = (at: number | null | undefined): number | null => (at == null ? null : Math.round((at - t0) * 10) / 10)
+    const tests: TestResult[] = plan.map((id, i) => {
+      const s = stored[i]
+      if (!s) {
+        return { id, file: id, worker: null, status: 'notrun', exitCode: null, signal: null, startMs: null, endMs: null, durationMs: null, attempts: 0, error: 'no outcome in the store when the report was made', outputBytes: 0, tail: '' }
+      }
+      const { node: _node, startAt, endAt, ...rest } = s
+      return { ...rest, id, file: id, startMs: rel(startAt), endMs: rel(endAt) }
+    })
+    const counts = countStatuses(tests)
+    const unfinished = stored.filter((s) => !s).length
+    const ends = tests.flatMap((t) => (t.endMs !== null ? [t.endMs] : []))
+    const passing = tests.every((t) => t.status === 'passed' || t.status === 'flaky')
+    const result: RunResult = {
+      version: 1,
+      startedAt: new Date(t0).toISOString(),
+      durationMs: ends.length ? Math.max(...ends) : 0,
+      workers: [...new Set(tests.flatMap((t) => (t.worker ? [t.worker] : [])))].sort(),
+      tests,
+      counts,
+      order: { mode: 'given' },
+      ...(unfinished ? { warnings: [`${unfinished} test(s) had no outcome when the report was made`] } : {}),
+      exitCode: unfinished || !passing ? 1 : 0,
+      out: options.out,
+    }
+    prepareOut(options.out)
+    const { out: _out, ...file } = result
+    writeAtomic(join(options.out, 'results.json'), JSON.stringify(file, null, 2) + '\n')
+    writeAtomic(join(options.out, 'summary.txt'), renderSummary(result, { color: false, cwd: options.cwd ?? process.cwd() }))
+    writeAtomic(join(options.out, 'junit.xml'), renderJunit(result))
+    writeAtomic(join(options.out, 'report.html'), renderReport(result, options.out, false))
+    return result
+  } finally {
+    await store.close()
+  }
+}
