@@ -13,6 +13,7 @@ export const STRATEGIES = {
   naive: 'check-then-write (the original race)',
   postmessage: 'postMessage request/response via main thread',
   comlink: 'comlink call per claim',
+  redis: 'Redis store (Lua claim script, one round trip)',
 }
 
 /** Runs one configuration; returns ns per claim, claims per second, duplicates and missing. */

@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process'
 import { cpus, totalmem } from 'node:os'
 import { writeFileSync } from 'node:fs'
 import { benchClaims, STRATEGIES } from './claims.mjs'
+import { benchRedisClaims } from './redis-claims.mjs'
 import { claimsChart } from './chart.mjs'
 import { benchMakespan, benchOverhead, benchStartup } from './suites.mjs'
 
@@ -19,6 +20,7 @@ log(`claimrun benchmarks — ${machine}`)
 
 log('claim contention (1,000,000 slots; message-based strategies 10,000 claims)')
 const claims = await benchClaims({ threads: [1, 2, 3, 4, 8], reps: quick ? 1 : 3, log })
+claims.push(...(await benchRedisClaims({ clients: [1, 2, 4, 8], claims: quick ? 5000 : 20_000, log })))
 log('makespan: uneven 20-test sleep suite on 3 workers')
 const makespan = await benchMakespan({ reps: quick ? 1 : 3, log })
 log('per-test overhead: 500 trivial tests on 3 workers')
@@ -49,7 +51,7 @@ const targets = [
   ['(same 500 node:test files through claimrun vs node --test)', `${(ntNode / ntC).toFixed(2)}× faster`, ntNode / ntC >= 1.3],
   ['500 sh scripts: ≤ 2 × xargs -P3', ratio(shC, shX), shC <= 2 * shX],
   ['claims ≥ 10 M/s on one thread (cursor)', `${fmt(claim('cursor', 1).claimsPerSec / 1e6, 1)} M/s`, claim('cursor', 1).claimsPerSec >= 1e7],
-  ['zero duplicates for the atomic strategies', String(atomicDuplicates), atomicDuplicates === 0],
+  ['zero duplicates for the atomic strategies (Redis included)', String(atomicDuplicates), atomicDuplicates === 0],
   ["start-up: claimrun run (one test) ≤ 3 × node -e ''", ratio(startup.oneTestMs, startup.nodeEMs), startup.oneTestMs <= 3 * startup.nodeEMs],
   [`peak RSS ≤ 150 MB on ${startup.bigSuite} tests`, `${fmt(startup.rssBigMiB, 1)} MiB`, startup.rssBigMiB <= 150],
 ]
@@ -79,7 +81,9 @@ ${targets.map(([t, m, ok]) => `| ${t} | ${m} | ${verdict(ok)} |`).join('\n')}
 
 ## Claim contention
 
-1,000,000 slots (the message-based strategies: 10,000 claims, since each costs a round trip).
+1,000,000 slots (the message-based strategies: 10,000 claims, since each costs a round trip; Redis:
+${claims.find((r) => r.strategy === 'redis')?.slots ?? 0} claims through claimrun's Lua claim script on a local redis-server, "threads" being
+concurrent clients, each with its own connection, in one Node process).
 Duplicates: the most seen in any repetition; every slot was claimed at least once in every run.
 Chart: [claims.svg](claims.svg).
 

@@ -23,7 +23,8 @@ export interface WorkerTask {
   name: string
   board: SharedArrayBuffer
   lanes: number
-  tests: PlannedTest[]
+  /** The plan, shared (see shared-plan.ts): each worker decodes only the tests it claims. */
+  plan: SharedArrayBuffer
   port: MessagePort
   cwd: string
   logFile: string

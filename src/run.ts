@@ -23,6 +23,7 @@ import { renderJunit } from './reporters/junit.js'
 import { renderReport } from './reporters/html.js'
 import { lastFailed, orderTests, shardTests } from './schedule.js'
 import { laneName, logFileName } from './worker-names.js'
+import { encodePlan } from './shared-plan.js'
 import { RedisStore } from './redis-store.js'
 import { RemoteClaims } from './remote-claims.js'
 import type { RunEvent, RunOptions, RunResult, Status, TestResult } from './types.js'
@@ -70,6 +71,7 @@ export async function run(options: RunOptions = {}): Promise<RunResult> {
 
 class Execution {
   private readonly board: ClaimBoard
+  private readonly plan: SharedArrayBuffer
   private readonly lanes: number
   private readonly recorder: Recorder
   private readonly t0 = now()
@@ -99,6 +101,7 @@ class Execution {
     // More threads than tests would only idle.
     this.lanes = Math.max(1, Math.min(opts.workers, tests.length))
     this.board = createBoard(tests.length, this.lanes)
+    this.plan = encodePlan(tests)
     this.recorder = new Recorder(tests, this.workerName, this.t0)
   }
 
@@ -130,9 +133,10 @@ class Execution {
       maxThreads: this.lanes,
       concurrentTasksPerWorker: 1,
       idleTimeout: Number.MAX_SAFE_INTEGER,
-      // A worker's garbage is short-lived (spawn bookkeeping); a small young generation keeps each
-      // thread's heap small, and a smaller runner forks its tests faster (fork copies page tables).
-      resourceLimits: { maxYoungGenerationSizeMb: 2, ...(this.opts.die?.how === 'oom' ? { maxOldGenerationSizeMb: 64 } : {}) },
+      // A worker holds one test at a time (the plan is shared, not copied) and its garbage is
+      // short-lived spawn bookkeeping, so small heaps suffice; they keep the runner small, and a
+      // smaller runner forks its tests faster (fork copies the page tables of the whole process).
+      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: this.opts.die?.how === 'oom' ? 32 : 64 },
     })
     this.pool.on('error', (err: Error) => this.internalErrors.push(`worker pool: ${err.message}`))
     this.remote?.start()
@@ -236,7 +240,7 @@ class Execution {
       name: this.workerName(lane),
       board: this.board.buffer,
       lanes: this.lanes,
-      tests: this.tests,
+      plan: this.plan,
       port,
       cwd: this.opts.cwd,
       logFile: join(this.opts.out, logFileName(lane)),

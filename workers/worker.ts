@@ -9,6 +9,7 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
 import { attemptOf, awaitWork, claimNext, isStopped, openBoard, setLanePid } from '../src/claim-board.js'
 import { escapeLine } from '../src/escape.js'
 import type { EndReport, Host, WorkerTask } from '../src/protocol.js'
+import { decodeTest, planSize } from '../src/shared-plan.js'
 import { spawnTest } from './spawn-test.js'
 import { TestOutput, WorkerLog } from './worker-log.js'
 import { dieNow } from './test-hooks.js'
@@ -22,7 +23,7 @@ const notRunReport = (slot: number, lane: number, attempt: number, at: number): 
 
 export default async function work(task: WorkerTask): Promise<{ lane: number; ran: number; threadId: number }> {
   const host = wrap<Host>(nodeEndpoint(task.port))
-  const board = openBoard(task.board, task.tests.length, task.lanes)
+  const board = openBoard(task.board, planSize(task.plan), task.lanes)
   const log = new WorkerLog(task.logFile)
   let ran = 0
   try {
@@ -43,8 +44,7 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
         }
         attempt = attemptOf(board, slot)
       }
-      const test = task.tests[slot]
-      if (!test) throw new Error(`slot ${slot} has no test`)
+      const test = decodeTest(task.plan, slot)
       if (task.die?.how === 'lose' && task.die.test === test.id) break
       const startAt = now()
       if (isStopped(board)) {
