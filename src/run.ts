@@ -1,11 +1,10 @@
 import { once } from 'node:events'
 import { mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import { expose } from 'comlink/dist/esm/comlink.mjs'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
-import { Piscina } from 'piscina'
+import type { Piscina } from 'piscina'
 import {
   cancelFree, createBoard, doneCount, isStopped, lanePid, markDone, release, requeue, setLanePid, slotsHeldBy, slotState, stop, takeForLane,
   type ClaimBoard,
@@ -24,11 +23,10 @@ import { renderReport } from './reporters/html.js'
 import { lastFailed, orderTests, shardTests } from './schedule.js'
 import { laneName, logFileName } from './worker-names.js'
 import { encodePlan } from './shared-plan.js'
-import { RedisStore } from './redis-store.js'
-import { RemoteClaims } from './remote-claims.js'
+import { createPool } from './worker-pool.js'
+import type { RemoteClaims } from './remote-claims.js'
 import type { RunEvent, RunOptions, RunResult, Status, TestResult } from './types.js'
 
-const WORKER_FILE = fileURLToPath(new URL('../workers/worker.js', import.meta.url))
 /** A test whose run kills its worker this many times ends as `error` instead of being run again. */
 const MAX_WORKER_DEATHS = 2
 
@@ -54,6 +52,8 @@ export async function run(options: RunOptions = {}): Promise<RunResult> {
 
   // A shared run: the first process publishes its order; every other one must have the same tests.
   const { url, runId, node, leaseMs, ttlS } = opts.store
+  // Loaded only for a shared run: the Redis client alone would double claimrun's start-up.
+  const [{ RedisStore }, { RemoteClaims }] = await Promise.all([import('./redis-store.js'), import('./remote-claims.js')])
   const store = await RedisStore.connect(url, runId, leaseMs, ttlS)
   try {
     const { plan } = await store.joinPlan(tests.map((t) => t.id))
@@ -127,17 +127,8 @@ class Execution {
     forceSignal?.addEventListener('abort', onForce)
     if (signal?.aborted) onAbort()
 
-    this.pool = new Piscina({
-      filename: WORKER_FILE,
-      minThreads: this.lanes,
-      maxThreads: this.lanes,
-      concurrentTasksPerWorker: 1,
-      idleTimeout: Number.MAX_SAFE_INTEGER,
-      // A worker holds one test at a time (the plan is shared, not copied) and its garbage is
-      // short-lived spawn bookkeeping, so small heaps suffice; they keep the runner small, and a
-      // smaller runner forks its tests faster (fork copies the page tables of the whole process).
-      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: this.opts.die?.how === 'oom' ? 32 : 64 },
-    })
+    // The CLI may hand over a pool whose first thread started booting while claimrun loaded.
+    this.pool = this.opts.pool ?? createPool(this.lanes, this.lanes, this.opts.die?.how === 'oom')
     this.pool.on('error', (err: Error) => this.internalErrors.push(`worker pool: ${err.message}`))
     this.remote?.start()
     const lanes = Promise.all(names.map((_, i) => this.runLane(i + 1))).finally(() => {
