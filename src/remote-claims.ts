@@ -11,11 +11,13 @@ export class RemoteClaims {
   private readonly held = new Map<number, number>()
   private renewal: NodeJS.Timeout | undefined
 
+  /** Told when a renewal is refused: the test may already be running elsewhere. */
+  onLost: (slot: number) => void = () => {}
+
   constructor(
     readonly store: RedisStore,
     readonly node: string,
     private readonly planSize: number,
-    private readonly onLost: (slot: number) => void,
   ) {}
 
   start(): void {

@@ -1,11 +1,9 @@
 import { join } from 'node:path'
 import { ClaimrunError } from './errors.js'
-import { prepareOut, writeAtomic } from './out-dir.js'
+import { prepareOut } from './out-dir.js'
 import { countStatuses } from './recorder.js'
 import { RedisStore } from './redis-store.js'
-import { renderReport } from './reporters/html.js'
-import { renderJunit } from './reporters/junit.js'
-import { renderSummary } from './reporters/summary.js'
+import { writeRunFiles } from './run-files.js'
 import type { RunResult, TestResult } from './types.js'
 
 export interface ReportOptions {
@@ -71,11 +69,8 @@ export async function report(options: ReportOptions): Promise<RunResult> {
       out: options.out,
     }
     prepareOut(options.out)
-    const { out: _out, ...file } = result
-    writeAtomic(join(options.out, 'results.json'), JSON.stringify(file, null, 2) + '\n')
-    writeAtomic(join(options.out, 'summary.txt'), renderSummary(result, { color: false, cwd: options.cwd ?? process.cwd() }))
-    writeAtomic(join(options.out, 'junit.xml'), renderJunit(result))
-    writeAtomic(join(options.out, 'report.html'), renderReport(result, options.out, false))
+    const errors = writeRunFiles(result, { cwd: options.cwd ?? process.cwd(), junit: join(options.out, 'junit.xml'), logs: false })
+    if (errors.length) result.internalErrors = errors
     return result
   } finally {
     await store.close()
