@@ -2,15 +2,11 @@ import { createRequire } from 'node:module'
 import type { Piscina } from 'piscina'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { ClaimrunError } from './errors.js'
-import { generateSuite } from './generate.js'
 import { DEFAULT_KILL_GRACE_S, DEFAULT_MAX_OUTPUT, DEFAULT_OUT, DEFAULT_WORKERS, defaultRunId, type InternalOptions } from './options.js'
 import { renderSummary } from './reporters/summary.js'
 import { displayPath, wantsColor } from './reporters/format.js'
 import { lineReporter } from './reporters/line-reporter.js'
-import { readRun } from './read-run.js'
 import { run } from './run.js'
-import { renderReport } from './reporters/html.js'
-import { writeAtomic } from './out-dir.js'
 import { join, resolve } from 'node:path'
 import type { RunOptions } from './types.js'
 
@@ -172,9 +168,11 @@ program
   .description("print a finished run's summary again, or rebuild its HTML report")
   .argument('[outdir]', 'the run\'s out folder', DEFAULT_OUT)
   .option('--html', 'rewrite <outdir>/report.html from results.json and the worker logs')
-  .action((outdir: string, flags: { html?: boolean }) => {
+  .action(async (outdir: string, flags: { html?: boolean }) => {
+    const { readRun } = await import('./read-run.js')
     const result = readRun(resolve(outdir))
     if (flags.html) {
+      const [{ renderReport }, { writeAtomic }] = await Promise.all([import('./reporters/html.js'), import('./out-dir.js')])
       const file = join(result.out, 'report.html')
       writeAtomic(file, renderReport(result, result.out))
       process.stdout.write(`claimrun: wrote ${displayPath(file, process.cwd())}\n`)
@@ -193,7 +191,8 @@ program
   .option('--max-ms <ms>', 'longest sleep', number, 2000)
   .option('--seed <n>', 'same seed, same suite', number, 1)
   .addOption(new Option('--lang <lang>', 'language of the tests').choices(['js', 'py', 'sh']).default('js'))
-  .action((dir: string, flags: { count: number; failures: number; minMs: number; maxMs: number; seed: number; lang: 'js' | 'py' | 'sh' }) => {
+  .action(async (dir: string, flags: { count: number; failures: number; minMs: number; maxMs: number; seed: number; lang: 'js' | 'py' | 'sh' }) => {
+    const { generateSuite } = await import('./generate.js')
     const tests = generateSuite(dir, flags)
     const sum = tests.reduce((s, t) => s + t.sleepMs, 0)
     process.stdout.write(`claimrun: wrote ${tests.length} tests (${tests.filter((t) => t.fails).length} failing, ${(sum / 1000).toFixed(1)} s of sleep) to ${dir}\n`)
