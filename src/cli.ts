@@ -1,12 +1,212 @@
 #!/usr/bin/env node
-/**
- * The `claimrun` command. A worker thread takes ~30 ms to boot, as long as loading the rest of
- * claimrun; so for `claimrun run` the pool's first thread is started here, before anything else is
- * loaded, and the two overlap. Everything else lives in cli-main.ts.
- */
-import { createPool } from './worker-pool.js'
+import { createRequire } from 'node:module'
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import { ClaimrunError } from './errors.js'
+import { DEFAULT_KILL_GRACE_S, DEFAULT_MAX_OUTPUT, DEFAULT_OUT, DEFAULT_WORKERS, defaultRunId, type InternalOptions } from './options.js'
+import { renderSummary } from './reporters/summary.js'
+import { displayPath, wantsColor } from './reporters/format.js'
+import { lineReporter } from './reporters/line-reporter.js'
+import { run } from './run.js'
+import { join, resolve } from 'node:path'
+import type { RunOptions } from './types.js'
 
-const runs = process.argv[2] === 'run' && !process.argv.includes('--die-on') && !process.argv.some((a) => a === '-h' || a === '--help')
-const pool = runs ? createPool(1, 1024) : undefined
-const { main } = await import('./cli-main.js')
-await main(pool)
+/** Exit codes: 0 all passed, 1 a test did not pass, 2 bad usage/config (nothing run) or a claimrun fault, 130/143 interrupted. */
+const EXIT_USAGE = 2
+
+function number(value: string): number {
+  const n = Number(value)
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('not a number.')
+  return n
+}
+
+function fail(message: string): never {
+  process.stderr.write(`claimrun: ${message}\n`)
+  process.exit(EXIT_USAGE)
+}
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string }
+
+const program = new Command('claimrun')
+  .version(version)
+  .description('Runs test scripts across worker threads; each test is claimed exactly once.')
+  .exitOverride()
+  .configureOutput({ outputError: () => {} })
+  .showSuggestionAfterError(true)
+
+program
+  .command('run')
+  .description('run the tests in the given files and folders (default: test/)')
+  .argument('[paths...]', 'test files and folders')
+  .option('-w, --workers <n>', 'worker threads', number, DEFAULT_WORKERS)
+  .option('--cmd <template>', 'command for every test, e.g. "python3 -u {file}" (never run through a shell)')
+  .option('--pattern <glob>', 'which files in folders are tests (default: test*, *.test.*, *_test.*, *.spec.*)')
+  .option('--out <dir>', 'folder for worker logs, summary.txt and results.json', DEFAULT_OUT)
+  .option('--timeout <seconds>', 'end a test that runs longer than this', number)
+  .option('--kill-grace <seconds>', 'seconds between SIGTERM and SIGKILL when a test is ended', number, DEFAULT_KILL_GRACE_S)
+  .option('--max-output <bytes>', 'bytes of output kept in the log per test', number, DEFAULT_MAX_OUTPUT)
+  .option('--history <file>', 'durations and outcomes of earlier runs, read for ordering and updated after', '.claimrun/history.json')
+  .option('--no-history', 'neither read nor write a history file')
+  .addOption(new Option('--order <mode>', 'claim order: smart (failed last time, unknown, then longest first), given, random').choices(['smart', 'given', 'random']).default('smart'))
+  .option('--seed <n>', 'seed for --order random (printed at the start, so a run can be repeated)', number)
+  .option('--last-failed', 'run only the tests that did not pass last time (all if none)')
+  .option('--bail [n]', 'stop claiming after n failures (default 1); running tests finish', number)
+  .option('--retries <n>', 'run a failed or timed-out test up to n more times, elsewhere where possible', number)
+  .option('--fail-on-flaky', 'exit 1 when a test passed only on a retry')
+  .option('--shard <i/n>', 'run only shard i of n (balanced by history), for CI matrices')
+  .option('--slow <seconds>', 'announce a test that runs longer than this', number, 30)
+  .option('--no-progress', 'no live view: one plain line per finished test, even on a terminal')
+  .option('--json <file>', 'also write results.json to this file')
+  .option('--junit <file>', 'write JUnit XML (GitHub, GitLab, Jenkins)')
+  .option('--html <file>', 'write the HTML report here too (always in <out>/report.html)')
+  .option('--ui', 'serve the live report on 127.0.0.1 while the run goes')
+  .option('--ui-keep', 'with --ui: keep serving after the run ends, until Ctrl-C')
+  .option('--store <url>', 'share the run through a Redis server (redis://host:port[/db], rediss:// for TLS)')
+  .option('--run-id <id>', 'the shared run (same on every machine); default from GITHUB_RUN_ID, CI_PIPELINE_ID, ...')
+  .option('--node <name>', "this process's name in a shared run (default <hostname>-<pid>)")
+  .option('--lease <seconds>', 'a claim in the store lapses unless renewed within this time', number, 30)
+  .option('--ttl <seconds>', 'how long the shared run is kept in the store', number, 86400)
+  .addOption(new Option('--die-on <test:how:n>', 'test-only: make a worker die on a test').hideHelp())
+  .action(async (paths: string[], flags: Record<string, unknown>) => {
+    const stop = new AbortController()
+    const force = new AbortController()
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (!stop.signal.aborted) {
+        process.stderr.write(`\nclaimrun: ${signal}: stopping; running tests get ${flags.killGrace} s to end (${signal === 'SIGINT' ? 'Ctrl-C again' : 'again'} to end them now)\n`)
+        stop.abort(signal)
+      } else {
+        force.abort(signal)
+      }
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    const color = wantsColor(process.stdout)
+    // A terminal that reports no size (some CI ptys) gets plain lines: a live view needs rows to redraw in.
+    // (The live view, the --ui server and the Redis client are loaded only when used: start-up time.)
+    const live = flags.progress !== false && process.stdout.isTTY && process.stdout.rows > 0
+      ? (await import('./reporters/live-reporter.js')).liveReporter(process.stdout, color)
+      : null
+    const reporters = [live ? live.onEvent : lineReporter(process.stdout, color)]
+    const ui = flags.ui || flags.uiKeep ? await (await import('./ui-server.js')).startUiServer(resolve(String(flags.out))) : null
+    if (ui) {
+      process.stdout.write(`claimrun: live report at ${ui.url}\n`)
+      reporters.push(ui.onEvent)
+    }
+    const options: RunOptions & InternalOptions = {
+      paths,
+      workers: flags.workers as number,
+      out: flags.out as string,
+      killGrace: flags.killGrace as number,
+      maxOutput: flags.maxOutput as number,
+      signal: stop.signal,
+      forceSignal: force.signal,
+      slow: flags.slow as number,
+      onEvent: (event) => {
+        for (const r of reporters) r(event)
+      },
+    }
+    if (flags.cmd !== undefined) options.cmd = flags.cmd as string
+    if (flags.pattern !== undefined) options.pattern = flags.pattern as string
+    if (flags.timeout !== undefined) options.timeout = flags.timeout as number
+    options.history = flags.history === false ? false : (flags.history as string)
+    options.order = flags.order as 'smart'
+    if (flags.seed !== undefined) options.seed = flags.seed as number
+    if (flags.lastFailed) options.lastFailed = true
+    if (flags.bail !== undefined) options.bail = flags.bail === true ? 1 : (flags.bail as number)
+    if (flags.retries !== undefined) options.retries = flags.retries as number
+    if (flags.failOnFlaky) options.failOnFlaky = true
+    if (flags.shard !== undefined) options.shard = flags.shard as string
+    for (const key of ['json', 'junit', 'html', 'store', 'runId', 'node'] as const) if (typeof flags[key] === 'string') options[key] = flags[key] as string
+    if (options.store !== undefined) {
+      options.lease = flags.lease as number
+      options.ttl = flags.ttl as number
+    }
+    if (typeof flags.dieOn === 'string') {
+      const [test = '', how = 'exit', attempts = '1'] = flags.dieOn.split(':')
+      options.die = { test, how: how as 'exit', attempts: Number(attempts) }
+    }
+    let result
+    try {
+      result = await run(options)
+    } finally {
+      live?.stop()
+    }
+    process.stdout.write('\n' + renderSummary(result, { color, cwd: process.cwd() }))
+    process.stdout.write(`report: ${displayPath(join(result.out, 'report.html'), process.cwd())}\n`)
+    process.exitCode = result.exitCode
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    if (ui && flags.uiKeep) {
+      process.stdout.write(`claimrun: still serving ${ui.url} (Ctrl-C to stop)\n`)
+      await new Promise((resolveWait) => process.once('SIGINT', resolveWait))
+    }
+    await ui?.close()
+  })
+
+program
+  .command('report')
+  .description('combine the outcomes of a run shared through a store: summary, results.json, JUnit, HTML')
+  .requiredOption('--store <url>', 'the Redis server the run used')
+  .option('--run-id <id>', 'the shared run; default from GITHUB_RUN_ID, CI_PIPELINE_ID, ...')
+  .option('--out <dir>', 'where to write the combined results', '.claimrun/report')
+  .option('--wait <seconds>', 'wait up to this long for every test to have an outcome', number, 0)
+  .action(async (flags: { store: string; runId?: string; out: string; wait: number }) => {
+    const runId = flags.runId ?? defaultRunId()
+    if (!runId) throw new ClaimrunError('CLAIMRUN_BAD_OPTION', 'report needs --run-id <id>, or a CI variable such as GITHUB_RUN_ID')
+    const { report } = await import('./report.js')
+    const result = await report({ store: flags.store, runId, out: resolve(flags.out), wait: flags.wait })
+    process.stdout.write(renderSummary(result, { color: wantsColor(process.stdout), cwd: process.cwd() }))
+    for (const w of result.warnings ?? []) process.stderr.write(`claimrun: ${w}\n`)
+    process.exitCode = result.exitCode
+  })
+
+program
+  .command('show')
+  .description("print a finished run's summary again, or rebuild its HTML report")
+  .argument('[outdir]', 'the run\'s out folder', DEFAULT_OUT)
+  .option('--html', 'rewrite <outdir>/report.html from results.json and the worker logs')
+  .action(async (outdir: string, flags: { html?: boolean }) => {
+    const { readRun } = await import('./read-run.js')
+    const result = readRun(resolve(outdir))
+    if (flags.html) {
+      const [{ renderReport }, { writeAtomic }] = await Promise.all([import('./reporters/html.js'), import('./out-dir.js')])
+      const file = join(result.out, 'report.html')
+      writeAtomic(file, renderReport(result, result.out))
+      process.stdout.write(`claimrun: wrote ${displayPath(file, process.cwd())}\n`)
+      return
+    }
+    process.stdout.write(renderSummary(result, { color: wantsColor(process.stdout), cwd: process.cwd() }))
+  })
+
+program
+  .command('generate')
+  .description('write a demo suite of sleeping test scripts, some failing')
+  .argument('<dir>', 'folder to write the tests into')
+  .option('--count <n>', 'number of tests', number, 20)
+  .option('--failures <n>', 'how many of them fail', number, 3)
+  .option('--min-ms <ms>', 'shortest sleep', number, 100)
+  .option('--max-ms <ms>', 'longest sleep', number, 2000)
+  .option('--seed <n>', 'same seed, same suite', number, 1)
+  .addOption(new Option('--lang <lang>', 'language of the tests').choices(['js', 'py', 'sh']).default('js'))
+  .action(async (dir: string, flags: { count: number; failures: number; minMs: number; maxMs: number; seed: number; lang: 'js' | 'py' | 'sh' }) => {
+    const { generateSuite } = await import('./generate.js')
+    const tests = generateSuite(dir, flags)
+    const sum = tests.reduce((s, t) => s + t.sleepMs, 0)
+    process.stdout.write(`claimrun: wrote ${tests.length} tests (${tests.filter((t) => t.fails).length} failing, ${(sum / 1000).toFixed(1)} s of sleep) to ${dir}\n`)
+  })
+
+try {
+  await program.parseAsync(process.argv)
+} catch (err) {
+  reportError(err)
+}
+
+function reportError(err: unknown): never {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) process.exit(0)
+    const message = err.message.replace(/^error: /, '')
+    fail(`${message}${/see|help/.test(message) ? '' : ' (see claimrun --help)'}`)
+  }
+  if (err instanceof ClaimrunError) fail(err.message)
+  const detail = process.env.CLAIMRUN_DEBUG ? `\n${(err as Error)?.stack}` : ' (set CLAIMRUN_DEBUG=1 for the stack)'
+  fail(`internal error: ${(err as Error)?.message ?? String(err)}${detail}`)
+}

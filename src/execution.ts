@@ -92,8 +92,7 @@ export class Execution {
     forceSignal?.addEventListener('abort', onForce)
     if (signal?.aborted) onAbort()
 
-    // The CLI may hand over a pool whose first thread started booting while claimrun loaded.
-    this.pool = this.opts.pool ?? createPool(this.lanes, this.lanes, this.opts.die?.how === 'oom')
+    this.pool = createPool(this.lanes, this.opts.die?.how === 'oom')
     this.pool.on('error', (err: Error) => this.internalErrors.push(`worker pool: ${err.message}`))
     this.remote?.start()
     const lanes = Promise.all(names.map((_, i) => this.runLane(i + 1))).finally(() => {

@@ -4,7 +4,6 @@ import { resolve } from 'node:path'
 import { splitCommand } from './command.js'
 import { badOption, ClaimrunError } from './errors.js'
 import { MAX_LANES } from './claim-board.js'
-import type { Piscina } from 'piscina'
 import type { DeathPlan } from './protocol.js'
 import { parseShard, type OrderMode, type Shard } from './schedule.js'
 import type { RunEvent, RunOptions } from './types.js'
@@ -31,7 +30,6 @@ export interface ResolvedOptions {
   forceSignal: AbortSignal | undefined
   onEvent: ((event: RunEvent) => void) | undefined
   die: DeathPlan | undefined
-  pool: Piscina | undefined
   history: string | null
   order: OrderMode
   seed: number
@@ -53,8 +51,6 @@ export interface InternalOptions {
   forceSignal?: AbortSignal
   /** Test-only: make a worker die on a test. */
   die?: DeathPlan
-  /** A pool already started (the CLI starts one while it loads); run() destroys it at the end. */
-  pool?: Piscina
 }
 
 function wholeNumber(value: unknown, flag: string, min: number, max: number): number {
@@ -150,7 +146,6 @@ export function resolveOptions(options: RunOptions & InternalOptions): ResolvedO
     forceSignal: options.forceSignal,
     onEvent: options.onEvent,
     die: options.die,
-    pool: options.pool,
     history: options.history === false ? null : resolve(cwd, typeof options.history === 'string' && options.history ? options.history : DEFAULT_HISTORY),
     order: pick(options.order, ORDERS, '--order') ?? 'smart',
     seed: options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : wholeNumber(options.seed, '--seed', 0, 2 ** 53),

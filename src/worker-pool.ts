@@ -3,15 +3,12 @@ import { Piscina } from 'piscina'
 
 const WORKER_FILE = fileURLToPath(new URL('../workers/worker.js', import.meta.url))
 
-/**
- * The pool the worker lanes run in: one long-lived task per lane, so as many threads as lanes.
- * `threads` start at once; the pool adds one per lane task beyond them, up to `maxThreads`.
- */
-export function createPool(threads: number, maxThreads: number, smallHeap = false): Piscina {
+/** The pool the worker lanes run in: exactly one thread per lane, each running one long task. */
+export function createPool(lanes: number, smallHeap = false): Piscina {
   return new Piscina({
     filename: WORKER_FILE,
-    minThreads: threads,
-    maxThreads,
+    minThreads: lanes,
+    maxThreads: lanes,
     concurrentTasksPerWorker: 1,
     // Lanes never idle (each runs one long task); the largest delay a timer accepts.
     idleTimeout: 2 ** 31 - 1,
