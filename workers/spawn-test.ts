@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { groupMembers, signalGroup } from '../src/process-group.js'
+import { endGroup, groupMembers, signalGroup } from '../src/process-group.js'
 import type { TestOutput } from './worker-log.js'
 
 /** After a test exits, how long its pipes may stay open (held by a background child) before we end the group. */
@@ -90,11 +90,13 @@ export function spawnTest(opts: SpawnOptions): Promise<Outcome> {
         settled = true
         clearTimeout(drainTimer)
         clearTimeout(killTimer)
-        // Whatever is still in the group outlived the test: count it, end it, stop reading it.
+        // Whatever is still in the group outlived the test: count it, end it (and see it gone, so
+        // nothing of this test is alive once its result is in), stop reading it.
         const leftovers = groupMembers(pid)
-        if (leftovers.length > 0) signalGroup(pid, 'SIGKILL')
         for (const p of pipes) p?.destroy()
-        resolve({ exitCode: code, signal, timedOut, leaked: leftovers.length, endAt })
+        const done = (): void => resolve({ exitCode: code, signal, timedOut, leaked: leftovers.length, endAt })
+        if (leftovers.length === 0) done()
+        else void endGroup(pid, 0).then(done)
       }
       const drainTimer = setTimeout(finish, DRAIN_MS)
       if (open === 0) finish()
