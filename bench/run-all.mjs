@@ -13,7 +13,7 @@ const started = Date.now()
 const log = (line) => console.log(line)
 const fmt = (n, d = 0) => n.toFixed(d)
 const ratio = (a, b) => `${(a / b).toFixed(2)}×`
-const verdict = (ok) => (ok ? 'met' : '**missed**')
+const verdict = (ok) => (ok === null ? '' : ok ? 'met' : '**missed**')
 
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}`
 log(`claimrun benchmarks — ${machine}`)
@@ -48,7 +48,7 @@ const targets = [
   ['smart order ≤ 1.05 × lower bound (with one process start per test)', ratio(smart, makespan.lowerBoundWithStarts), smart <= 1.05 * makespan.lowerBoundWithStarts],
   ['500 node scripts: within 5% of xargs -P3', ratio(nodeC, nodeX), nodeC <= 1.05 * nodeX],
   ['500 node scripts (claimrun) ≥ 1.3× faster than node --test --test-concurrency=3 on 500 node:test files', `${(ntNode / nodeC).toFixed(2)}× faster`, ntNode / nodeC >= 1.3],
-  ['(same 500 node:test files through claimrun vs node --test)', `${(ntNode / ntC).toFixed(2)}× faster`, ntNode / ntC >= 1.3],
+  ['(for reference, not a target) the same 500 node:test files through claimrun, vs node --test', `${ratio(ntC, ntNode)} its time`, null],
   ['500 sh scripts: ≤ 2 × xargs -P3', ratio(shC, shX), shC <= 2 * shX],
   ['claims ≥ 10 M/s on one thread (cursor)', `${fmt(claim('cursor', 1).claimsPerSec / 1e6, 1)} M/s`, claim('cursor', 1).claimsPerSec >= 1e7],
   ['zero duplicates for the atomic strategies (Redis included)', String(atomicDuplicates), atomicDuplicates === 0],
