@@ -19,8 +19,8 @@
  * So at any moment a slot says whether it is free, who is running it, or who finished it.
  */
 
-export const FREE = 0
-export const CANCELLED = -0x7fff_ffff
+const FREE = 0
+const CANCELLED = -0x7fff_ffff
 /** Lane ids are small positive ints so that `-lane` (done) never collides with CANCELLED. */
 export const MAX_LANES = 1024
 const RETRY_BASE = 0x10000

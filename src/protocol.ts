@@ -39,7 +39,6 @@ export interface WorkerTask {
 export interface StartReport {
   slot: number
   lane: number
-  pid: number
   attempt: number
   at: number
 }

@@ -68,7 +68,7 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
         output,
         onSpawn: (pid) => {
           setLanePid(board, task.lane, pid)
-          void host.testStarted({ slot, lane: task.lane, pid, attempt, at: startAt })
+          void host.testStarted({ slot, lane: task.lane, attempt, at: startAt })
           // Test-only: die once the test has shown it is running (its first output).
           if (task.die && task.die.test === test.id && attempt <= task.die.attempts) output.onFirstData = () => dieNow(task.die!.how)
         },
