@@ -19,14 +19,14 @@ import { writeRunFiles } from './run-files.js'
 import { laneName, logFileName } from './worker-names.js'
 import { encodePlan } from './shared-plan.js'
 import { createPool } from './worker-pool.js'
+import { now, sleep } from './time.js'
 import type { RemoteClaims } from './remote-claims.js'
-import type { RunEvent, RunResult, Status, TestResult } from './types.js'
+import { exitCodeOf, type RunEvent, type RunResult, type Status, type TestResult } from './types.js'
 
 /** A test whose run kills its worker this many times ends as `error` instead of being run again. */
 const MAX_WORKER_DEATHS = 2
+const LOST_TEST = 'claimrun lost this test: a runner bug, please report it'
 
-const now = (): number => performance.timeOrigin + performance.now()
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 /**
  * One run on this machine: N worker lanes claiming from the board (or, in a shared run, from the
@@ -95,14 +95,14 @@ export class Execution {
     this.pool = createPool(this.lanes, this.opts.die?.how === 'oom')
     this.pool.on('error', (err: Error) => this.internalErrors.push(`worker pool: ${err.message}`))
     this.remote?.start()
+    const slowWatch = setInterval(() => this.announceSlow(), Math.min(1000, this.opts.slowMs / 4))
+    slowWatch.unref()
     const lanes = Promise.all(names.map((_, i) => this.runLane(i + 1))).finally(() => {
       this.lanesDone = true
       this.remote?.stop()
+      clearInterval(slowWatch)
     })
     const reaper = Promise.race([this.stopped, lanes]).then(() => this.reap())
-    const slowWatch = setInterval(() => this.announceSlow(), Math.min(1000, this.opts.slowMs / 4))
-    slowWatch.unref()
-    void lanes.finally(() => clearInterval(slowWatch))
     try {
       await lanes
     } catch (err) {
@@ -327,7 +327,7 @@ export class Execution {
     for (const slot of slotsHeldBy(this.board, lane)) {
       const id = (this.tests[slot] as PlanEntry).id
       this.fault(`${this.workerName(lane)} finished while still holding ${id}`)
-      const result = this.recorder.settle(slot, 'error', 'claimrun lost this test: a runner bug, please report it', now())
+      const result = this.recorder.settle(slot, 'error', LOST_TEST, now())
       markDone(this.board, slot, lane)
       this.emit({ type: 'test:end', test: result })
     }
@@ -381,7 +381,7 @@ export class Execution {
           result = this.recorder.settleFromLastAttempt(slot) ?? this.recorder.settle(slot, 'notrun', undefined, now())
         } else {
           this.fault(`${(this.tests[slot] as PlanEntry).id} has no outcome (slot ${state.state})`)
-          result = this.recorder.settle(slot, 'error', 'claimrun lost this test: a runner bug, please report it', now())
+          result = this.recorder.settle(slot, 'error', LOST_TEST, now())
         }
       }
       tests.push(result)
@@ -391,11 +391,7 @@ export class Execution {
     const outcomes = Object.values(counts).reduce((a, b) => a + b, 0)
     if (!this.remote && outcomes !== this.tests.length) this.fault(`${outcomes} outcomes for ${this.tests.length} tests`)
     const lost = this.broken
-    const exitCode = lost
-      ? 2
-      : this.stoppedBy
-        ? this.stoppedBy === 'SIGTERM' ? 143 : 130
-        : tests.every((t) => t.status === 'passed' || (t.status === 'flaky' && !this.opts.failOnFlaky)) ? 0 : 1
+    const exitCode = lost ? 2 : exitCodeOf(tests, this.stoppedBy ?? undefined, this.opts.failOnFlaky)
     const result: RunResult = {
       version: 1,
       startedAt: this.startedAt.toISOString(),

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
+import { sleep } from './time.js'
 
 /**
  * Every test runs as the leader of its own process group (spawned `detached`), so signalling
@@ -52,8 +53,6 @@ export function groupMembers(pgid: number): number[] {
     return []
   }
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
  * Ends a process group: SIGTERM, then SIGKILL once `graceMs` has passed with members still alive.

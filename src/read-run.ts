@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ClaimrunError } from './errors.js'
-import type { RunResult } from './types.js'
+import { exitCodeOf, type RunResult } from './types.js'
 
 /** Reads a finished run back from its out folder (results.json), as `claimrun show` needs it. */
 export function readRun(out: string): RunResult {
@@ -17,7 +17,6 @@ export function readRun(out: string): RunResult {
     throw new ClaimrunError('CLAIMRUN_BAD_OPTION', `${file} is not a claimrun results file (version 1); name the run's out folder`)
   }
   // Files from before exitCode was recorded: derive it as the run would have.
-  const passing = data.tests.every((t) => t.status === 'passed' || t.status === 'flaky')
-  const exitCode = data.exitCode ?? (data.interrupted ? (data.interrupted === 'SIGTERM' ? 143 : 130) : passing ? 0 : 1)
+  const exitCode = data.exitCode ?? exitCodeOf(data.tests, data.interrupted)
   return { ...data, exitCode, out }
 }

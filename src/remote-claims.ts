@@ -1,6 +1,6 @@
 import type { RedisStore, RemoteClaim } from './redis-store.js'
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+import { sleep } from './time.js'
 
 /**
  * This process's side of a run shared through a store: the leases it holds (slot → fencing token),

@@ -4,7 +4,8 @@ import { prepareOut } from './out-dir.js'
 import { countStatuses } from './recorder.js'
 import { RedisStore } from './redis-store.js'
 import { writeRunFiles } from './run-files.js'
-import type { RunResult, TestResult } from './types.js'
+import { sleep } from './time.js'
+import { exitCodeOf, type RunResult, type TestResult } from './types.js'
 
 export interface ReportOptions {
   store: string
@@ -16,8 +17,6 @@ export interface ReportOptions {
 }
 
 type Stored = Omit<TestResult, 'file'> & { node?: string; startAt: number | null; endAt: number | null }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 /**
  * `claimrun report`: the combined outcome of a run shared through a store. Waits (up to `wait`
@@ -55,7 +54,6 @@ export async function report(options: ReportOptions): Promise<RunResult> {
     const counts = countStatuses(tests)
     const unfinished = stored.filter((s) => !s).length
     const ends = tests.flatMap((t) => (t.endMs !== null ? [t.endMs] : []))
-    const passing = tests.every((t) => t.status === 'passed' || t.status === 'flaky')
     const result: RunResult = {
       version: 1,
       startedAt: new Date(t0).toISOString(),
@@ -65,7 +63,7 @@ export async function report(options: ReportOptions): Promise<RunResult> {
       counts,
       order: { mode: 'given' },
       ...(unfinished ? { warnings: [`${unfinished} test(s) had no outcome when the report was made`] } : {}),
-      exitCode: unfinished || !passing ? 1 : 0,
+      exitCode: unfinished ? 1 : exitCodeOf(tests, undefined),
       out: options.out,
     }
     prepareOut(options.out)

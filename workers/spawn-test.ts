@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { endGroup, groupMembers, signalGroup } from '../src/process-group.js'
+import { now } from '../src/time.js'
 import type { TestOutput } from './worker-log.js'
 
 /** After a test exits, how long its pipes may stay open (held by a background child) before we end the group. */
@@ -24,8 +25,6 @@ export interface Outcome {
   leaked: number
   endAt: number
 }
-
-const now = (): number => performance.timeOrigin + performance.now()
 
 function describeSpawnError(command: string, err: NodeJS.ErrnoException): string {
   if (err.code === 'ENOENT') return `${command}: not found (ENOENT)`

@@ -10,11 +10,11 @@ import { attemptOf, awaitWork, claimNext, isStopped, openBoard, setLanePid } fro
 import { escapeLine } from '../src/escape.js'
 import type { EndReport, Host, WorkerTask } from '../src/protocol.js'
 import { decodeTest, planSize } from '../src/shared-plan.js'
+import { now } from '../src/time.js'
 import { spawnTest } from './spawn-test.js'
 import { TestOutput, WorkerLog } from './worker-log.js'
 import { dieNow } from './test-hooks.js'
 
-const now = (): number => performance.timeOrigin + performance.now()
 
 const notRunReport = (slot: number, lane: number, attempt: number, at: number): EndReport => ({
   slot, lane, attempt, startAt: at, endAt: at, exitCode: null, signal: null, notRun: true, timedOut: false,
@@ -25,6 +25,8 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
   const host = wrap<Host>(nodeEndpoint(task.port))
   const board = openBoard(task.board, planSize(task.plan), task.lanes)
   const log = new WorkerLog(task.logFile)
+  // Built once per lane; only the per-test variables change (spawn reads it synchronously).
+  const env: NodeJS.ProcessEnv = { ...process.env, CLAIMRUN_WORKER: task.name, CLAIMRUN_WORKER_ID: String(task.lane) }
   let ran = 0
   try {
     for (;;) {
@@ -56,13 +58,7 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
       const outcome = await spawnTest({
         argv: test.argv,
         cwd: task.cwd,
-        env: {
-          ...process.env,
-          CLAIMRUN_WORKER: task.name,
-          CLAIMRUN_WORKER_ID: String(task.lane),
-          CLAIMRUN_TEST: test.id,
-          CLAIMRUN_ATTEMPT: String(attempt),
-        },
+        env: Object.assign(env, { CLAIMRUN_TEST: test.id, CLAIMRUN_ATTEMPT: String(attempt) }),
         timeoutMs: task.timeoutMs,
         killGraceMs: task.killGraceMs,
         output,

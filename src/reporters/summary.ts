@@ -1,10 +1,9 @@
 import { join } from 'node:path'
 import { escapeControl, escapeLine } from '../escape.js'
-import type { RunResult, Status, TestResult } from '../types.js'
+import { isPassing, type RunResult, type TestResult } from '../types.js'
 import { describeOrder, displayPath, formatMs, makeStyle, pad, padStart, STATUS_COLOR, width } from './format.js'
 
 const FAILURE_LINES = 50
-const PASSING: readonly Status[] = ['passed', 'flaky']
 
 export interface SummaryOptions {
   color: boolean
@@ -25,7 +24,7 @@ function workerStats(result: RunResult): Map<string, WorkerStats> {
     const s = t.worker ? stats.get(t.worker) : undefined
     if (!s) continue
     s.tests++
-    if (PASSING.includes(t.status)) s.passed++
+    if (isPassing(t.status)) s.passed++
     else s.failed++
     s.busyMs += t.durationMs ?? 0
   }
@@ -52,7 +51,7 @@ export function renderSummary(result: RunResult, options: SummaryOptions): strin
   const style = makeStyle(options.color)
   const lines: string[] = []
   const stats = workerStats(result)
-  const failed = result.tests.filter((t) => !PASSING.includes(t.status))
+  const failed = result.tests.filter((t) => !isPassing(t.status))
   const runState = result.interrupted ? `interrupted (${result.interrupted})` : failed.length ? 'failed' : 'passed'
 
   const extras = [`order ${describeOrder(result.order)}`, ...(result.shard ? [`shard ${result.shard}`] : []), ...(result.bailed ? ['bailed'] : [])]
@@ -78,14 +77,14 @@ export function renderSummary(result: RunResult, options: SummaryOptions): strin
   })
 
   for (const t of result.tests) {
-    if (PASSING.includes(t.status) && !t.notes && !t.leaked && t.status !== 'flaky') continue
+    if (isPassing(t.status) && !t.notes && !t.leaked && t.status !== 'flaky') continue
     if (t.status === 'notrun' || t.status === 'interrupted') continue
     lines.push('')
     lines.push(style(STATUS_COLOR[t.status], `── ${t.status}: ${escapeLine(t.id)}`) + `  ${describe(t)}`)
     if (t.log) lines.push(`   log: ${displayPath(join(result.out, t.log.path), options.cwd)} (bytes ${t.log.offset}..${t.log.offset + t.log.length})`)
     for (const note of t.notes ?? []) lines.push(`   note: ${escapeLine(note)}`)
     if (t.error) lines.push(`   error: ${escapeLine(t.error)}`)
-    if (PASSING.includes(t.status)) continue
+    if (isPassing(t.status)) continue
     const tail = escapeControl(t.tail).split('\n')
     if (tail.at(-1) === '') tail.pop()
     if (tail.length === 0) lines.push(style('gray', '   (no output)'))
