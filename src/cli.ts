@@ -32,6 +32,7 @@ const program = new Command('claimrun')
   .exitOverride()
   .configureOutput({ outputError: () => {} })
   .showSuggestionAfterError(true)
+  .addHelpText('after', "\nEach command lists its own options: claimrun run --help, claimrun report --help, ...")
 
 program
   .command('run')
@@ -152,7 +153,7 @@ program
   .action(async (flags: { store: string; runId?: string; out: string; wait: number }) => {
     const runId = flags.runId ?? defaultRunId()
     if (!runId) throw new ClaimrunError('CLAIMRUN_BAD_OPTION', 'report needs --run-id <id>, or a CI variable such as GITHUB_RUN_ID')
-    const { report } = await import('./report.js')
+    const { report } = await (await import('./store/load-redis.js')).withRedis(() => import('./report.js'))
     const result = await report({ store: flags.store, runId, out: resolve(flags.out), wait: flags.wait })
     process.stdout.write(renderSummary(result, { color: wantsColor(process.stdout), cwd: process.cwd() }))
     for (const w of result.warnings ?? []) process.stderr.write(`claimrun: ${w}\n`)
@@ -194,6 +195,11 @@ program
     process.stdout.write(`claimrun: wrote ${tests.length} tests (${tests.filter((t) => t.fails).length} failing, ${(sum / 1000).toFixed(1)} s of sleep) to ${dir}\n`)
   })
 
+// Bare `claimrun`: the help, on stdout, exit 0 (commander would treat it as an error).
+if (process.argv.length <= 2) {
+  program.outputHelp()
+  process.exit(0)
+}
 try {
   await program.parseAsync(process.argv)
 } catch (err) {
@@ -204,9 +210,15 @@ function reportError(err: unknown): never {
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) process.exit(0)
     const message = err.message.replace(/^error: /, '')
-    fail(`${message}${/see|help/.test(message) ? '' : ' (see claimrun --help)'}`)
+    fail(`${message}${/see|help/.test(message) ? '' : ` (see ${helpCommand()})`}`)
   }
-  if (err instanceof ClaimrunError) fail(err.message)
+  if (err instanceof ClaimrunError) fail(err.code === 'CLAIMRUN_BAD_OPTION' && !/--help/.test(err.message) ? `${err.message} (see ${helpCommand()})` : err.message)
   const detail = process.env.CLAIMRUN_DEBUG ? `\n${(err as Error)?.stack}` : ' (set CLAIMRUN_DEBUG=1 for the stack)'
   fail(`internal error: ${(err as Error)?.message ?? String(err)}${detail}`)
+}
+
+/** The help that lists the options of the command being run: `claimrun run --help`, or `claimrun --help`. */
+function helpCommand(): string {
+  const name = process.argv[2]
+  return program.commands.some((c) => c.name() === name) ? `claimrun ${name} --help` : 'claimrun --help'
 }

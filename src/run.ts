@@ -4,6 +4,8 @@ import { prepareOut } from './out-dir.js'
 import { planTests, type PlanEntry } from './plan.js'
 import { lastFailed, orderTests, shardTests } from './schedule.js'
 import { Execution } from './execution.js'
+import { withRedis } from './store/load-redis.js'
+import { ignoreClaimrunDir } from './record/self-ignore.js'
 import type { RunOptions, RunResult } from './types.js'
 
 /**
@@ -21,12 +23,13 @@ export async function run(options: RunOptions = {}): Promise<RunResult> {
   if (opts.lastFailed) tests = lastFailed(tests, loaded.history)
   tests = orderTests(tests, loaded.history, opts.order, opts.seed)
   prepareOut(opts.out)
+  ignoreClaimrunDir(opts.cwd, [opts.out, opts.history])
   if (!opts.store) return new Execution(opts, tests, warnings, loaded.history, null).run()
 
   // A shared run: the first process publishes its order; every other one must have the same tests.
   const { url, runId, node, leaseMs, ttlS } = opts.store
   // Loaded only for a shared run: the Redis client alone would double claimrun's start-up.
-  const [{ RedisStore }, { RemoteClaims }] = await Promise.all([import('./redis-store.js'), import('./remote-claims.js')])
+  const [{ RedisStore }, { RemoteClaims }] = await withRedis(() => Promise.all([import('./redis-store.js'), import('./remote-claims.js')]))
   const store = await RedisStore.connect(url, runId, leaseMs, ttlS)
   try {
     const { plan } = await store.joinPlan(tests.map((t) => t.id))

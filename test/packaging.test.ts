@@ -1,0 +1,176 @@
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ROOT, write } from './helpers.js'
+
+// The package as a user gets it: packed from the built tree, installed into a fresh app, used there
+// through the bin, the ES module API from TypeScript, and require(). Needs the npm registry (or a
+// warm npm cache) for claimrun's own dependencies.
+
+interface Packed {
+  filename: string
+  size: number
+  unpackedSize: number
+  files: Array<{ path: string }>
+}
+
+const TSC = join(ROOT, 'node_modules/typescript/bin/tsc')
+
+function sh(cmd: string, args: string[], cwd: string, timeoutMs = 120_000): SpawnSyncReturns<string> {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL', env: { ...process.env, NO_COLOR: '1' } })
+  if (r.error) throw r.error
+  return r
+}
+
+/** Bytes under a folder, and the packages in a node_modules (scoped ones counted one by one). */
+function footprint(nodeModules: string): { packages: string[]; bytes: number } {
+  const packages: string[] = []
+  let bytes = 0
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const full = join(dir, e.name)
+      if (e.isDirectory()) walk(full)
+      else if (e.isFile()) bytes += statSync(full).size
+    }
+  }
+  walk(nodeModules)
+  for (const name of readdirSync(nodeModules)) {
+    if (name.startsWith('.')) continue
+    const names = name.startsWith('@') ? readdirSync(join(nodeModules, name)).map((n) => `${name}/${n}`) : [name]
+    packages.push(...names.filter((n) => existsSync(join(nodeModules, n, 'package.json'))))
+  }
+  return { packages, bytes }
+}
+
+describe('the published package', () => {
+  let packed: Packed
+  let app: string
+  // One pack and one install for the whole file (tempDir() is per test), removed at the end.
+  const temps: string[] = []
+  const temp = (prefix: string): string => {
+    const dir = mkdtempSync(join(tmpdir(), prefix))
+    temps.push(dir)
+    return dir
+  }
+  afterAll(() => {
+    for (const dir of temps) rmSync(dir, { recursive: true, force: true })
+  })
+
+  beforeAll(() => {
+    const dest = temp('claimrun-pack-')
+    // --ignore-scripts: pack the tree `npm test` just built; rebuilding here would swap dist/ under
+    // the test files running beside this one.
+    const r = sh('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dest], ROOT)
+    expect(r.status, r.stderr).toBe(0)
+    packed = (JSON.parse(r.stdout) as Packed[])[0] as Packed
+    packed.filename = join(dest, packed.filename)
+
+    app = temp('claimrun-app-')
+    write(app, 'package.json', JSON.stringify({ name: 'adopter', version: '1.0.0', private: true, type: 'module' }))
+    const install = sh('npm', ['install', packed.filename, '--no-audit', '--no-fund', '--prefer-offline'], app, 240_000)
+    expect(install.status, install.stderr).toBe(0)
+  }, 300_000)
+
+  it('holds what a user needs and nothing else: no source maps, no test code, every README link inside', () => {
+    const files = packed.files.map((f) => f.path)
+    for (const needed of ['LICENSE', 'README.md', 'package.json', 'dist/src/cli.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/index.cjs', 'dist/src/index.d.cts', 'dist/workers/worker.js', 'assets/report.js']) {
+      expect(files).toContain(needed)
+    }
+    expect(files.filter((f) => f.endsWith('.map'))).toEqual([])
+    expect(files.filter((f) => /(^|\/)(test|tests|fixtures|bench|\.ci)\//.test(f) || /\.test\./.test(f))).toEqual([])
+    expect(files.filter((f) => /\.[cm]?ts$/.test(f) && !/\.d\.[cm]?ts$/.test(f))).toEqual([])
+    expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toMatch(/^MIT License/)
+    expect(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).license).toBe('MIT')
+    // Every relative link or image in the README must be a file in the package.
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+    const links = [...readme.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1] as string).filter((l) => !/^(https?:|mailto:|#)/.test(l))
+    expect(links.length).toBeGreaterThan(0)
+    for (const link of links) expect(files, `README links to ${link}`).toContain(link.replace(/^\.\//, '').replace(/#.*$/, ''))
+    console.log(`tarball: ${(packed.size / 1024).toFixed(1)} kB packed, ${(packed.unpackedSize / 1024).toFixed(1)} kB unpacked, ${files.length} files`)
+  })
+
+  it('installs without ioredis (an optional peer) and reports its footprint', () => {
+    const { packages, bytes } = footprint(join(app, 'node_modules'))
+    expect(packages).toContain('claimrun')
+    expect(packages).not.toContain('ioredis')
+    console.log(`installed: ${packages.length} packages, ${(bytes / 1024 / 1024).toFixed(2)} MB in node_modules (${packages.sort().join(', ')})`)
+  })
+
+  it('npx claimrun run test: runs the app\'s suite and keeps .claimrun/ out of git', () => {
+    write(app, 'test/test_one.sh', 'echo one\n')
+    write(app, 'test/math.test.js', "if (1 + 1 !== 2) process.exit(1)\nconsole.log('two')\n")
+    const r = sh('npx', ['claimrun', 'run', 'test', '--no-progress'], app)
+    console.log(`$ npx claimrun run test\n${r.stdout}${r.stderr}`)
+    expect(r.status, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/^2 passed, 0 failed - 2 tests in .* on 2 workers$/m)
+    expect(readFileSync(join(app, '.claimrun/.gitignore'), 'utf8')).toMatch(/^\*$/m)
+    const results = JSON.parse(readFileSync(join(app, '.claimrun/last-run/results.json'), 'utf8')) as { tests: Array<{ id: string; status: string }> }
+    expect(results.tests.map((t) => `${t.id} ${t.status}`).sort()).toEqual(['test/math.test.js passed', 'test/test_one.sh passed'])
+  })
+
+  it('a strict TypeScript program (moduleResolution nodenext) imports run, typechecks, and runs', () => {
+    write(app, 'test/test_ok.sh', 'exit 0\n')
+    const tsconfig = {
+      compilerOptions: {
+        strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', outDir: 'build', skipLibCheck: false,
+        typeRoots: [join(ROOT, 'node_modules/@types')], types: ['node'],
+      },
+      files: ['main.ts', 'legacy.cts'],
+    }
+    write(app, 'tsconfig.json', JSON.stringify(tsconfig))
+    write(app, 'main.ts', [
+      "import { run, ClaimrunError, type RunOptions, type RunResult } from 'claimrun'",
+      "const options: RunOptions = { paths: ['test/test_ok.sh'], workers: 1, history: false, out: 'build/run' }",
+      'const result: RunResult = await run(options)',
+      'const passed: number = result.counts.passed',
+      "console.log(JSON.stringify({ passed, exitCode: result.exitCode, error: new ClaimrunError('CLAIMRUN_NO_TESTS', 'x').code }))",
+      '',
+    ].join('\n'))
+    // The CommonJS side of the types: `import x = require()` in a .cts file.
+    write(app, 'legacy.cts', "import claimrun = require('claimrun')\nexport const start: typeof claimrun.run = claimrun.run\n")
+    const tsc = sh(process.execPath, [TSC, '-p', '.'], app)
+    expect(tsc.status, tsc.stdout + tsc.stderr).toBe(0)
+    const out = sh(process.execPath, ['build/main.js'], app)
+    expect(out.status, out.stderr).toBe(0)
+    expect(JSON.parse(out.stdout)).toEqual({ passed: 1, exitCode: 0, error: 'CLAIMRUN_NO_TESTS' })
+
+    // The types are real, not `any`: a wrong option is a type error.
+    write(app, 'wrong.ts', "import { run } from 'claimrun'\nawait run({ workers: 'two' })\n")
+    const wrong = sh(process.execPath, [TSC, '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--noEmit', '--typeRoots', join(ROOT, 'node_modules/@types'), '--types', 'node', 'wrong.ts'], app)
+    expect(wrong.status).not.toBe(0)
+    expect(wrong.stdout).toMatch(/wrong\.ts.*error TS2322: Type 'string' is not assignable to type 'number'/)
+  })
+
+  it('require("claimrun") from CommonJS: the same API; on a Node without require(esm), run() still works', () => {
+    write(app, 'test/test_ok.sh', 'exit 0\n')
+    write(app, 'check.cjs', [
+      "const claimrun = require('claimrun')",
+      "claimrun.run({ paths: ['test/test_ok.sh'], history: false, out: 'build/cjs' }).then((r) => {",
+      '  let sync',
+      "  try { sync = typeof claimrun.renderSummary(r, { color: false, cwd: process.cwd() }) } catch (err) { sync = err.message }",
+      '  console.log(JSON.stringify({ passed: r.counts.passed, sync }))',
+      '})',
+      '',
+    ].join('\n'))
+    const modern = sh(process.execPath, ['check.cjs'], app)
+    expect(modern.stderr).toBe('')
+    expect(JSON.parse(modern.stdout)).toEqual({ passed: 1, sync: 'string' })
+    // What Node 20 before 20.19 does: require() of an ES module throws ERR_REQUIRE_ESM.
+    const legacy = sh(process.execPath, ['--no-experimental-require-module', 'check.cjs'], app)
+    expect(legacy.status, legacy.stderr).toBe(0)
+    const seen = JSON.parse(legacy.stdout) as { passed: number; sync: string }
+    expect(seen.passed).toBe(1)
+    expect(seen.sync).toMatch(/^claimrun: renderSummary needs Node >= 20\.19 .*await import\('claimrun'\)/)
+  })
+
+  it('--store without ioredis installed: one line naming the install command, exit 2', () => {
+    write(app, 'test/test_ok.sh', 'exit 0\n')
+    const r = sh(process.execPath, [join(app, 'node_modules/claimrun/dist/src/cli.js'), 'run', 'test/test_ok.sh', '--store', 'redis://127.0.0.1:1', '--run-id', 'r1'], app)
+    expect(r.status).toBe(2)
+    expect(r.stdout).toBe('')
+    expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    expect(r.stderr).toMatch(/^claimrun: --store needs the ioredis package .*: npm install --save-dev ioredis/)
+  })
+})
