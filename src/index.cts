@@ -7,6 +7,7 @@ type Api = typeof import('./index.js', { with: { 'resolution-mode': 'import' } }
 
 function loadSync(): Api | null {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the point of this file: require(esm)
     return require('./index.js') as Api
   } catch (err) {
     if ((err as NodeJS.ErrnoException)?.code === 'ERR_REQUIRE_ESM') return null
