@@ -151,6 +151,15 @@
     return '(log not embedded)'
   }
 
+  // A TAP test's sub-tests: counts, why the TAP failed it, and the failing names (as text, like all else).
+  function renderSubtests(s, row) {
+    const total = s.passed + s.failed + s.skipped + s.todo
+    const extra = [s.skipped ? `${s.skipped} skipped` : '', s.todo ? `${s.todo} todo` : '', s.failed ? `${s.failed} failed` : ''].filter(Boolean)
+    row('sub-tests', `${s.passed}/${total} passed${extra.length ? `, ${extra.join(', ')}` : ''}${s.planned != null ? ` (plan: ${s.planned})` : ''}`)
+    for (const p of s.problems || []) row('TAP', p)
+    for (const name of s.failures || []) row('failing sub-test', name)
+  }
+
   function renderDetail() {
     const box = el('div', { id: 'detail' })
     if (!selected) {
@@ -177,6 +186,7 @@
     if (t.error) row('error', t.error)
     if (t.leaked) row('leftover processes ended', t.leaked)
     for (const n of t.notes || []) row('note', n)
+    if (t.subtests) renderSubtests(t.subtests, row)
     box.append(el('h3', { text: t.id }), dl)
     for (const p of t.previousAttempts || []) {
       box.append(el('h4', { text: `attempt ${p.attempts}: ${p.status} on ${p.worker}` }), el('pre', { text: p.tail || '(no output)' }))

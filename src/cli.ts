@@ -55,6 +55,7 @@ program
   .option('--fail-on-flaky', 'exit 1 when a test passed only on a retry')
   .option('--shard <i/n>', 'run only shard i of n (balanced by history), for CI matrices')
   .option('--slow <seconds>', 'announce a test that runs longer than this', number, 30)
+  .option('--no-tap', "don't read test output as TAP (sub-tests are counted, and a not ok, a wrong plan or Bail out! fails the test)")
   .option('--no-progress', 'no live view: one plain line per finished test, even on a terminal')
   .option('--json <file>', 'also write results.json to this file')
   .option('--junit <file>', 'write JUnit XML (GitHub, GitLab, Jenkins)')
@@ -115,6 +116,7 @@ program
     if (flags.bail !== undefined) options.bail = flags.bail === true ? 1 : (flags.bail as number)
     if (flags.retries !== undefined) options.retries = flags.retries as number
     if (flags.failOnFlaky) options.failOnFlaky = true
+    if (flags.tap === false) options.tap = false
     if (flags.shard !== undefined) options.shard = flags.shard as string
     for (const key of ['json', 'junit', 'html', 'store', 'runId', 'node'] as const) if (typeof flags[key] === 'string') options[key] = flags[key] as string
     if (options.store !== undefined) {

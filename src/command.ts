@@ -9,6 +9,8 @@ const INTERPRETERS: Record<string, () => string[]> = {
   '.cjs': () => [process.execPath],
   '.py': () => ['python3'],
   '.sh': () => ['sh'],
+  // Perl's test files, as prove runs them.
+  '.t': () => ['perl'],
 }
 
 export const RUNNABLE_EXTENSIONS = Object.keys(INTERPRETERS)

@@ -203,6 +203,7 @@ export class Execution {
       timeoutMs: this.opts.timeoutMs,
       killGraceMs: this.opts.killGraceMs,
       maxOutputBytes: this.opts.maxOutput,
+      tap: this.opts.tap,
       ...(this.opts.die ? { die: this.opts.die } : {}),
     }
   }
@@ -290,7 +291,7 @@ export class Execution {
   private statusOf(report: EndReport): Status {
     if (report.spawnError) return 'error'
     if (report.timedOut) return 'timedout'
-    if (report.exitCode === 0) return 'passed'
+    if (report.exitCode === 0 && !report.subtests?.problems.length) return 'passed'
     return this.stoppedBy ? 'interrupted' : 'failed'
   }
 

@@ -39,6 +39,7 @@ export interface ResolvedOptions {
   failOnFlaky: boolean
   shard: Shard | null
   slowMs: number
+  tap: boolean
   json: string | null
   junit: string | null
   html: string | null
@@ -103,6 +104,12 @@ function outputFile(value: unknown, flag: string, cwd: string): string | null {
   return resolve(cwd, value)
 }
 
+function flag(value: unknown, name: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') throw badOption(name, value, 'true or false')
+  return value
+}
+
 function pick<T extends string>(value: unknown, allowed: readonly T[], flag: string): T | undefined {
   if (value === undefined) return undefined
   if (!allowed.includes(value as T)) throw badOption(flag, value, `one of ${allowed.join(', ')}`)
@@ -155,6 +162,7 @@ export function resolveOptions(options: RunOptions & InternalOptions): ResolvedO
     failOnFlaky: Boolean(options.failOnFlaky),
     shard: options.shard === undefined ? null : parseShard(String(options.shard)),
     slowMs: seconds(options.slow ?? 30, '--slow', false),
+    tap: flag(options.tap, 'tap', true),
     json: outputFile(options.json, '--json', cwd),
     junit: outputFile(options.junit, '--junit', cwd),
     html: outputFile(options.html, '--html', cwd),

@@ -4,6 +4,7 @@
  * Direction: workers call the Host (comlink `wrap<Host>()`); the main thread `expose()`s it.
  */
 import type { MessagePort } from 'node:worker_threads'
+import type { SubtestSummary } from './types.js'
 
 export interface PlannedTest {
   id: string
@@ -33,6 +34,8 @@ export interface WorkerTask {
   timeoutMs: number
   killGraceMs: number
   maxOutputBytes: number
+  /** Read each test's stdout as TAP when it is TAP. */
+  tap: boolean
   die?: DeathPlan
 }
 
@@ -62,6 +65,8 @@ export interface EndReport {
   logOffset: number
   logLength: number
   tail: string
+  /** Present when the test's stdout was TAP. */
+  subtests?: SubtestSummary
 }
 
 export interface Host {

@@ -85,6 +85,9 @@ export class Recorder {
 
   /** Records the outcome a worker reported. */
   finished(report: EndReport, status: Status): TestResult {
+    if (status === 'failed' && report.exitCode === 0 && report.subtests?.problems.length) {
+      this.note(report.slot, `exited 0, but its TAP failed it: ${report.subtests.problems.join('; ')}`)
+    }
     return this.put(report.slot, this.build(report, status))
   }
 
@@ -107,6 +110,7 @@ export class Recorder {
       ...(report.droppedBytes > 0 ? { droppedBytes: report.droppedBytes } : {}),
       log: { path: logFileName(report.lane), offset: report.logOffset, length: report.logLength },
       tail: report.tail,
+      ...(report.subtests ? { subtests: report.subtests } : {}),
     }
   }
 

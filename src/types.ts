@@ -5,6 +5,30 @@ export const STATUSES: readonly Status[] = [
   'passed', 'flaky', 'failed', 'timedout', 'error', 'interrupted', 'notrun',
 ]
 
+/** How one sub-test of a TAP stream ended (a `# TODO` or `# SKIP` directive wins over ok / not ok). */
+export type SubtestStatus = 'passed' | 'failed' | 'skipped' | 'todo'
+
+/** What a test's TAP output said (only for tests whose stdout was TAP). */
+export interface SubtestSummary {
+  /** Top-level sub-tests (test points) by outcome; together they are the count prove reports. */
+  passed: number
+  failed: number
+  skipped: number
+  todo: number
+  /** Names of the failing sub-tests, nested ones as `parent > child` (at most 50, each cut at 200 characters). */
+  failures: string[]
+  /** The plan's count, when the TAP had one (0 for `1..0`, a skip of the whole file). */
+  planned?: number
+  /** The reason given by a `1..0 # SKIP reason` plan. */
+  skipAll?: string
+  /** Set when the TAP said `Bail out!`: its reason. */
+  bailout?: string
+  /** Why the TAP fails the test, whatever its exit code (as prove decides): a failing sub-test, a plan that does not match, no plan, a bail out. Empty when it passes. */
+  problems: string[]
+  /** The top-level sub-tests in order (the first 1000; the counts cover all). */
+  tests: { name: string; status: SubtestStatus }[]
+}
+
 export interface TestResult {
   /** Path relative to the run's cwd, with `/` separators. */
   id: string
@@ -35,6 +59,8 @@ export interface TestResult {
   tail: string
   /** Earlier attempts that failed and were retried (`--retries`), oldest first. */
   previousAttempts?: AttemptResult[]
+  /** Sub-test counts, when the test's stdout was TAP (and `tap` was not turned off). */
+  subtests?: SubtestSummary
 }
 
 /** One earlier attempt of a retried test. */
@@ -132,6 +158,8 @@ export interface RunOptions {
   retries?: number
   /** Make flaky tests fail the run (exit 1). @default false */
   failOnFlaky?: boolean
+  /** Read a test's stdout as TAP when it starts like TAP (`TAP version`, a plan, `ok 1`): count its sub-tests, and fail it on a `not ok`, a wrong plan or `Bail out!` even if it exits 0. @default true */
+  tap?: boolean
   /** Announce a test once it has run this many seconds (a `test:slow` event). @default 30 */
   slow?: number
   /** Also write results.json's content to this file. */

@@ -13,6 +13,8 @@ export interface SpawnOptions {
   timeoutMs: number
   killGraceMs: number
   output: TestOutput
+  /** Also given every chunk of stdout (not stderr), after the log has it. */
+  onStdout?: (chunk: Buffer) => void
   /** Called with the pid (= process group id) as soon as the test exists. */
   onSpawn: (pid: number) => void
 }
@@ -68,7 +70,8 @@ export function spawnTest(opts: SpawnOptions): Promise<Outcome> {
     if (pid === undefined) return
 
     opts.onSpawn(pid)
-    child.stdout?.on('data', opts.output.data)
+    const onStdout = opts.onStdout
+    child.stdout?.on('data', onStdout ? (chunk: Buffer) => { opts.output.data(chunk); onStdout(chunk) } : opts.output.data)
     child.stderr?.on('data', opts.output.data)
 
     if (opts.timeoutMs > 0) {

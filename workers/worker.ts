@@ -12,6 +12,7 @@ import type { EndReport, Host, WorkerTask } from '../src/protocol.js'
 import { decodeTest, planSize } from '../src/shared-plan.js'
 import { now } from '../src/time.js'
 import { spawnTest } from './spawn-test.js'
+import { TapStream } from './tap-stream.js'
 import { TestOutput, WorkerLog } from './worker-log.js'
 import { dieNow } from './test-hooks.js'
 
@@ -55,6 +56,7 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
         break
       }
       const output = new TestOutput(log, task.maxOutputBytes, `=== ${escapeLine(test.id)} (attempt ${attempt}, started ${new Date(startAt).toISOString()})\n`)
+      const tap = task.tap ? new TapStream() : undefined
       const outcome = await spawnTest({
         argv: test.argv,
         cwd: task.cwd,
@@ -62,6 +64,7 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
         timeoutMs: task.timeoutMs,
         killGraceMs: task.killGraceMs,
         output,
+        ...(tap ? { onStdout: tap.write } : {}),
         onSpawn: (pid) => {
           setLanePid(board, task.lane, pid)
           void host.testStarted({ slot, lane: task.lane, attempt, at: startAt })
@@ -70,12 +73,16 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
         },
       })
       setLanePid(board, task.lane, 0)
+      const subtests = tap?.finish()
+      const tapFailed = outcome.exitCode === 0 && !outcome.timedOut && subtests?.problems.length
       const ms = outcome.endAt - startAt
       const verdict = outcome.spawnError
         ? `error: ${outcome.spawnError}`
         : outcome.timedOut
           ? 'timed out'
-          : outcome.exitCode === 0
+          : tapFailed
+            ? `failed (exit 0, TAP: ${escapeLine(subtests?.problems.join('; ') ?? '')})`
+            : outcome.exitCode === 0
             ? 'passed'
             : outcome.signal
               ? `killed by ${outcome.signal}`
@@ -97,6 +104,7 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
         logLength: written.length,
         tail: written.tail,
         ...(outcome.spawnError ? { spawnError: outcome.spawnError } : {}),
+        ...(subtests ? { subtests } : {}),
       }
       // Awaited: the main thread records the result (and marks the slot done) before we claim again,
       // and before this task returns, so no report can arrive after the lane is counted finished.

@@ -1,10 +1,12 @@
 import { hostname } from 'node:os'
 import { posix } from 'node:path'
-import type { RunResult, TestResult } from '../types.js'
+import type { RunResult, SubtestStatus, SubtestSummary, TestResult } from '../types.js'
 
 /**
  * JUnit XML as GitHub, GitLab and Jenkins read it: one <testsuite name="claimrun">, one <testcase>
- * per test. Hand-written rather than through an XML builder: the format is one fixed, shallow tree,
+ * per test; except that a test whose output was TAP gets a <testsuite> of its own (named by its id)
+ * with a <testcase> per sub-test, plus the file's own testcase when the file failed for a reason
+ * no sub-test carries (a wrong plan, a bail out, a crash, a timeout). Hand-written rather than through an XML builder: the format is one fixed, shallow tree,
  * and the only hard part, escaping, is the few lines below, tested against a real XML parser.
  */
 
@@ -28,13 +30,16 @@ function message(t: Pick<TestResult, 'status' | 'exitCode' | 'signal' | 'duratio
 }
 
 function testcase(t: TestResult): string {
+  // A test failed by its TAP says so (alone when it exited 0).
+  const tap = t.status === 'failed' && t.subtests?.problems.length ? `TAP: ${t.subtests.problems.join('; ')}` : undefined
+  const m = tap && (t.exitCode === 0 ? tap : `${message(t)}; ${tap}`)
   const folder = posix.dirname(t.id)
   const open = `    <testcase classname="${attr(folder)}" name="${attr(posix.basename(t.id))}" time="${seconds(t.durationMs)}" file="${attr(t.id)}">`
   const body: string[] = []
   switch (t.status) {
     case 'failed':
     case 'timedout':
-      body.push(`      <failure message="${attr(message(t))}" type="${t.status}">${cdata(t.tail)}</failure>`)
+      body.push(`      <failure message="${attr(m ?? message(t))}" type="${t.status}">${cdata(t.tail)}</failure>`)
       break
     case 'error':
       body.push(`      <error message="${attr(message(t))}" type="error">${cdata(t.tail)}</error>`)
@@ -53,17 +58,66 @@ function testcase(t: TestResult): string {
   return body.length ? `${open}\n${body.join('\n')}\n    </testcase>` : `${open}</testcase>`
 }
 
+interface Tally {
+  tests: number
+  failures: number
+  errors: number
+  skipped: number
+}
+
+function tally(tests: TestResult[]): Tally {
+  const count = (...s: TestResult['status'][]): number => tests.filter((t) => s.includes(t.status)).length
+  return { tests: tests.length, failures: count('failed', 'timedout'), errors: count('error'), skipped: count('notrun', 'interrupted') }
+}
+
+const totals = (t: Tally, ms: number | null): string =>
+  `tests="${t.tests}" failures="${t.failures}" errors="${t.errors}" skipped="${t.skipped}" time="${seconds(ms)}"`
+
+/** Whether a TAP test's file-level testcase is needed: it failed (or was flaky) for a reason its failing sub-tests do not already carry. */
+const fileCaseNeeded = (t: TestResult): boolean => t.status !== 'passed' && !(t.status === 'failed' && (t.subtests?.failed ?? 0) > 0)
+
+/** A TAP test's own suite: a testcase per sub-test (in order, as many as were listed). */
+function tapSuite(t: TestResult, hostName: string, startedAt: string): { xml: string; tally: Tally } {
+  const s = t.subtests as SubtestSummary
+  const cases = s.tests.map((sub) => {
+    const open = `    <testcase classname="${attr(t.id)}" name="${attr(sub.name)}" file="${attr(t.id)}"`
+    if (sub.status === 'failed') return `${open}>\n      <failure message="${attr(`not ok: ${sub.name}`)}" type="failed"/>\n    </testcase>`
+    if (sub.status === 'skipped' || sub.status === 'todo') return `${open}>\n      <skipped message="${sub.status}"/>\n    </testcase>`
+    return `${open}></testcase>`
+  })
+  const own = fileCaseNeeded(t)
+  if (own) cases.push(testcase(t))
+  const mark = (status: SubtestStatus): number => s.tests.filter((sub) => sub.status === status).length
+  const fileTally = own ? tally([t]) : { tests: 0, failures: 0, errors: 0, skipped: 0 }
+  const sum: Tally = {
+    tests: cases.length,
+    failures: mark('failed') + fileTally.failures,
+    errors: fileTally.errors,
+    skipped: mark('skipped') + mark('todo') + fileTally.skipped,
+  }
+  const out = t.tail && !own ? [`    <system-out>${cdata(t.tail)}</system-out>`] : []
+  const xml = [
+    `  <testsuite name="${attr(t.id)}" ${totals(sum, t.durationMs)} timestamp="${startedAt}" hostname="${attr(hostName)}" file="${attr(t.id)}">`,
+    ...cases,
+    ...out,
+    '  </testsuite>',
+  ].join('\n')
+  return { xml, tally: sum }
+}
+
 export function renderJunit(result: RunResult): string {
-  const c = result.counts
-  const failures = c.failed + c.timedout
-  const skipped = c.notrun + c.interrupted
-  const totals = `tests="${result.tests.length}" failures="${failures}" errors="${c.error}" skipped="${skipped}" time="${seconds(result.durationMs)}"`
+  const host = hostname()
+  const plain = result.tests.filter((t) => !t.subtests)
+  const tap = result.tests.filter((t) => t.subtests).map((t) => tapSuite(t, host, result.startedAt))
+  const main = tally(plain)
+  const all = [main, ...tap.map((s) => s.tally)].reduce((a, b) => ({ tests: a.tests + b.tests, failures: a.failures + b.failures, errors: a.errors + b.errors, skipped: a.skipped + b.skipped }))
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="claimrun" ${totals}>`,
-    `  <testsuite name="claimrun" ${totals} timestamp="${result.startedAt}" hostname="${attr(hostname())}">`,
-    ...result.tests.map(testcase),
+    `<testsuites name="claimrun" ${totals(all, result.durationMs)}>`,
+    `  <testsuite name="claimrun" ${totals(main, result.durationMs)} timestamp="${result.startedAt}" hostname="${attr(host)}">`,
+    ...plain.map(testcase),
     '  </testsuite>',
+    ...tap.map((s) => s.xml),
     '</testsuites>',
     '',
   ].join('\n')

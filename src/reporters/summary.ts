@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { escapeControl, escapeLine } from '../escape.js'
 import { isPassing, type RunResult, type TestResult } from '../types.js'
+import { describeSubtests, subtestTotals } from './subtests.js'
 import { describeOrder, displayPath, formatMs, makeStyle, pad, padStart, STATUS_COLOR, width } from './format.js'
 
 const FAILURE_LINES = 50
@@ -84,6 +85,7 @@ export function renderSummary(result: RunResult, options: SummaryOptions): strin
     if (t.log) lines.push(`   log: ${displayPath(join(result.out, t.log.path), options.cwd)} (bytes ${t.log.offset}..${t.log.offset + t.log.length})`)
     for (const note of t.notes ?? []) lines.push(`   note: ${escapeLine(note)}`)
     if (t.error) lines.push(`   error: ${escapeLine(t.error)}`)
+    if (t.subtests) lines.push(`   ${escapeLine(describeSubtests(t.subtests))}`)
     if (isPassing(t.status)) continue
     const tail = escapeControl(t.tail).split('\n')
     if (tail.at(-1) === '') tail.pop()
@@ -97,7 +99,9 @@ export function renderSummary(result: RunResult, options: SummaryOptions): strin
     lines.push(`${result.counts.interrupted} interrupted, ${result.counts.notrun} not run`)
   }
   for (const e of result.internalErrors ?? []) lines.push(style('red', `internal: ${escapeLine(e)}`))
+  const subtests = subtestTotals(result.tests)
   lines.push('')
+  if (subtests) lines.push(escapeLine(subtests))
   lines.push(style('bold', totalsLine(result)))
   return lines.join('\n') + '\n'
 }
