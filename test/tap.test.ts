@@ -5,6 +5,7 @@ import { promisify } from 'node:util'
 import { XMLParser, XMLValidator } from 'fast-xml-parser'
 import { describe, expect, it } from 'vitest'
 import { run, type SubtestSummary, type TestResult } from 'claimrun'
+import { openPage } from './support/browser.js'
 import { readResults, ROOT, runCli, tempDir, write } from './helpers.js'
 
 const TAP_FIXTURES = join(ROOT, 'fixtures/tap')
@@ -191,6 +192,25 @@ echo 'ok 2 - second'
       expect(t.status, t.id).toBe('passed')
       expect(t.subtests, t.id).toBeUndefined()
     }
+  })
+
+  it('the HTML page shows a TAP test\'s sub-test counts, why it failed, and its failing names as text', async () => {
+    const dir = tempDir()
+    const xss = '<img src=x onerror="window.__xss = 1">'
+    write(dir, 't/test_tap.sh', `echo '1..4'\necho 'ok 1 - fine'\necho 'not ok 2 - ${xss}'\necho 'ok 3 # SKIP later'\n`)
+    const out = join(dir, 'out')
+    await run({ paths: ['t'], cwd: dir, out, history: false })
+    const { page, errors } = await openPage()
+    await page.goto(`file://${join(out, 'report.html')}`)
+    await page.click('tr[data-test="t/test_tap.sh"]')
+    const detail = (await page.locator('#detail').textContent()) ?? ''
+    expect(detail).toContain('sub-tests1/3 passed, 1 skipped, 1 failed (plan: 4)')
+    expect(detail).toContain('TAP1 of 3 sub-tests failed')
+    expect(detail).toContain('TAPplanned 4 sub-tests but ran 3')
+    expect(detail).toContain(`failing sub-test${xss}`)
+    expect(await page.locator('#detail img').count()).toBe(0)
+    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined()
+    expect(errors).toEqual([])
   })
 
   it('a TAP flood (100k sub-tests, 48 MB of comments and other prints, a 300k-line YAML block, a 20 MiB line): counted right, memory bounded', async () => {
