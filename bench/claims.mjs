@@ -3,7 +3,7 @@ import { cpus } from 'node:os'
 import { MessageChannel, Worker } from 'node:worker_threads'
 import { expose } from 'comlink/dist/esm/comlink.mjs'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
-import { createBoard } from '../dist/src/claim-board.js'
+import { createBoard } from '../dist/src/claim/board.js'
 
 const THREAD = new URL('./support/claim-thread.mjs', import.meta.url)
 

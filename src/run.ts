@@ -1,9 +1,9 @@
-import { emptyHistory, loadHistory } from './history.js'
-import { resolveOptions, type InternalOptions } from './options.js'
-import { prepareOut } from './out-dir.js'
-import { planTests, type PlanEntry } from './plan.js'
-import { lastFailed, orderTests, shardTests } from './schedule.js'
-import { Execution } from './execution.js'
+import { emptyHistory, loadHistory } from './record/history.js'
+import { resolveOptions, type InternalOptions } from './options/resolve.js'
+import { prepareOut } from './record/out-dir.js'
+import { planTests, type PlanEntry } from './plan/plan.js'
+import { lastFailed, orderTests, shardTests } from './plan/schedule.js'
+import { Execution } from './lanes/execution.js'
 import { withRedis } from './store/load-redis.js'
 import { ignoreClaimrunDir } from './record/self-ignore.js'
 import type { RunOptions, RunResult } from './types.js'
@@ -29,7 +29,7 @@ export async function run(options: RunOptions = {}): Promise<RunResult> {
   // A shared run: the first process publishes its order; every other one must have the same tests.
   const { url, runId, node, leaseMs, ttlS } = opts.store
   // Loaded only for a shared run: the Redis client alone would double claimrun's start-up.
-  const [{ RedisStore }, { RemoteClaims }] = await withRedis(() => Promise.all([import('./redis-store.js'), import('./remote-claims.js')]))
+  const [{ RedisStore }, { RemoteClaims }] = await withRedis(() => Promise.all([import('./store/redis-store.js'), import('./store/shared-claims.js')]))
   const store = await RedisStore.connect(url, runId, leaseMs, ttlS)
   try {
     const { plan } = await store.joinPlan(tests.map((t) => t.id))

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
 import {
   attemptOf, awaitWork, cancelFree, claimNext, createBoard, doneCount, markDone, release, slotState, slotsHeldBy,
-} from '../src/claim-board.js'
+} from '../src/claim/board.js'
 
 const RACER = new URL('./support/claim-racer.mjs', import.meta.url)
 

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { onTestFinished } from 'vitest'
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
-export const CLI = join(ROOT, 'dist/src/cli.js')
+export const CLI = join(ROOT, 'dist/src/cli/main.js')
 
 /** A fresh temp folder, removed when the test ends. */
 export function tempDir(prefix = 'claimrun-test-'): string {

@@ -75,7 +75,7 @@ describe('the published package', () => {
 
   it('holds what a user needs and nothing else: no source maps, no test code, every README link inside', () => {
     const files = packed.files.map((f) => f.path)
-    for (const needed of ['LICENSE', 'README.md', 'package.json', 'dist/src/cli.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/index.cjs', 'dist/src/index.d.cts', 'dist/workers/worker.js', 'assets/report.js']) {
+    for (const needed of ['LICENSE', 'README.md', 'package.json', 'dist/src/cli/main.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/index.cjs', 'dist/src/index.d.cts', 'dist/workers/worker.js', 'assets/report.js']) {
       expect(files).toContain(needed)
     }
     expect(files.filter((f) => f.endsWith('.map'))).toEqual([])
@@ -167,7 +167,7 @@ describe('the published package', () => {
 
   it('--store without ioredis installed: one line naming the install command, exit 2', () => {
     write(app, 'test/test_ok.sh', 'exit 0\n')
-    const r = sh(process.execPath, [join(app, 'node_modules/claimrun/dist/src/cli.js'), 'run', 'test/test_ok.sh', '--store', 'redis://127.0.0.1:1', '--run-id', 'r1'], app)
+    const r = sh(process.execPath, [join(app, 'node_modules/claimrun/dist/src/cli/main.js'), 'run', 'test/test_ok.sh', '--store', 'redis://127.0.0.1:1', '--run-id', 'r1'], app)
     expect(r.status).toBe(2)
     expect(r.stdout).toBe('')
     expect(r.stderr.trim().split('\n')).toHaveLength(1)

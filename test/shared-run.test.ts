@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { RedisStore } from '../src/redis-store.js'
+import { RedisStore } from '../src/store/redis-store.js'
 import { CLI, isAlive, pidsIn, readLines, readResults, runCli, tempDir, waitFor, write } from './helpers.js'
 import { makeCerts, startRedis } from './support/redis.js'
 

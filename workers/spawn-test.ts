@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { endGroup, groupMembers, signalGroup } from '../src/process-group.js'
-import { now } from '../src/time.js'
+import { endGroup, groupMembers, signalGroup } from '../src/util/process-group.js'
+import { now } from '../src/util/time.js'
 import type { TestOutput } from './worker-log.js'
 
 /** After a test exits, how long its pipes may stay open (held by a background child) before we end the group. */

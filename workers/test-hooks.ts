@@ -1,4 +1,4 @@
-import type { DeathPlan } from '../src/protocol.js'
+import type { DeathPlan } from '../src/lanes/protocol.js'
 
 /**
  * Test-only: ends this worker thread the way a real fault would, so the tests can prove that a

@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { wrap } from 'comlink/dist/esm/comlink.mjs'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
-import { claim, claimNext, openBoard } from '../../dist/src/claim-board.js'
+import { claim, claimNext, openBoard } from '../../dist/src/claim/board.js'
 
 const { strategy, buffer, size, lanes, lane, gate, port } = workerData
 const won = new Uint8Array(size)

@@ -1,4 +1,4 @@
-import { escapeLine } from '../escape.js'
+import { escapeLine } from '../util/escape.js'
 import type { RunEvent } from '../types.js'
 import { describeOrder, formatMs, makeStyle, pad, STATUS_COLOR } from './format.js'
 

@@ -1,5 +1,5 @@
 import { createLogUpdate } from 'log-update'
-import { escapeLine } from '../escape.js'
+import { escapeLine } from '../util/escape.js'
 import type { RunEvent, TestResult } from '../types.js'
 import { formatMs, makeStyle, STATUS_COLOR } from './format.js'
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { escapeControl, escapeLine } from '../escape.js'
+import { escapeControl, escapeLine } from '../util/escape.js'
 import { isPassing, type RunResult, type TestResult } from '../types.js'
 import { describeSubtests, subtestTotals } from './subtests.js'
 import { describeOrder, displayPath, formatMs, makeStyle, pad, padStart, STATUS_COLOR, width } from './format.js'

@@ -1,7 +1,7 @@
 // A worker thread that races for claims on a real board: waits at a shared start line, then claims
 // until nothing is free, counting every win in a shared tally (a duplicate shows up as a 2).
 import { workerData, parentPort } from 'node:worker_threads'
-import { claim, claimNext, openBoard } from '../../dist/src/claim-board.js'
+import { claim, claimNext, openBoard } from '../../dist/src/claim/board.js'
 
 const { buffer, size, lanes, lane, strategy, tally, gate } = workerData
 const board = openBoard(buffer, size, lanes)

@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ClaimrunError } from './errors.js'
+import { ClaimrunError } from '../errors.js'
 
 /** Files a run writes into its out folder; only these are cleared before a run (never the folder). */
 const OWNED = /^(worker\d+\.log|summary\.txt|results\.json|report\.html|.*\.claimrun-tmp)$/

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, realpathSync, statSync, type Dirent } from 'no
 import { extname, join, relative, resolve, sep } from 'node:path'
 import { createRequire } from 'node:module'
 import { isExecutable, RUNNABLE_EXTENSIONS } from './command.js'
-import { ClaimrunError } from './errors.js'
+import { ClaimrunError } from '../errors.js'
 
 export const DEFAULT_PATTERN_TEXT = 'test*, *.test.*, *_test.*, *.spec.* (runnable or executable)'
 

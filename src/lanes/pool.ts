@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import { Piscina } from 'piscina'
 
-const WORKER_FILE = fileURLToPath(new URL('../workers/worker.js', import.meta.url))
+const WORKER_FILE = fileURLToPath(new URL('../../workers/worker.js', import.meta.url))
 
 /** The pool the worker lanes run in: exactly one thread per lane, each running one long task. */
 export function createPool(lanes: number, smallHeap = false): Piscina {

@@ -1,4 +1,4 @@
-import type { PlannedTest } from './protocol.js'
+import type { PlannedTest } from '../lanes/protocol.js'
 
 /**
  * The plan (each test's id and argv) in one SharedArrayBuffer, so worker threads read the one test

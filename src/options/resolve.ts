@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { resolve } from 'node:path'
-import { splitCommand } from './command.js'
-import { badOption, ClaimrunError } from './errors.js'
-import { MAX_LANES } from './claim-board.js'
-import type { DeathPlan } from './protocol.js'
-import { parseShard, type OrderMode, type Shard } from './schedule.js'
-import type { RunEvent, RunOptions } from './types.js'
+import { splitCommand } from '../plan/command.js'
+import { badOption, ClaimrunError } from '../errors.js'
+import { MAX_LANES } from '../claim/board.js'
+import type { DeathPlan } from '../lanes/protocol.js'
+import { parseShard, type OrderMode, type Shard } from '../plan/schedule.js'
+import type { RunEvent, RunOptions } from '../types.js'
 
 export const DEFAULT_WORKERS = 3
 export const DEFAULT_OUT = '.claimrun/last-run'

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { badOption } from './errors.js'
-import { mulberry32 } from './random.js'
+import { badOption } from '../errors.js'
+import { mulberry32 } from '../util/random.js'
 
 export interface GenerateOptions {
   /** @default 20 */

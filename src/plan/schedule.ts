@@ -1,7 +1,7 @@
-import { ClaimrunError } from './errors.js'
-import { NOT_PASSED, type History } from './history.js'
+import { ClaimrunError } from '../errors.js'
+import { NOT_PASSED, type History } from '../record/history.js'
 import type { PlanEntry } from './plan.js'
-import { mulberry32 } from './random.js'
+import { mulberry32 } from '../util/random.js'
 
 export type OrderMode = 'smart' | 'given' | 'random'
 

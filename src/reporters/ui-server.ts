@@ -1,8 +1,8 @@
 import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { renderPage, renderReport, tailOfFile } from './reporters/html.js'
-import type { RunEvent, RunResult } from './types.js'
+import { renderPage, renderReport, tailOfFile } from './html.js'
+import type { RunEvent, RunResult } from '../types.js'
 
 export interface UiServer {
   url: string

@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 import { createRequire } from 'node:module'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
-import { ClaimrunError } from './errors.js'
-import { DEFAULT_KILL_GRACE_S, DEFAULT_MAX_OUTPUT, DEFAULT_OUT, DEFAULT_WORKERS, defaultRunId, type InternalOptions } from './options.js'
-import { renderSummary } from './reporters/summary.js'
-import { displayPath, wantsColor } from './reporters/format.js'
-import { lineReporter } from './reporters/line-reporter.js'
-import { run } from './run.js'
+import { ClaimrunError } from '../errors.js'
+import { DEFAULT_KILL_GRACE_S, DEFAULT_MAX_OUTPUT, DEFAULT_OUT, DEFAULT_WORKERS, defaultRunId, type InternalOptions } from '../options/resolve.js'
+import { renderSummary } from '../reporters/summary.js'
+import { displayPath, wantsColor } from '../reporters/format.js'
+import { lineReporter } from '../reporters/line-reporter.js'
+import { run } from '../run.js'
 import { join, resolve } from 'node:path'
-import type { RunOptions } from './types.js'
+import type { RunOptions } from '../types.js'
 
 /** Exit codes: 0 all passed, 1 a test did not pass, 2 bad usage/config (nothing run) or a claimrun fault, 130/143 interrupted. */
 const EXIT_USAGE = 2
@@ -24,7 +24,7 @@ function fail(message: string): never {
   process.exit(EXIT_USAGE)
 }
 
-const { version } = createRequire(import.meta.url)('../../package.json') as { version: string }
+const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string }
 
 const program = new Command('claimrun')
   .version(version)
@@ -85,10 +85,10 @@ program
     // A terminal that reports no size (some CI ptys) gets plain lines: a live view needs rows to redraw in.
     // (The live view, the --ui server and the Redis client are loaded only when used: start-up time.)
     const live = flags.progress !== false && process.stdout.isTTY && process.stdout.rows > 0
-      ? (await import('./reporters/live-reporter.js')).liveReporter(process.stdout, color)
+      ? (await import('../reporters/live-reporter.js')).liveReporter(process.stdout, color)
       : null
     const reporters = [live ? live.onEvent : lineReporter(process.stdout, color)]
-    const ui = flags.ui || flags.uiKeep ? await (await import('./ui-server.js')).startUiServer(resolve(String(flags.out))) : null
+    const ui = flags.ui || flags.uiKeep ? await (await import('../reporters/ui-server.js')).startUiServer(resolve(String(flags.out))) : null
     if (ui) {
       process.stdout.write(`claimrun: live report at ${ui.url}\n`)
       reporters.push(ui.onEvent)
@@ -155,7 +155,7 @@ program
   .action(async (flags: { store: string; runId?: string; out: string; wait: number }) => {
     const runId = flags.runId ?? defaultRunId()
     if (!runId) throw new ClaimrunError('CLAIMRUN_BAD_OPTION', 'report needs --run-id <id>, or a CI variable such as GITHUB_RUN_ID')
-    const { report } = await (await import('./store/load-redis.js')).withRedis(() => import('./report.js'))
+    const { report } = await (await import('../store/load-redis.js')).withRedis(() => import('../store/combine.js'))
     const result = await report({ store: flags.store, runId, out: resolve(flags.out), wait: flags.wait })
     process.stdout.write(renderSummary(result, { color: wantsColor(process.stdout), cwd: process.cwd() }))
     for (const w of result.warnings ?? []) process.stderr.write(`claimrun: ${w}\n`)
@@ -168,10 +168,10 @@ program
   .argument('[outdir]', 'the run\'s out folder', DEFAULT_OUT)
   .option('--html', 'rewrite <outdir>/report.html from results.json and the worker logs')
   .action(async (outdir: string, flags: { html?: boolean }) => {
-    const { readRun } = await import('./read-run.js')
+    const { readRun } = await import('../record/read-run.js')
     const result = readRun(resolve(outdir))
     if (flags.html) {
-      const [{ renderReport }, { writeAtomic }] = await Promise.all([import('./reporters/html.js'), import('./out-dir.js')])
+      const [{ renderReport }, { writeAtomic }] = await Promise.all([import('../reporters/html.js'), import('../record/out-dir.js')])
       const file = join(result.out, 'report.html')
       writeAtomic(file, renderReport(result, result.out))
       process.stdout.write(`claimrun: wrote ${displayPath(file, process.cwd())}\n`)
@@ -191,7 +191,7 @@ program
   .option('--seed <n>', 'same seed, same suite', number, 1)
   .addOption(new Option('--lang <lang>', 'language of the tests').choices(['js', 'py', 'sh']).default('js'))
   .action(async (dir: string, flags: { count: number; failures: number; minMs: number; maxMs: number; seed: number; lang: 'js' | 'py' | 'sh' }) => {
-    const { generateSuite } = await import('./generate.js')
+    const { generateSuite } = await import('../demo/generate.js')
     const tests = generateSuite(dir, flags)
     const sum = tests.reduce((s, t) => s + t.sleepMs, 0)
     process.stdout.write(`claimrun: wrote ${tests.length} tests (${tests.filter((t) => t.fails).length} failing, ${(sum / 1000).toFixed(1)} s of sleep) to ${dir}\n`)

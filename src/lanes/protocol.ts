@@ -4,7 +4,7 @@
  * Direction: workers call the Host (comlink `wrap<Host>()`); the main thread `expose()`s it.
  */
 import type { MessagePort } from 'node:worker_threads'
-import type { SubtestSummary } from './types.js'
+import type { SubtestSummary } from '../types.js'
 
 export interface PlannedTest {
   id: string

@@ -1,6 +1,6 @@
 import type { RedisStore, RemoteClaim } from './redis-store.js'
 
-import { sleep } from './time.js'
+import { sleep } from '../util/time.js'
 
 /**
  * This process's side of a run shared through a store: the leases it holds (slot → fencing token),

@@ -1,7 +1,7 @@
 import { argvFor, templateArgv } from './command.js'
 import { discover, testId } from './discover.js'
-import type { ResolvedOptions } from './options.js'
-import type { PlannedTest } from './protocol.js'
+import type { ResolvedOptions } from '../options/resolve.js'
+import type { PlannedTest } from '../lanes/protocol.js'
 
 export interface PlanEntry extends PlannedTest {
   /** Absolute path of the test file. */

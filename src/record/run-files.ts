@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { writeAtomic } from './out-dir.js'
-import { renderReport } from './reporters/html.js'
-import { renderJunit } from './reporters/junit.js'
-import { renderSummary } from './reporters/summary.js'
-import type { RunResult } from './types.js'
+import { renderReport } from '../reporters/html.js'
+import { renderJunit } from '../reporters/junit.js'
+import { renderSummary } from '../reporters/summary.js'
+import type { RunResult } from '../types.js'
 
 export interface RunFiles {
   cwd: string

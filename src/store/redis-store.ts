@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis'
-import { ClaimrunError } from './errors.js'
+import { ClaimrunError } from '../errors.js'
 
 /**
  * The claim store for runs that span machines: the same promise as the in-process board (every test

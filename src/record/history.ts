@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { writeAtomic } from './out-dir.js'
-import type { Status, TestResult } from './types.js'
+import type { Status, TestResult } from '../types.js'
 
 /** Durations kept per test; their mean is the estimate (a moving average of recent runs). */
 const RECENT = 5

@@ -1,8 +1,8 @@
-import type { PlanEntry } from './plan.js'
-import { logFileName } from './worker-names.js'
-import type { EndReport, StartReport } from './protocol.js'
-import type { AttemptResult, Counts, Status, TestResult } from './types.js'
-import { STATUSES } from './types.js'
+import type { PlanEntry } from '../plan/plan.js'
+import { logFileName } from '../lanes/names.js'
+import type { EndReport, StartReport } from '../lanes/protocol.js'
+import type { AttemptResult, Counts, Status, TestResult } from '../types.js'
+import { STATUSES } from '../types.js'
 
 const round = (ms: number): number => Math.round(ms * 10) / 10
 
