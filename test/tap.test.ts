@@ -53,7 +53,7 @@ describe('TAP sub-tests', () => {
     const dir = tempDir()
     cpSync(TAP_FIXTURES, join(dir, 't'), { recursive: true, filter: (src) => !src.includes('/lib') })
     const files = readdirSync(join(dir, 't')).filter((f) => f.endsWith('.t')).sort().map((f) => `t/${f}`)
-    expect(files.length).toBeGreaterThanOrEqual(10)
+    expect(files.length).toBeGreaterThanOrEqual(12)
     // prove stops its whole run at a bail out, so each file that bails out gets a prove run of its own.
     const bails = files.filter((f) => /Bail out!|BAIL_OUT/.test(readFileSync(join(dir, f), 'utf8')))
     expect(bails).toHaveLength(2)
@@ -92,10 +92,12 @@ describe('TAP sub-tests', () => {
     expect(byId['t/bad-plan.t']).toMatchObject({ status: 'failed', exitCode: 0, subtests: { planned: 5, problems: ['planned 5 sub-tests but ran 3'] } })
     expect(byId['t/bail-exit-zero.t']).toMatchObject({ status: 'failed', exitCode: 0, subtests: { bailout: 'disk full', problems: ['Bail out! disk full'] } })
     expect(byId['t/fail.t']!.subtests!.failures).toEqual(['arithmetic <is> "wrong" & odd', 'fourth fails'])
+    // Nested sub-tests count once, as their top-level point (as prove counts), and a failure is named by its path.
+    expect(byId['t/subtests.t']!.subtests).toMatchObject({ passed: 2, failed: 1, failures: ['outer > inner bad'] })
     expect(byId['t/skip-all.t']).toMatchObject({ status: 'passed', subtests: { planned: 0, skipAll: 'not on this platform' } })
     expect(cli.stdout).toContain('2/4 sub-tests passed; failing: arithmetic <is> "wrong" & odd, fourth fails')
     expect(cli.stdout).toContain('note: exited 0, but its TAP failed it: planned 5 sub-tests but ran 3')
-    expect(cli.stdout).toMatch(/^sub-tests: 19 passed, 4 failed, 2 skipped, 2 todo in 11 TAP tests$/m)
+    expect(cli.stdout).toMatch(/^sub-tests: 21 passed, 5 failed, 2 skipped, 2 todo in 12 TAP tests$/m)
 
     // JUnit: a testsuite per TAP file, a testcase per sub-test, the file's own case only where no sub-test carries its failure.
     const xml = readFileSync(join(dir, 'junit.xml'), 'utf8')
