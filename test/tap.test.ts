@@ -96,6 +96,7 @@ describe('TAP sub-tests', () => {
     expect(byId['t/subtests.t']!.subtests).toMatchObject({ passed: 2, failed: 1, failures: ['outer > inner bad'] })
     expect(byId['t/skip-all.t']).toMatchObject({ status: 'passed', subtests: { planned: 0, skipAll: 'not on this platform' } })
     expect(cli.stdout).toContain('2/4 sub-tests passed; failing: arithmetic <is> "wrong" & odd, fourth fails')
+    expect(cli.stdout).toMatch(/^\[ ?\d+\/12\] failed +worker0\d +\S+ ms +t\/fail\.t \(2\/4 sub-tests passed\)$/m)
     expect(cli.stdout).toContain('note: exited 0, but its TAP failed it: planned 5 sub-tests but ran 3')
     expect(cli.stdout).toMatch(/^sub-tests: 21 passed, 5 failed, 2 skipped, 2 todo in 12 TAP tests$/m)
 
@@ -166,6 +167,15 @@ echo 'ok 2 - second'
     const log = readFileSync(join(dir, 'out', 'worker01.log'), 'utf8')
     expect(log).toContain('not ok 1 - on stderr, so not a sub-test\n')
     expect(log).toMatch(/=== t\/test_mixed\.sh: passed in \d+ ms\n/)
+  })
+
+  it('TAP that arrives a byte at a time (lines and UTF-8 characters split across chunks) reads the same', async () => {
+    const dir = tempDir()
+    write(dir, 't/bytes.t', `my $s = "1..2\\nok 1 - caf\\xc3\\xa9\\nnot ok 2 - na\\xc3\\xafve\\n";
+for my $c (split //, $s) { syswrite(STDOUT, $c); select(undef, undef, undef, 0.002) }
+`)
+    const [t] = (await run({ paths: ['t/bytes.t'], cwd: dir, out: join(dir, 'out'), history: false })).tests
+    expect(t).toMatchObject({ status: 'failed', exitCode: 0, subtests: { passed: 1, failed: 1, failures: ['naïve'], tests: [{ name: 'café', status: 'passed' }, { name: 'naïve', status: 'failed' }] } })
   })
 
   it('exit 0 with a not ok fails the test and says so in the log footer; --no-tap and tap: false turn it off', async () => {

@@ -1,5 +1,6 @@
 import { escapeLine } from '../util/escape.js'
 import type { RunEvent } from '../types.js'
+import { subtestTotal } from './subtests.js'
 import { describeOrder, formatMs, makeStyle, pad, STATUS_COLOR } from './format.js'
 
 /** One plain line per finished test (and per worker crash); what a CI log or a pipe should get. */
@@ -17,7 +18,8 @@ export function lineReporter(stream: NodeJS.WritableStream, color: boolean): (ev
         done++
         const t = event.test
         const where = t.worker ?? '-'
-        stream.write(`[${String(done).padStart(String(total).length)}/${total}] ${style(STATUS_COLOR[t.status], pad(t.status, 11))} ${pad(where, 10)} ${pad(formatMs(t.durationMs), 9)} ${escapeLine(t.id)}\n`)
+        const subtests = t.subtests ? ` (${t.subtests.passed}/${subtestTotal(t.subtests)} sub-tests passed)` : ''
+        stream.write(`[${String(done).padStart(String(total).length)}/${total}] ${style(STATUS_COLOR[t.status], pad(t.status, 11))} ${pad(where, 10)} ${pad(formatMs(t.durationMs), 9)} ${escapeLine(t.id)}${subtests}\n`)
         break
       }
       case 'test:retry': {
