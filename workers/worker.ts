@@ -11,6 +11,7 @@ import { escapeLine } from '../src/util/escape.js'
 import type { EndReport, Host, WorkerTask } from '../src/lanes/protocol.js'
 import { decodeTest, planSize } from '../src/claim/plan-buffer.js'
 import { now } from '../src/util/time.js'
+import { postNote, reportPassed } from '../src/lanes/notes.js'
 import { spawnTest } from './spawn-test.js'
 import { TapStream } from './tap-stream.js'
 import { TestOutput, WorkerLog } from './worker-log.js'
@@ -67,7 +68,7 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
         ...(tap ? { onStdout: tap.write } : {}),
         onSpawn: (pid) => {
           setLanePid(board, task.lane, pid)
-          void host.testStarted({ slot, lane: task.lane, attempt, at: startAt })
+          postNote(task.port, { note: 'started', report: { slot, lane: task.lane, attempt, at: startAt } })
           // Test-only: die once the test has shown it is running (its first output).
           if (task.die && task.die.test === test.id && attempt <= task.die.attempts) output.onFirstData = () => dieNow(task.die!.how)
         },
@@ -106,11 +107,15 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
         ...(outcome.spawnError ? { spawnError: outcome.spawnError } : {}),
         ...(subtests ? { subtests } : {}),
       }
-      // Awaited: the main thread records the result (and marks the slot done) before we claim again,
-      // and before this task returns, so no report can arrive after the lane is counted finished.
-      await host.testFinished(report)
+      // A pass needs no answer: a note, and on to the next claim (the main thread marks the slot
+      // done when it records it). Anything else is awaited, so that a --bail or a retry it causes
+      // takes effect before this lane claims again; a shared run awaits every report (the store's say).
+      if (reportPassed(report) && !task.remote) postNote(task.port, { note: 'finished', report })
+      else await host.testFinished(report)
       ran++
     }
+    // Answered after every note above is recorded: no report can arrive after the lane is counted finished.
+    await host.flush()
   } finally {
     log.close()
     host[releaseProxy]()

@@ -22,6 +22,7 @@ import { createPool } from './pool.js'
 import { now, sleep } from '../util/time.js'
 import type { RemoteClaims } from '../store/shared-claims.js'
 import { exitCodeOf, type RunEvent, type RunResult, type Status, type TestResult } from '../types.js'
+import { reportPassed, withNotes, type LaneNote } from './notes.js'
 
 /** A test whose run kills its worker this many times ends as `error` instead of being run again. */
 const MAX_WORKER_DEATHS = 2
@@ -225,6 +226,7 @@ export class Execution {
         takeForLane(this.board, claim.slot, lane)
         return { slot: claim.slot, attempt: claim.attempt }
       },
+      flush: () => {},
       testFinished: async (report: EndReport) => {
         this.running.delete(report.slot)
         if (this.remote) return this.finishRemote(report, lane)
@@ -250,6 +252,16 @@ export class Execution {
           if (this.opts.bail > 0 && this.failures >= this.opts.bail) this.bail()
         }
       },
+    }
+  }
+
+  /** A note is not a call: nobody waits for it, so whatever goes wrong handling it is a claimrun fault. */
+  private onNote(host: Host, note: LaneNote): void {
+    try {
+      if (note.note === 'started') host.testStarted(note.report)
+      else void Promise.resolve(host.testFinished(note.report)).catch((err: unknown) => this.fault(`recording a result failed: ${(err as Error)?.message ?? err}`))
+    } catch (err) {
+      this.fault(`recording a start failed: ${(err as Error)?.message ?? err}`)
     }
   }
 
@@ -291,7 +303,7 @@ export class Execution {
   private statusOf(report: EndReport): Status {
     if (report.spawnError) return 'error'
     if (report.timedOut) return 'timedout'
-    if (report.exitCode === 0 && !report.subtests?.problems.length) return 'passed'
+    if (reportPassed(report)) return 'passed'
     return this.stoppedBy ? 'interrupted' : 'failed'
   }
 
@@ -300,7 +312,8 @@ export class Execution {
     for (;;) {
       const { port1, port2 } = new MessageChannel()
       const portClosed = once(port1, 'close')
-      expose(this.host(lane), nodeEndpoint(port1))
+      const host = this.host(lane)
+      expose(host, withNotes(nodeEndpoint(port1), (note) => this.onNote(host, note)))
       try {
         await this.pool.run(this.task(lane, port2), { transferList: [port2] })
         this.afterExit(lane)

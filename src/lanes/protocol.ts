@@ -72,6 +72,8 @@ export interface EndReport {
 export interface Host {
   testStarted(report: StartReport): void
   testFinished(report: EndReport): void | Promise<void>
+  /** Answers once every note sent before it is recorded (see lanes/notes.ts): the lane's last call. */
+  flush(): void
   /** Only in a run shared through a store: the next test for this lane, or null when none is left. */
   claim(): Promise<{ slot: number; attempt: number } | null>
 }

@@ -10,13 +10,18 @@ import { sleep } from './time.js'
 
 /** Sends `signal` to the whole group. Returns false if the group has no process left. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  // The usual answer after a test exits is ESRCH (its group is gone), which process.kill throws:
+  // without a stack trace to capture, that exception costs ~1 µs instead of ~20 µs per test.
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
   try {
     process.kill(-pgid, signal)
     return true
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false
-    // EPERM: a member changed user; nothing more we can do from here.
+  } catch {
+    // ESRCH: no member left. EPERM: a member changed user; nothing more we can do from here.
     return false
+  } finally {
+    Error.stackTraceLimit = limit
   }
 }
 
