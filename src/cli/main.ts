@@ -7,6 +7,7 @@ import { renderSummary } from '../reporters/summary.js'
 import { displayPath, wantsColor } from '../reporters/format.js'
 import { lineReporter } from '../reporters/line-reporter.js'
 import { run } from '../run.js'
+import { addBenchCommand } from './bench.js'
 import { join, resolve } from 'node:path'
 import type { RunOptions } from '../types.js'
 
@@ -196,6 +197,8 @@ program
     const sum = tests.reduce((s, t) => s + t.sleepMs, 0)
     process.stdout.write(`claimrun: wrote ${tests.length} tests (${tests.filter((t) => t.fails).length} failing, ${(sum / 1000).toFixed(1)} s of sleep) to ${dir}\n`)
   })
+
+addBenchCommand(program)
 
 // Bare `claimrun`: the help, on stdout, exit 0 (commander would treat it as an error).
 if (process.argv.length <= 2) {
