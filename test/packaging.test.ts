@@ -79,7 +79,8 @@ describe('the published package', () => {
       expect(files).toContain(needed)
     }
     expect(files.filter((f) => f.endsWith('.map'))).toEqual([])
-    expect(files.filter((f) => /(^|\/)(test|tests|fixtures|bench|\.ci)\//.test(f) || /\.test\./.test(f))).toEqual([])
+    // (dist/src/bench is `claimrun bench`, shipped; the repo's bench/ harness is not.)
+    expect(files.filter((f) => /(^|\/)(test|tests|fixtures|\.ci)\//.test(f) || /^bench\//.test(f) || /\.test\./.test(f))).toEqual([])
     expect(files.filter((f) => /\.[cm]?ts$/.test(f) && !/\.d\.[cm]?ts$/.test(f))).toEqual([])
     expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toMatch(/^MIT License/)
     expect(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).license).toBe('MIT')
@@ -164,6 +165,37 @@ describe('the published package', () => {
     expect(seen.passed).toBe(1)
     expect(seen.sync).toMatch(/^claimrun: renderSummary needs Node >= 20\.19 .*await import\('claimrun'\)/)
   })
+
+  it('claimrun bench and claimrun/board work from the installed package, typed', () => {
+    const r = sh(process.execPath, [join(app, 'node_modules/claimrun/dist/src/cli/main.js'), 'bench', '--threads', '1,2', '--slots', '3000', '--message-slots', '50', '--reps', '1', '--json'], app)
+    expect(r.status, r.stderr).toBe(0)
+    const rows = (JSON.parse(r.stdout) as { rows: Array<{ strategy: string; threads: number; missing: number }> }).rows
+    expect(rows.map((x) => `${x.strategy}/${x.threads}`)).toEqual(['cursor', 'scan', 'naive', 'postmessage', 'comlink'].flatMap((s) => [`${s}/1`, `${s}/2`]))
+    expect(rows.every((x) => x.missing === 0)).toBe(true)
+    write(app, 'board.ts', [
+      "import { create, claim, finish, release, stats, type Board, type BoardStats } from 'claimrun/board'",
+      'const board: Board = create(5, 2)',
+      'const a: number = claim(board, 1)',
+      'const back: boolean = release(board, a, 1)',
+      'for (let s = claim(board, 2); s >= 0; s = claim(board, 2)) finish(board, s, 2)',
+      'const s: BoardStats = stats(board)',
+      'console.log(JSON.stringify({ a, back, s }))',
+      '',
+    ].join('\n'))
+    write(app, 'tsconfig.board.json', JSON.stringify({
+      compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', outDir: 'build', typeRoots: [join(ROOT, 'node_modules/@types')], types: ['node'] },
+      files: ['board.ts'],
+    }))
+    const tsc = sh(process.execPath, [TSC, '-p', 'tsconfig.board.json'], app)
+    expect(tsc.status, tsc.stdout + tsc.stderr).toBe(0)
+    const out = sh(process.execPath, ['build/board.js'], app)
+    expect(out.status, out.stderr).toBe(0)
+    expect(JSON.parse(out.stdout)).toEqual({ a: 0, back: true, s: { size: 5, lanes: 2, free: 0, running: 0, finished: 5, byLane: [0, 5] } })
+    // A wrong argument is a type error: the declarations are real.
+    write(app, 'board-wrong.ts', "import { create } from 'claimrun/board'\ncreate('ten', 2)\n")
+    const wrong = sh(process.execPath, [TSC, '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--noEmit', '--typeRoots', join(ROOT, 'node_modules/@types'), '--types', 'node', 'board-wrong.ts'], app)
+    expect(wrong.stdout).toMatch(/board-wrong\.ts.*error TS2345/)
+  }, 120_000)
 
   it('--store without ioredis installed: one line naming the install command, exit 2', () => {
     write(app, 'test/test_ok.sh', 'exit 0\n')
