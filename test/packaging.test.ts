@@ -142,7 +142,7 @@ describe('the published package', () => {
     const wrong = sh(process.execPath, [TSC, '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--noEmit', '--typeRoots', join(ROOT, 'node_modules/@types'), '--types', 'node', 'wrong.ts'], app)
     expect(wrong.status).not.toBe(0)
     expect(wrong.stdout).toMatch(/wrong\.ts.*error TS2322: Type 'string' is not assignable to type 'number'/)
-  })
+  }, 240_000)
 
   it('require("claimrun") from CommonJS: the same API; on a Node without require(esm), run() still works', () => {
     write(app, 'test/test_ok.sh', 'exit 0\n')
@@ -195,7 +195,7 @@ describe('the published package', () => {
     write(app, 'board-wrong.ts', "import { create } from 'claimrun/board'\ncreate('ten', 2)\n")
     const wrong = sh(process.execPath, [TSC, '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--noEmit', '--typeRoots', join(ROOT, 'node_modules/@types'), '--types', 'node', 'board-wrong.ts'], app)
     expect(wrong.stdout).toMatch(/board-wrong\.ts.*error TS2345/)
-  }, 120_000)
+  }, 240_000)
 
   it('--store without ioredis installed: one line naming the install command, exit 2', () => {
     write(app, 'test/test_ok.sh', 'exit 0\n')
