@@ -27,6 +27,9 @@
     if (text != null) node.textContent = text
     return node
   }
+  // The run's start in the viewer's own time zone (results.json keeps UTC ISO).
+  const localTime = (iso) => new Date(iso).toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short' })
+  const FAILED = ['failed', 'timedout', 'error']
   const fmtMs = (ms) => (ms == null ? '-' : ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`)
 
   function applyResult(result) {
@@ -196,6 +199,29 @@
     return box
   }
 
+  function subtestList(sub) {
+    const dl = el('dl', { class: 'subtests' })
+    renderSubtests(sub, (k, v) => dl.append(el('dt', { text: k }), el('dd', { text: String(v) })))
+    return dl
+  }
+
+  // The page opens on what went wrong: every failure with its output, before anything else.
+  function renderFailures(s) {
+    const failing = s.tests.filter((t) => FAILED.includes(t.status))
+    if (failing.length === 0) return null
+    const items = failing.map((t) => {
+      const how = [t.worker || 'no worker', t.signal ? `signal ${t.signal}` : t.exitCode != null ? `exit ${t.exitCode}` : null, fmtMs(t.durationMs), t.attempts > 1 ? `${t.attempts} attempts` : null].filter(Boolean).join(', ')
+      return el('article', { class: 'failure', 'data-test': t.id },
+        el('h3', {}, el('span', { class: `status s-${t.status}`, text: t.status }), ' ', el('a', { href: '#detail', text: t.id, onclick: () => select({ test: t.id }) }), ' ', el('small', { class: 'muted', text: `(${how})` })),
+        t.error ? el('p', { class: 'error', text: t.error }) : null,
+        ...(t.notes || []).map((n) => el('p', { class: 'muted', text: `note: ${n}` })),
+        t.subtests ? subtestList(t.subtests) : null,
+        el('pre', { class: 'output', text: t.tail || '(no output)' }),
+      )
+    })
+    return el('section', { id: 'failures' }, el('h2', { text: `Failures (${failing.length})` }), ...items)
+  }
+
   const COLUMNS = [['index', '#'], ['id', 'test'], ['worker', 'worker'], ['status', 'status'], ['durationMs', 'duration'], ['attempts', 'attempts']]
 
   function renderTable(s) {
@@ -252,9 +278,11 @@
     const header = el('header', {},
       el('h1', { text: 'claimrun' }),
       el('span', { class: 'badge', id: 'run-state', style: `background:${color}`, text: state }),
-      el('span', { class: 'muted', text: model.done ? `${r.tests.length} tests · ${fmtMs(r.durationMs)} · ${model.workers.length} workers · started ${r.startedAt}` : `${s.done.length}/${model.total ?? '?'} done · ${model.workers.length} workers` }),
+      el('span', { class: 'muted', text: model.done ? `${r.tests.length} tests · ${fmtMs(r.durationMs)} · ${model.workers.length} workers · started ` : `${s.done.length}/${model.total ?? '?'} done · ${model.workers.length} workers · started ` },
+        model.startedAt ? el('time', { id: 'started', datetime: model.startedAt, title: model.startedAt, text: localTime(model.startedAt) }) : null),
     )
     const mainEl = el('main', {},
+      renderFailures(s),
       el('section', { id: 'pipeline' }, el('h2', { text: 'Pipeline' }), renderPipeline(s)),
       el('section', { id: 'timeline' }, el('h2', { text: 'Timeline' }), renderTimeline(s)),
       el('section', {}, el('h2', { text: 'Details' }), renderDetail()),

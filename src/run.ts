@@ -22,6 +22,10 @@ export async function run(options: RunOptions = {}): Promise<RunResult> {
   let tests = opts.shard ? shardTests(plan.tests, loaded.history, opts.shard) : plan.tests
   if (opts.lastFailed) tests = lastFailed(tests, loaded.history)
   tests = orderTests(tests, loaded.history, opts.order, opts.seed)
+  if (opts.first.length) {
+    const first = new Set(opts.first)
+    tests = [...tests.filter((t) => first.has(t.id)), ...tests.filter((t) => !first.has(t.id))]
+  }
   prepareOut(opts.out)
   ignoreClaimrunDir(opts.cwd, [opts.out, opts.history])
   if (!opts.store) return new Execution(opts, tests, warnings, loaded.history, null).run()

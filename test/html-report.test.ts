@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs'
+import { mkdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { run } from 'claimrun'
@@ -61,20 +61,50 @@ describe('HTML report', () => {
     expect(statSync(shot).size).toBeGreaterThan(10_000)
   })
 
-  it('the README screenshot comes from this test, on the demo suite (UPDATE_SCREENSHOT=1 rewrites docs/report.png)', async () => {
+  it('opens on the failures, each with its output, shows the start in local time; the README screenshots come from this test (UPDATE_SCREENSHOT=1 rewrites docs/report.png)', async () => {
     const dir = tempDir()
     const out = join(dir, 'out')
     const r = await runCli(['run', 'fixtures/demo', '--out', out, '--no-history', '--order', 'given', '--html', join(dir, 'copy.html')])
     expect(r.code).toBe(1)
     expect(readFileSync(join(dir, 'copy.html'), 'utf8')).toBe(readFileSync(join(out, 'report.html'), 'utf8'))
-    const { page, errors } = await openPage()
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { startedAt: string; tests: Array<{ id: string; status: string; tail: string }> }
+    const failed = results.tests.filter((t) => t.status === 'failed')
+    expect(failed).toHaveLength(3)
+
+    // A viewer in Tokyo (UTC+9, no daylight saving) sees Tokyo time.
+    const { browser } = await openPage()
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: 'Asia/Tokyo', locale: 'en-GB' })
+    const page = await context.newPage()
+    const errors: string[] = []
+    page.on('pageerror', (e) => errors.push(String(e)))
     await page.goto(`file://${join(out, 'report.html')}`)
-    await page.click('tr[data-test="fixtures/demo/test_01.js"]')
+
+    // The first thing under the header: the failures, in run order, each with its whole output shown.
+    expect(await page.locator('main > section').first().getAttribute('id')).toBe('failures')
+    expect(await page.locator('#failures h2').textContent()).toBe('Failures (3)')
+    expect(await page.locator('#failures article.failure').evaluateAll((a) => a.map((e) => e.getAttribute('data-test')))).toEqual(failed.map((t) => t.id))
+    for (const t of failed) {
+      expect(await page.locator(`#failures article[data-test="${t.id}"] pre.output`).textContent()).toBe(t.tail)
+      expect(t.tail).toContain('AssertionError: expected 42, received 41')
+    }
+    expect(await page.locator('#failures pre.output').first().isVisible()).toBe(true)
+    const tokyo = new Date(Date.parse(results.startedAt) + 9 * 3600_000).toISOString().slice(11, 19)
+    const started = page.locator('header time#started')
+    expect(await started.getAttribute('datetime')).toBe(results.startedAt)
+    expect(await started.textContent()).toContain(tokyo)
+    expect(await started.textContent()).toMatch(/GMT\+9|JST/)
+    // The timeline and the table are still there; a failure's name opens its details.
+    expect(await page.locator('.timeline rect.bar').count()).toBe(20)
+    expect(await page.locator('#tests tbody tr').count()).toBe(20)
+    await page.click(`#failures article[data-test="${failed[0]!.id}"] h3 a`)
     expect(await page.locator('#detail pre.output').textContent()).toContain('AssertionError')
-    const target = process.env.UPDATE_SCREENSHOT ? join(ROOT, 'docs', 'report.png') : join(dir, 'report.png')
-    mkdirSync(join(target, '..'), { recursive: true })
-    await page.screenshot({ path: target, clip: { x: 0, y: 0, width: 1280, height: 900 } })
-    expect(existsSync(target)).toBe(true)
+
+    // The README's picture: the page as it opens.
+    const shot = process.env.UPDATE_SCREENSHOT ? join(ROOT, 'docs', 'report.png') : join(dir, 'report.png')
+    mkdirSync(join(shot, '..'), { recursive: true })
+    await page.goto(`file://${join(out, 'report.html')}`)
+    await page.screenshot({ path: shot, clip: { x: 0, y: 0, width: 1280, height: 900 } })
+    expect(statSync(shot).size).toBeGreaterThan(10_000)
     expect(errors).toEqual([])
   })
 

@@ -32,6 +32,8 @@ describe('live terminal view', () => {
     // The summary comes after the live area is gone, whole.
     const summary = screen.slice(screen.lastIndexOf('run (serial)'))
     expect(summary).toMatch(/run_tests \(parallel, 3 workers\)[\s\S]*── failed: t\/test_2\.sh[\s\S]*broken[\s\S]*2 passed, 1 failed/)
+    // A small run on a terminal gets the table of every test (the live view listed none of them).
+    expect(summary).toMatch(/^TEST +WORKER +STATUS +DURATION/m)
   })
 
   it('without a terminal: one plain line per finished test, no escape codes; a slow test is announced once', async () => {

@@ -3,13 +3,14 @@ import { createRequire } from 'node:module'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { ClaimrunError } from '../errors.js'
 import { DEFAULT_KILL_GRACE_S, DEFAULT_MAX_OUTPUT, DEFAULT_OUT, DEFAULT_WORKERS, defaultRunId, type InternalOptions } from '../options/resolve.js'
-import { renderSummary } from '../reporters/summary.js'
+import { printResult } from './print-result.js'
+import { SUMMARY_MODES, type SummaryMode } from '../reporters/summary.js'
 import { displayPath, wantsColor } from '../reporters/format.js'
 import { lineReporter } from '../reporters/line-reporter.js'
 import { run } from '../run.js'
 import { addBenchCommand } from './bench.js'
 import { join, resolve } from 'node:path'
-import type { RunOptions } from '../types.js'
+import type { RunEvent, RunOptions, RunResult } from '../types.js'
 
 /** Exit codes: 0 all passed, 1 a test did not pass, 2 bad usage/config (nothing run) or a claimrun fault, 130/143 interrupted. */
 const EXIT_USAGE = 2
@@ -23,6 +24,16 @@ function number(value: string): number {
 function fail(message: string): never {
   process.stderr.write(`claimrun: ${message}\n`)
   process.exit(EXIT_USAGE)
+}
+
+function summaryOption(): Option {
+  return new Option('--summary <mode>', 'the per-test table in the terminal: auto (small runs, ≤ 30 tests), full, short (never; only failures and progress lines while running)')
+    .choices(SUMMARY_MODES)
+    .default('auto')
+}
+
+function warn(messages: string[]): void {
+  for (const m of messages) process.stderr.write(`claimrun: ${m}\n`)
 }
 
 const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string }
@@ -58,6 +69,8 @@ program
   .option('--slow <seconds>', 'announce a test that runs longer than this', number, 30)
   .option('--no-tap', "don't read test output as TAP (sub-tests are counted, and a not ok, a wrong plan or Bail out! fails the test)")
   .option('--no-progress', 'no live view: one plain line per finished test, even on a terminal')
+  .addOption(summaryOption())
+  .option('--watch', 'run, then rerun on file changes (keys: a all, f failed, q quit)')
   .option('--json <file>', 'also write results.json to this file')
   .option('--junit <file>', 'write JUnit XML (GitHub, GitLab, Jenkins)')
   .option('--html <file>', 'write the HTML report here too (always in <out>/report.html)')
@@ -80,15 +93,16 @@ program
         force.abort(signal)
       }
     }
+    if (flags.watch) {
+      for (const flag of ['ui', 'uiKeep', 'store'] as const) {
+        if (flags[flag]) throw new ClaimrunError('CLAIMRUN_BAD_OPTION', `--watch does not work with --${flag === 'uiKeep' ? 'ui-keep' : flag}: drop one of them`)
+      }
+    }
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
     const color = wantsColor(process.stdout)
-    // A terminal that reports no size (some CI ptys) gets plain lines: a live view needs rows to redraw in.
-    // (The live view, the --ui server and the Redis client are loaded only when used: start-up time.)
-    const live = flags.progress !== false && process.stdout.isTTY && process.stdout.rows > 0
-      ? (await import('../reporters/live-reporter.js')).liveReporter(process.stdout, color)
-      : null
-    const reporters = [live ? live.onEvent : lineReporter(process.stdout, color)]
+    const mode = flags.summary as SummaryMode
+    const reporters: Array<(event: RunEvent) => void> = []
     const ui = flags.ui || flags.uiKeep ? await (await import('../reporters/ui-server.js')).startUiServer(resolve(String(flags.out))) : null
     if (ui) {
       process.stdout.write(`claimrun: live report at ${ui.url}\n`)
@@ -103,9 +117,6 @@ program
       signal: stop.signal,
       forceSignal: force.signal,
       slow: flags.slow as number,
-      onEvent: (event) => {
-        for (const r of reporters) r(event)
-      },
     }
     if (flags.cmd !== undefined) options.cmd = flags.cmd as string
     if (flags.pattern !== undefined) options.pattern = flags.pattern as string
@@ -128,14 +139,28 @@ program
       const [test = '', how = 'exit', attempts = '1'] = flags.dieOn.split(':')
       options.die = { test, how: how as 'exit', attempts: Number(attempts) }
     }
-    let result
-    try {
-      result = await run(options)
-    } finally {
-      live?.stop()
+    /** One run: a live view on a terminal (else plain lines), then the summary. */
+    const runOnce = async (opts: RunOptions & InternalOptions): Promise<RunResult> => {
+      // A terminal that reports no size (some CI ptys) gets plain lines: a live view needs rows to redraw in.
+      // (The live view, the --ui server and the Redis client are loaded only when used: start-up time.)
+      const live = flags.progress !== false && process.stdout.isTTY && process.stdout.rows > 0
+        ? (await import('../reporters/live-reporter.js')).liveReporter(process.stdout, color)
+        : null
+      const own = live ? live.onEvent : lineReporter(process.stdout, color, mode === 'short')
+      let result
+      try {
+        result = await run({ ...opts, onEvent: (event) => { own(event); for (const r of reporters) r(event) } })
+      } finally {
+        live?.stop()
+      }
+      process.stdout.write('\n')
+      warn(printResult(result, { color, cwd: process.cwd(), mode, linesPrinted: !live }))
+      process.stdout.write(`report: ${displayPath(join(result.out, 'report.html'), process.cwd())}\n`)
+      return result
     }
-    process.stdout.write('\n' + renderSummary(result, { color, cwd: process.cwd() }))
-    process.stdout.write(`report: ${displayPath(join(result.out, 'report.html'), process.cwd())}\n`)
+    const result = flags.watch
+      ? { exitCode: await (await import('./watch.js')).watchRuns({ options, runOnce, signal: stop.signal }) }
+      : await runOnce(options)
     process.exitCode = result.exitCode
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
@@ -153,13 +178,14 @@ program
   .option('--run-id <id>', 'the shared run; default from GITHUB_RUN_ID, CI_PIPELINE_ID, ...')
   .option('--out <dir>', 'where to write the combined results', '.claimrun/report')
   .option('--wait <seconds>', 'wait up to this long for every test to have an outcome', number, 0)
-  .action(async (flags: { store: string; runId?: string; out: string; wait: number }) => {
+  .addOption(summaryOption())
+  .action(async (flags: { store: string; runId?: string; out: string; wait: number; summary: SummaryMode }) => {
     const runId = flags.runId ?? defaultRunId()
     if (!runId) throw new ClaimrunError('CLAIMRUN_BAD_OPTION', 'report needs --run-id <id>, or a CI variable such as GITHUB_RUN_ID')
     const { report } = await (await import('../store/load-redis.js')).withRedis(() => import('../store/combine.js'))
     const result = await report({ store: flags.store, runId, out: resolve(flags.out), wait: flags.wait })
-    process.stdout.write(renderSummary(result, { color: wantsColor(process.stdout), cwd: process.cwd() }))
-    for (const w of result.warnings ?? []) process.stderr.write(`claimrun: ${w}\n`)
+    warn(printResult(result, { color: wantsColor(process.stdout), cwd: process.cwd(), mode: flags.summary, linesPrinted: false }))
+    warn(result.warnings ?? [])
     process.exitCode = result.exitCode
   })
 
@@ -168,7 +194,8 @@ program
   .description("print a finished run's summary again, or rebuild its HTML report")
   .argument('[outdir]', 'the run\'s out folder', DEFAULT_OUT)
   .option('--html', 'rewrite <outdir>/report.html from results.json and the worker logs')
-  .action(async (outdir: string, flags: { html?: boolean }) => {
+  .addOption(summaryOption())
+  .action(async (outdir: string, flags: { html?: boolean; summary: SummaryMode }) => {
     const { readRun } = await import('../record/read-run.js')
     const result = readRun(resolve(outdir))
     if (flags.html) {
@@ -178,7 +205,8 @@ program
       process.stdout.write(`claimrun: wrote ${displayPath(file, process.cwd())}\n`)
       return
     }
-    process.stdout.write(renderSummary(result, { color: wantsColor(process.stdout), cwd: process.cwd() }))
+    const { renderSummary, wantsTable } = await import('../reporters/summary.js')
+    process.stdout.write(renderSummary(result, { color: wantsColor(process.stdout), cwd: process.cwd(), table: wantsTable(flags.summary, result.tests.length, false) }))
   })
 
 program

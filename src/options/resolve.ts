@@ -30,6 +30,7 @@ export interface ResolvedOptions {
   forceSignal: AbortSignal | undefined
   onEvent: ((event: RunEvent) => void) | undefined
   die: DeathPlan | undefined
+  first: string[]
   history: string | null
   order: OrderMode
   seed: number
@@ -52,6 +53,8 @@ export interface InternalOptions {
   forceSignal?: AbortSignal
   /** Test-only: make a worker die on a test. */
   die?: DeathPlan
+  /** Ids claimed before all others, in the usual order among themselves (watch mode: last failures first). */
+  first?: string[]
 }
 
 function wholeNumber(value: unknown, flag: string, min: number, max: number): number {
@@ -153,6 +156,7 @@ export function resolveOptions(options: RunOptions & InternalOptions): ResolvedO
     forceSignal: options.forceSignal,
     onEvent: options.onEvent,
     die: options.die,
+    first: options.first ?? [],
     history: options.history === false ? null : resolve(cwd, typeof options.history === 'string' && options.history ? options.history : DEFAULT_HISTORY),
     order: pick(options.order, ORDERS, '--order') ?? 'smart',
     seed: options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : wholeNumber(options.seed, '--seed', 0, 2 ** 53),

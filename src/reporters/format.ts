@@ -1,15 +1,19 @@
 import { styleText } from 'node:util'
 import { isAbsolute, relative } from 'node:path'
 import type { RunResult, Status } from '../types.js'
+import { shouldColorize } from './color.js'
 
 export type Style = (format: Parameters<typeof styleText>[0], text: string) => string
 
-/** Colours only when asked (a TTY without NO_COLOR); otherwise text stays plain. */
-export const makeStyle = (color: boolean): Style => (color ? (format, text) => styleText(format, text) : (_f, text) => text)
+/**
+ * Colours only when asked (see color.ts); otherwise text stays plain. styleText is told not to
+ * check process.stdout itself: the caller has decided for the stream it writes to.
+ */
+export const makeStyle = (color: boolean): Style =>
+  color ? (format, text) => styleText(format, text, { validateStream: false }) : (_f, text) => text
 
-/** Whether a stream should get colour: a TTY, and NO_COLOR unset (https://no-color.org). */
-export const wantsColor = (stream: NodeJS.WriteStream): boolean =>
-  Boolean(stream.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb'
+/** Whether a stream should get colour: Node's own rules (FORCE_COLOR, NO_COLOR, TTY); see color.ts. */
+export const wantsColor = (stream: NodeJS.WriteStream): boolean => shouldColorize(stream)
 
 export const STATUS_COLOR: Record<Status, Parameters<typeof styleText>[0]> = {
   passed: 'green',

@@ -1,17 +1,27 @@
 import { escapeLine } from '../util/escape.js'
-import type { RunEvent } from '../types.js'
+import { isPassing, type RunEvent } from '../types.js'
 import { subtestTotal } from './subtests.js'
 import { describeOrder, formatMs, makeStyle, pad, STATUS_COLOR } from './format.js'
 
-/** One plain line per finished test (and per worker crash); what a CI log or a pipe should get. */
-export function lineReporter(stream: NodeJS.WritableStream, color: boolean): (event: RunEvent) => void {
+/** Progress lines in `quiet` mode: one each time another tenth of the suite has finished. */
+const PROGRESS_STEPS = 10
+
+/**
+ * One plain line per finished test (and per worker crash); what a CI log or a pipe should get.
+ * `quiet` (--summary short) prints only what did not pass, retries and slow tests, plus a
+ * progress line every tenth of the suite, for suites too big to list.
+ */
+export function lineReporter(stream: NodeJS.WritableStream, color: boolean, quiet = false): (event: RunEvent) => void {
   const style = makeStyle(color)
   let total = 0
   let done = 0
+  let failed = 0
   return (event) => {
     switch (event.type) {
       case 'run:start':
         total = event.tests
+        done = 0
+        failed = 0
         stream.write(`claimrun: ${event.tests} tests on ${event.workers.length} workers, order ${describeOrder(event.order)}${event.shard ? `, shard ${event.shard}` : ''}; logs in ${event.out}\n`)
         break
       case 'test:end': {
@@ -19,7 +29,11 @@ export function lineReporter(stream: NodeJS.WritableStream, color: boolean): (ev
         const t = event.test
         const where = t.worker ?? '-'
         const subtests = t.subtests ? ` (${t.subtests.passed}/${subtestTotal(t.subtests)} sub-tests passed)` : ''
-        stream.write(`[${String(done).padStart(String(total).length)}/${total}] ${style(STATUS_COLOR[t.status], pad(t.status, 11))} ${pad(where, 10)} ${pad(formatMs(t.durationMs), 9)} ${escapeLine(t.id)}${subtests}\n`)
+        if (!isPassing(t.status)) failed++
+        if (!quiet || t.status !== 'passed') {
+          stream.write(`[${String(done).padStart(String(total).length)}/${total}] ${style(STATUS_COLOR[t.status], pad(t.status, 11))} ${pad(where, 10)} ${pad(formatMs(t.durationMs), 9)} ${escapeLine(t.id)}${subtests}\n`)
+        }
+        if (quiet && (done % Math.ceil(total / PROGRESS_STEPS) === 0 || done === total)) stream.write(`progress: ${done}/${total} done, ${failed} did not pass\n`)
         break
       }
       case 'test:retry': {

@@ -2,14 +2,33 @@ import { join } from 'node:path'
 import { escapeControl, escapeLine } from '../util/escape.js'
 import { isPassing, type RunResult, type TestResult } from '../types.js'
 import { describeSubtests, subtestTotals } from './subtests.js'
-import { describeOrder, displayPath, formatMs, makeStyle, pad, padStart, STATUS_COLOR, width } from './format.js'
+import { describeOrder, displayPath, formatMs, makeStyle, pad, padStart, STATUS_COLOR, width, type Style } from './format.js'
 
 const FAILURE_LINES = 50
+const SLOWEST = 10
+/** Runs up to this many tests get the per-test table in the terminal by default (`--summary auto`). */
+export const SMALL_RUN = 30
 
 export interface SummaryOptions {
   color: boolean
   /** Paths in the summary are shown relative to it. */
   cwd: string
+  /** The table of every test; summary.txt always has it, a terminal only for small runs. @default true */
+  table?: boolean
+}
+
+/** `--summary`: auto (the table for small runs only), full (always), short (never, and quiet lines). */
+export type SummaryMode = 'auto' | 'full' | 'short'
+export const SUMMARY_MODES: readonly SummaryMode[] = ['auto', 'full', 'short']
+
+/**
+ * Whether the terminal gets the per-test table. Without a live view each test already had its own
+ * line as it ended, so printing the table again would only repeat it (node --test, vitest and
+ * nextest likewise end with the failures and the totals, not a second listing).
+ */
+export function wantsTable(mode: SummaryMode, tests: number, linesPrinted: boolean): boolean {
+  if (mode === 'full') return true
+  return mode === 'auto' && !linesPrinted && tests <= SMALL_RUN
 }
 
 interface WorkerStats {
@@ -45,37 +64,22 @@ export function totalsLine(result: RunResult): string {
 }
 
 /**
- * The run as the pipeline it grew from (run → run_tests → workers → summary), then every test,
- * then each failure's last lines, then the totals. Test output and names are escaped.
+ * The run as the pipeline it grew from (run → run_tests → workers → summary), then every test
+ * (unless `table` is false), the slowest tests, each failure's last lines, then the totals.
+ * Test output and names are escaped.
  */
 export function renderSummary(result: RunResult, options: SummaryOptions): string {
   const style = makeStyle(options.color)
   const lines: string[] = []
-  const stats = workerStats(result)
   const failed = result.tests.filter((t) => !isPassing(t.status))
-  const runState = result.interrupted ? `interrupted (${result.interrupted})` : failed.length ? 'failed' : 'passed'
-
-  const extras = [`order ${describeOrder(result.order)}`, ...(result.shard ? [`shard ${result.shard}`] : []), ...(result.bailed ? ['bailed'] : [])]
-  lines.push(`${style('bold', 'run')} (serial)  ${runState}  ${formatMs(result.durationMs)}  ${extras.join(', ')}`)
-  lines.push(`├── run_tests (parallel, ${result.workers.length} workers)`)
-  result.workers.forEach((w, i) => {
-    const s = stats.get(w) as WorkerStats
-    const branch = i === result.workers.length - 1 ? '└──' : '├──'
-    const state = s.failed ? style('red', `${s.failed} failed`) : style('green', '0 failed')
-    lines.push(`│   ${branch} ${w}  ${padStart(String(s.tests), 4)} tests  ${padStart(String(s.passed), 4)} passed  ${state}  busy ${formatMs(s.busyMs)}`)
-  })
-  lines.push(`└── summary  ${result.tests.length} tests`)
+  lines.push(...pipeline(result, style, failed.length > 0))
   lines.push('')
 
-  const ids = result.tests.map((t) => escapeLine(t.id))
-  const idWidth = Math.min(60, Math.max(4, ...ids.map(width)))
-  const workerWidth = Math.max(8, ...result.workers.map((w) => w.length)) + 2
-  lines.push(style('bold', `${pad('TEST', idWidth)}  ${pad('WORKER', workerWidth)}${pad('STATUS', 12)}${padStart('DURATION', 10)}  ATTEMPTS`))
-  result.tests.forEach((t, i) => {
-    const status = style(STATUS_COLOR[t.status], pad(t.status, 12))
-    const attempts = t.attempts > 1 ? String(t.attempts) : ''
-    lines.push(`${pad(ids[i] as string, idWidth)}  ${pad(t.worker ?? '-', workerWidth)}${status}${padStart(formatMs(t.durationMs), 10)}  ${attempts}`)
-  })
+  if (options.table ?? true) lines.push(...table(result, style))
+  else if (result.tests.length > SMALL_RUN) lines.push(style('gray', `(${result.tests.length} tests: the table of all of them is in ${displayPath(join(result.out, 'summary.txt'), options.cwd)} and report.html; --summary full prints it here)`))
+
+  // Failures come last, next to the totals: the end of a log is what people read first.
+  lines.push(...slowest(result))
 
   for (const t of result.tests) {
     if (isPassing(t.status) && !t.notes && !t.leaked && t.status !== 'flaky') continue
@@ -106,7 +110,56 @@ export function renderSummary(result: RunResult, options: SummaryOptions): strin
   return lines.join('\n') + '\n'
 }
 
-function describe(t: TestResult): string {
+/** The run as the pipeline it grew from: run → run_tests → each worker → summary. */
+export function pipeline(result: RunResult, style: Style = makeStyle(false), failed = result.tests.some((t) => !isPassing(t.status))): string[] {
+  const lines: string[] = []
+  const stats = workerStats(result)
+  const runState = result.interrupted ? `interrupted (${result.interrupted})` : failed ? 'failed' : 'passed'
+
+  const extras = [`order ${describeOrder(result.order)}`, ...(result.shard ? [`shard ${result.shard}`] : []), ...(result.bailed ? ['bailed'] : [])]
+  lines.push(`${style('bold', 'run')} (serial)  ${runState}  ${formatMs(result.durationMs)}  ${extras.join(', ')}`)
+  lines.push(`├── run_tests (parallel, ${result.workers.length} workers)`)
+  result.workers.forEach((w, i) => {
+    const s = stats.get(w) as WorkerStats
+    const branch = i === result.workers.length - 1 ? '└──' : '├──'
+    const state = s.failed ? style('red', `${s.failed} failed`) : style('green', '0 failed')
+    lines.push(`│   ${branch} ${w}  ${padStart(String(s.tests), 4)} tests  ${padStart(String(s.passed), 4)} passed  ${state}  busy ${formatMs(s.busyMs)}`)
+  })
+  lines.push(`└── summary  ${result.tests.length} tests`)
+  return lines
+}
+
+/** The tests whose failure a reader must see: did not pass, and ran (not `notrun`/`interrupted`). */
+export const failures = (result: RunResult): TestResult[] =>
+  result.tests.filter((t) => !isPassing(t.status) && t.status !== 'notrun' && t.status !== 'interrupted')
+
+/** The `n` slowest tests, longest first. */
+export const slowestTests = (result: RunResult, n = SLOWEST): TestResult[] =>
+  result.tests.filter((t) => t.durationMs !== null).sort((a, b) => (b.durationMs ?? 0) - (a.durationMs ?? 0)).slice(0, n)
+
+function table(result: RunResult, style: Style): string[] {
+  const lines: string[] = []
+  const ids = result.tests.map((t) => escapeLine(t.id))
+  const idWidth = Math.min(60, Math.max(4, ...ids.map(width)))
+  const workerWidth = Math.max(8, ...result.workers.map((w) => w.length)) + 2
+  lines.push(style('bold', `${pad('TEST', idWidth)}  ${pad('WORKER', workerWidth)}${pad('STATUS', 12)}${padStart('DURATION', 10)}  ATTEMPTS`))
+  result.tests.forEach((t, i) => {
+    const status = style(STATUS_COLOR[t.status], pad(t.status, 12))
+    const attempts = t.attempts > 1 ? String(t.attempts) : ''
+    lines.push(`${pad(ids[i] as string, idWidth)}  ${pad(t.worker ?? '-', workerWidth)}${status}${padStart(formatMs(t.durationMs), 10)}  ${attempts}`)
+  })
+  return lines
+}
+
+/** The slowest tests, longest first: where the run's time went. */
+function slowest(result: RunResult): string[] {
+  const shown = slowestTests(result)
+  if (shown.length === 0) return []
+  const workerWidth = Math.max(8, ...shown.map((t) => (t.worker ?? '-').length))
+  return ['', `slowest ${shown.length} of ${result.tests.length}:`, ...shown.map((t) => `  ${padStart(formatMs(t.durationMs), 9)}  ${pad(t.worker ?? '-', workerWidth)}  ${escapeLine(t.id)}`)]
+}
+
+export function describe(t: TestResult): string {
   const parts = [t.worker ?? 'no worker']
   if (t.signal) parts.push(`signal ${t.signal}`)
   else if (t.exitCode !== null) parts.push(`exit ${t.exitCode}`)

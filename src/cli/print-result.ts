@@ -1,0 +1,34 @@
+import { randomBytes } from 'node:crypto'
+import { onGitHub, reportToGitHub } from '../reporters/github.js'
+import { renderSummary, wantsTable, type SummaryMode } from '../reporters/summary.js'
+import type { RunResult } from '../types.js'
+
+export interface PrintOptions {
+  color: boolean
+  cwd: string
+  mode: SummaryMode
+  /** Each test already had a line of its own (no live view): the table would repeat them. */
+  linesPrinted: boolean
+  stream?: NodeJS.WriteStream
+  env?: NodeJS.ProcessEnv
+}
+
+/**
+ * The end of a run in the terminal: the summary (with the table only where it adds something), and
+ * on GitHub Actions the annotations and the job summary. Returns warnings for stderr.
+ */
+export function printResult(result: RunResult, options: PrintOptions): string[] {
+  const stream = options.stream ?? process.stdout
+  const env = options.env ?? process.env
+  const summary = renderSummary(result, { color: options.color, cwd: options.cwd, table: wantsTable(options.mode, result.tests.length, options.linesPrinted) })
+  if (!onGitHub(env)) {
+    stream.write(summary)
+    return []
+  }
+  // The summary shows what tests printed; on Actions a line of it could be read as a workflow
+  // command (`::add-mask::`, `::error::`), so command processing is paused around it.
+  const token = randomBytes(12).toString('hex')
+  stream.write(`::stop-commands::${token}\n${summary}::${token}::\n`)
+  const warning = reportToGitHub(result, options.cwd, stream, env)
+  return warning ? [warning] : []
+}
