@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'CLAIMRUN_OUT_NOT_WRITABLE'
   | 'CLAIMRUN_STORE'
   | 'CLAIMRUN_PLAN_MISMATCH'
+  | 'CLAIMRUN_SETUP_FAILED'
   | 'CLAIMRUN_INTERNAL'
 
 export class ClaimrunError extends Error {

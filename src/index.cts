@@ -22,6 +22,7 @@ function asyncOnly(): Api {
   }
   return {
     run: async (options) => (await load()).run(options),
+    listTests: needsImport('listTests'),
     generateSuite: needsImport('generateSuite'),
     renderSummary: needsImport('renderSummary'),
     get ClaimrunError(): never {

@@ -1,8 +1,9 @@
-import { emptyHistory, loadHistory } from './record/history.js'
-import { resolveOptions, type InternalOptions } from './options/resolve.js'
+import { resolveOptions, type InternalOptions, type ResolvedOptions } from './options/resolve.js'
+import type { History } from './record/history.js'
+import { aroundRun } from './lanes/around.js'
 import { prepareOut } from './record/out-dir.js'
-import { planTests, type PlanEntry } from './plan/plan.js'
-import { lastFailed, orderTests, shardTests } from './plan/schedule.js'
+import type { PlanEntry } from './plan/plan.js'
+import { preparePlan } from './plan/prepare.js'
 import { Execution } from './lanes/execution.js'
 import { withRedis } from './store/load-redis.js'
 import { ignoreClaimrunDir } from './record/self-ignore.js'
@@ -15,20 +16,14 @@ import type { RunOptions, RunResult } from './types.js'
  */
 export async function run(options: RunOptions = {}): Promise<RunResult> {
   const opts = resolveOptions(options as RunOptions & InternalOptions)
-  const plan = planTests(opts)
-  const loaded = opts.history ? loadHistory(opts.history) : { history: emptyHistory() }
-  const warnings = loaded.warning ? [...plan.warnings, loaded.warning] : plan.warnings
-  // Shard the whole suite first, so every test lies in exactly one shard whatever else is chosen.
-  let tests = opts.shard ? shardTests(plan.tests, loaded.history, opts.shard) : plan.tests
-  if (opts.lastFailed) tests = lastFailed(tests, loaded.history)
-  tests = orderTests(tests, loaded.history, opts.order, opts.seed)
-  if (opts.first.length) {
-    const first = new Set(opts.first)
-    tests = [...tests.filter((t) => first.has(t.id)), ...tests.filter((t) => !first.has(t.id))]
-  }
+  const { tests, warnings, history } = preparePlan(opts)
   prepareOut(opts.out)
   ignoreClaimrunDir(opts.cwd, [opts.out, opts.history])
-  if (!opts.store) return new Execution(opts, tests, warnings, loaded.history, null).run()
+  return aroundRun(opts, tests, warnings, () => execute(opts, tests, warnings, history))
+}
+
+async function execute(opts: ResolvedOptions, tests: PlanEntry[], warnings: string[], history: History): Promise<RunResult> {
+  if (!opts.store) return new Execution(opts, tests, warnings, history, null).run()
 
   // A shared run: the first process publishes its order; every other one must have the same tests.
   const { url, runId, node, leaseMs, ttlS } = opts.store
@@ -39,7 +34,7 @@ export async function run(options: RunOptions = {}): Promise<RunResult> {
     const { plan } = await store.joinPlan(tests.map((t) => t.id))
     const byId = new Map(tests.map((t) => [t.id, t]))
     const ordered = plan.map((id) => byId.get(id) as PlanEntry)
-    return await new Execution(opts, ordered, warnings, loaded.history, new RemoteClaims(store, node, ordered.length)).run()
+    return await new Execution(opts, ordered, warnings, history, new RemoteClaims(store, node, ordered.length)).run()
   } finally {
     await store.close()
   }

@@ -1,3 +1,4 @@
+import type { HookResult } from './lanes/setup-teardown.js'
 /** How one test ended. `flaky` passed only on a retry; `notrun` was never claimed. */
 export type Status = 'passed' | 'failed' | 'flaky' | 'timedout' | 'error' | 'interrupted' | 'notrun'
 
@@ -97,6 +98,10 @@ export interface RunResult {
   warnings?: string[]
   /** Faults of claimrun itself noticed during the run (a lost test, a reporter that threw). */
   internalErrors?: string[]
+  /** How `--setup` ended, when there was one (a failed setup: no test ran, exit code 2). */
+  setup?: HookResult
+  /** How `--teardown` ended, when there was one (a failed teardown is a warning; the tests' outcomes stand). */
+  teardown?: HookResult
   /** The exit code the CLI uses: 0 all passed, 1 any did not, 130/143 interrupted. */
   exitCode: number
   /** Absolute path of the output folder. */
@@ -180,6 +185,16 @@ export interface RunOptions {
   ttl?: number
   /** This run's share of the suite, `i/n` (1-based), for CI matrices. */
   shard?: string
+  /** Run only the tests whose id contains this text, or matches it when written `/regex/flags`; with several, any of them. @default every test */
+  grep?: string | string[]
+  /** Leave out the tests whose id matches this glob (one without `/` is matched against the file name); with several, any of them. @default none */
+  exclude?: string | string[]
+  /** A command run once before the first test (split into argv like `cmd`, never by a shell), output in `<out>/setup.log`; if it fails no test runs: every test is `notrun` and the run rejects with CLAIMRUN_SETUP_FAILED. @default none */
+  setup?: string
+  /** A command run once after the last test, also after an interrupt or a failed setup; output in `<out>/teardown.log`. @default none */
+  teardown?: string
+  /** Environment variables added for every test (and for setup and teardown). @default {} */
+  env?: Record<string, string>
   /** Aborting it stops the run: running tests are ended, the rest are `notrun`. */
   signal?: AbortSignal
   /** Receives every event of the run, in order. */

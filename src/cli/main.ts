@@ -11,6 +11,9 @@ import { run } from '../run.js'
 import { addBenchCommand } from './bench.js'
 import { join, resolve } from 'node:path'
 import type { RunEvent, RunOptions, RunResult } from '../types.js'
+import { repeatable, runOptionsFromFlags } from './run-options.js'
+import { listCommand } from './list.js'
+import { configureRun, nameConfigKey, type RunConfig } from './config-file.js'
 
 /** Exit codes: 0 all passed, 1 a test did not pass, 2 bad usage/config (nothing run) or a claimrun fault, 130/143 interrupted. */
 const EXIT_USAGE = 2
@@ -37,6 +40,9 @@ function warn(messages: string[]): void {
 }
 
 const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string }
+
+/** The run's config file and which flags it set, for naming the key in an error. */
+let configured: RunConfig | undefined
 
 const program = new Command('claimrun')
   .version(version)
@@ -71,7 +77,7 @@ program
   .option('--no-progress', 'no live view: one plain line per finished test, even on a terminal')
   .addOption(summaryOption())
   .option('--watch', 'run, then rerun on file changes (keys: a all, f failed, q quit)')
-  .option('--json <file>', 'also write results.json to this file')
+  .option('--json [file]', 'also write results.json to this file (with --list: print the plan as JSON)')
   .option('--junit <file>', 'write JUnit XML (GitHub, GitLab, Jenkins)')
   .option('--html <file>', 'write the HTML report here too (always in <out>/report.html)')
   .option('--ui', 'serve the live report on 127.0.0.1 while the run goes')
@@ -81,8 +87,19 @@ program
   .option('--node <name>', "this process's name in a shared run (default <hostname>-<pid>)")
   .option('--lease <seconds>', 'a claim in the store lapses unless renewed within this time', number, 30)
   .option('--ttl <seconds>', 'how long the shared run is kept in the store', number, 86400)
+  .option('--grep <text>', 'run only tests whose id contains the text, or matches /regex/ (repeatable: any)', repeatable, [])
+  .option('--exclude <glob>', 'leave out tests whose id matches the glob (repeatable)', repeatable, [])
+  .option('--list', 'print the tests a run would claim, in order, with estimates and why; run nothing')
+  .option('--setup <cmd>', 'run once before the first test (argv-split like --cmd); a failure runs no test')
+  .option('--teardown <cmd>', 'run once after the last test, also after an interrupt or a failed setup')
+  .option('--env <KEY=VAL>', 'set an environment variable for every test (repeatable)', repeatable, [])
   .addOption(new Option('--die-on <test:how:n>', 'test-only: make a worker die on a test').hideHelp())
-  .action(async (paths: string[], flags: Record<string, unknown>) => {
+  .option('--config <file>', 'options from this file (default: claimrun.config.{json,mjs,js}, or "claimrun" in package.json, from here up to the repository root)')
+  .option('--no-config', 'read no config file')
+  .action(async (cliPaths: string[], cliFlags: Record<string, unknown>, command: Command) => {
+    configured = await configureRun(command, cliFlags, cliPaths)
+    const { paths, flags } = configured
+    if (flags.list) return listCommand(runOptionsFromFlags(paths, flags), flags.json)
     const stop = new AbortController()
     const force = new AbortController()
     const onSignal = (signal: NodeJS.Signals): void => {
@@ -109,35 +126,9 @@ program
       reporters.push(ui.onEvent)
     }
     const options: RunOptions & InternalOptions = {
-      paths,
-      workers: flags.workers as number,
-      out: flags.out as string,
-      killGrace: flags.killGrace as number,
-      maxOutput: flags.maxOutput as number,
+      ...runOptionsFromFlags(paths, flags),
       signal: stop.signal,
       forceSignal: force.signal,
-      slow: flags.slow as number,
-    }
-    if (flags.cmd !== undefined) options.cmd = flags.cmd as string
-    if (flags.pattern !== undefined) options.pattern = flags.pattern as string
-    if (flags.timeout !== undefined) options.timeout = flags.timeout as number
-    options.history = flags.history === false ? false : (flags.history as string)
-    options.order = flags.order as 'smart'
-    if (flags.seed !== undefined) options.seed = flags.seed as number
-    if (flags.lastFailed) options.lastFailed = true
-    if (flags.bail !== undefined) options.bail = flags.bail === true ? 1 : (flags.bail as number)
-    if (flags.retries !== undefined) options.retries = flags.retries as number
-    if (flags.failOnFlaky) options.failOnFlaky = true
-    if (flags.tap === false) options.tap = false
-    if (flags.shard !== undefined) options.shard = flags.shard as string
-    for (const key of ['json', 'junit', 'html', 'store', 'runId', 'node'] as const) if (typeof flags[key] === 'string') options[key] = flags[key] as string
-    if (options.store !== undefined) {
-      options.lease = flags.lease as number
-      options.ttl = flags.ttl as number
-    }
-    if (typeof flags.dieOn === 'string') {
-      const [test = '', how = 'exit', attempts = '1'] = flags.dieOn.split(':')
-      options.die = { test, how: how as 'exit', attempts: Number(attempts) }
     }
     /** One run: a live view on a terminal (else plain lines), then the summary. */
     const runOnce = async (opts: RunOptions & InternalOptions): Promise<RunResult> => {
@@ -239,7 +230,9 @@ try {
   reportError(err)
 }
 
-function reportError(err: unknown): never {
+function reportError(thrown: unknown): never {
+  // A bad value from the config file: the flag's message, naming the file and the key.
+  const err = nameConfigKey(thrown, configured?.config ?? null, configured?.fromFile ?? new Map())
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) process.exit(0)
     const message = err.message.replace(/^error: /, '')

@@ -93,7 +93,7 @@ export class Execution {
     forceSignal?.addEventListener('abort', onForce)
     if (signal?.aborted) onAbort()
 
-    this.pool = createPool(this.lanes, this.opts.die?.how === 'oom')
+    this.pool = createPool(this.lanes, this.opts.die?.how === 'oom', this.opts.env)
     this.pool.on('error', (err: Error) => this.internalErrors.push(`worker pool: ${err.message}`))
     this.remote?.start()
     const slowWatch = setInterval(() => this.announceSlow(), Math.min(1000, this.opts.slowMs / 4))

@@ -7,6 +7,7 @@ import { MAX_LANES } from '../claim/board.js'
 import type { DeathPlan } from '../lanes/protocol.js'
 import { parseShard, type OrderMode, type Shard } from '../plan/schedule.js'
 import type { RunEvent, RunOptions } from '../types.js'
+import { parseExcludes, parseGreps, type Grep } from '../plan/select.js'
 
 export const DEFAULT_WORKERS = 3
 export const DEFAULT_OUT = '.claimrun/last-run'
@@ -45,6 +46,11 @@ export interface ResolvedOptions {
   junit: string | null
   html: string | null
   store: { url: string; runId: string; node: string; leaseMs: number; ttlS: number } | null
+  grep: Grep[]
+  exclude: string[]
+  setup: string[] | null
+  teardown: string[] | null
+  env: Record<string, string>
 }
 
 /** Internal extras the CLI and the tests pass; not part of the documented options. */
@@ -119,6 +125,15 @@ function pick<T extends string>(value: unknown, allowed: readonly T[], flag: str
   return value as T
 }
 
+function envOption(env: unknown): Record<string, string> {
+  if (env === undefined) return {}
+  if (env === null || typeof env !== 'object' || Array.isArray(env)) throw badOption('--env', env, 'KEY=VALUE pairs (an object of strings in the API)')
+  for (const [key, value] of Object.entries(env)) {
+    if (key === '' || key.includes('=') || typeof value !== 'string') throw badOption('--env', `${key}=${String(value)}`, 'KEY=VALUE with a KEY without "=" and a string VALUE')
+  }
+  return env as Record<string, string>
+}
+
 /** Validates once, at the public entry; past this point the types are trusted. */
 export function resolveOptions(options: RunOptions & InternalOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object') throw badOption('options', options, 'an object')
@@ -171,5 +186,10 @@ export function resolveOptions(options: RunOptions & InternalOptions): ResolvedO
     junit: outputFile(options.junit, '--junit', cwd),
     html: outputFile(options.html, '--html', cwd),
     store: options.store === undefined ? null : storeOptions(options),
+    grep: parseGreps(options.grep),
+    exclude: parseExcludes(options.exclude),
+    setup: options.setup === undefined ? null : splitCommand(options.setup, '--setup'),
+    teardown: options.teardown === undefined ? null : splitCommand(options.teardown, '--teardown'),
+    env: envOption(options.env),
   }
 }

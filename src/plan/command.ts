@@ -21,7 +21,7 @@ export const RUNNABLE_EXTENSIONS = Object.keys(INTERPRETERS)
  * 'single' quotes are literal; "double" quotes honour \" and \\; a backslash outside quotes
  * escapes the next character.
  */
-export function splitCommand(template: string): string[] {
+export function splitCommand(template: string, flag = '--cmd'): string[] {
   const tokens: string[] = []
   let token = ''
   let inToken = false
@@ -51,11 +51,11 @@ export function splitCommand(template: string): string[] {
     }
   }
   if (quote) {
-    throw new ClaimrunError('CLAIMRUN_BAD_OPTION', `--cmd has an unclosed ${quote} quote: close it, or escape it with a backslash`)
+    throw new ClaimrunError('CLAIMRUN_BAD_OPTION', `${flag} has an unclosed ${quote} quote: close it, or escape it with a backslash`)
   }
   if (inToken) tokens.push(token)
   if (tokens.length === 0) {
-    throw new ClaimrunError('CLAIMRUN_BAD_OPTION', '--cmd is empty: give a command such as --cmd "python3 -u {file}"')
+    throw new ClaimrunError('CLAIMRUN_BAD_OPTION', `${flag} is empty: give a command such as ${flag} "${flag === '--cmd' ? 'python3 -u {file}' : 'sh scripts/start-db.sh'}"`)
   }
   return tokens
 }

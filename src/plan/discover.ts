@@ -3,6 +3,7 @@ import { extname, join, relative, resolve, sep } from 'node:path'
 import { createRequire } from 'node:module'
 import { isExecutable, RUNNABLE_EXTENSIONS } from './command.js'
 import { ClaimrunError } from '../errors.js'
+import { noRunnerText } from './select.js'
 
 export const DEFAULT_PATTERN_TEXT = 'test*, *.test.*, *_test.*, *.spec.* (runnable or executable)'
 
@@ -10,6 +11,8 @@ export interface Discovered {
   /** Absolute file paths, in order: the paths as given, each folder in natural order. */
   files: string[]
   warnings: string[]
+  /** Files named like tests that were skipped for want of a runner (no --cmd, not runnable). */
+  unrunnable: string[]
 }
 
 // Built on first use: setting up ICU collation costs milliseconds a one-file run need not pay.
@@ -17,9 +20,11 @@ let collator: Intl.Collator | undefined
 const naturalCompare = (a: string, b: string): number =>
   (collator ??= new Intl.Collator('en', { numeric: true, sensitivity: 'variant' })).compare(a, b) || (a < b ? -1 : a > b ? 1 : 0)
 
-function defaultMatch(name: string, mode: number): boolean {
+/** Named like a test; with a --cmd (`anyType`) that is enough, since the command runs any file. */
+function defaultMatch(name: string, mode: number, anyType: boolean): 'test' | 'no-runner' | false {
   const named = name.startsWith('test') || /\.test\.[^/]+$|_test\.[^/]+$|\.spec\.[^/]+$/.test(name)
-  return named && (RUNNABLE_EXTENSIONS.includes(extname(name).toLowerCase()) || isExecutable(mode))
+  if (!named) return false
+  return anyType || RUNNABLE_EXTENSIONS.includes(extname(name).toLowerCase()) || isExecutable(mode) ? 'test' : 'no-runner'
 }
 
 const loadPicomatch = (): typeof import('picomatch') => createRequire(import.meta.url)('picomatch')
@@ -32,12 +37,13 @@ export const testId = (cwd: string, file: string): string => relative(cwd, file)
  * folders); a symlinked folder is followed once (its real path is remembered, so loops end); an
  * unreadable folder becomes a warning. A file named directly is always a test.
  */
-export function discover(paths: string[], cwd: string, pattern?: string): Discovered {
+export function discover(paths: string[], cwd: string, pattern?: string, anyType = false): Discovered {
   // Loaded only when a pattern is given: it is most of discovery's start-up cost otherwise.
   const matcher = pattern ? loadPicomatch()(pattern, { dot: true, basename: !pattern.includes('/') }) : null
   const files: string[] = []
   const seen = new Set<string>()
   const warnings: string[] = []
+  const unrunnable: string[] = []
   // Per path given: a folder reached again inside one walk is a loop; across paths, files dedupe.
   let visitedDirs = new Set<string>()
 
@@ -89,8 +95,9 @@ export function discover(paths: string[], cwd: string, pattern?: string): Discov
       if (isDir) {
         if (entry.name !== 'node_modules' && !entry.name.startsWith('.')) subdirs.push(full)
       } else if (isFile) {
-        const ok = matcher ? matcher(relative(root, full).split(sep).join('/')) : defaultMatch(entry.name, mode)
-        if (ok) found.push(full)
+        const ok = matcher ? matcher(relative(root, full).split(sep).join('/')) && 'test' : defaultMatch(entry.name, mode, anyType)
+        if (ok === 'test') found.push(full)
+        else if (ok === 'no-runner') unrunnable.push(full)
       }
     }
     for (const d of subdirs) walk(d, root, found)
@@ -111,9 +118,11 @@ export function discover(paths: string[], cwd: string, pattern?: string): Discov
     found.sort((a, b) => naturalCompare(testId(cwd, a), testId(cwd, b)))
     for (const f of found) add(f)
     if (found.length === 0) {
+      const skipped = unrunnable.filter((f) => f.startsWith(abs + sep))
+      if (skipped.length) throw new ClaimrunError('CLAIMRUN_NO_TESTS', `no tests in ${JSON.stringify(p)}: ${noRunnerText(skipped.map((f) => testId(cwd, f)))}`)
       const used = pattern ? `--pattern ${JSON.stringify(pattern)}` : `the default pattern ${DEFAULT_PATTERN_TEXT}`
       throw new ClaimrunError('CLAIMRUN_NO_TESTS', `no tests in ${JSON.stringify(p)} with ${used}; pass --pattern "<glob>" to pick files`)
     }
   }
-  return { files, warnings }
+  return { files, warnings, unrunnable }
 }

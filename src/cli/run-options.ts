@@ -1,0 +1,55 @@
+import { badOption } from '../errors.js'
+import type { InternalOptions } from '../options/resolve.js'
+import type { RunOptions } from '../types.js'
+
+/** commander's collector for a flag that may be given more than once. */
+export const repeatable = (value: string, previous: string[] = []): string[] => [...previous, value]
+
+/** `--env KEY=VAL` flags as an environment object; a flag without `KEY=` is a usage error. */
+export function parseEnv(pairs: string[]): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=')
+    if (eq <= 0) throw badOption('--env', pair, 'KEY=VALUE, such as --env DATABASE_URL=postgres://localhost/test')
+    env[pair.slice(0, eq)] = pair.slice(eq + 1)
+  }
+  return env
+}
+
+/** The run's options from parsed `claimrun run` flags (command line and config file merged): a pure mapping. */
+export function runOptionsFromFlags(paths: string[], flags: Record<string, unknown>): RunOptions & InternalOptions {
+  const options: RunOptions & InternalOptions = {
+    paths,
+    workers: flags.workers as number,
+    out: flags.out as string,
+    killGrace: flags.killGrace as number,
+    maxOutput: flags.maxOutput as number,
+    slow: flags.slow as number,
+  }
+  if (flags.cmd !== undefined) options.cmd = flags.cmd as string
+  if (flags.pattern !== undefined) options.pattern = flags.pattern as string
+  if (flags.timeout !== undefined) options.timeout = flags.timeout as number
+  options.history = flags.history === false ? false : (flags.history as string)
+  options.order = flags.order as 'smart'
+  if (flags.seed !== undefined) options.seed = flags.seed as number
+  if (flags.lastFailed) options.lastFailed = true
+  if (flags.bail !== undefined) options.bail = flags.bail === true ? 1 : (flags.bail as number)
+  if (flags.retries !== undefined) options.retries = flags.retries as number
+  if (flags.failOnFlaky) options.failOnFlaky = true
+  if (flags.tap === false) options.tap = false
+  if (flags.shard !== undefined) options.shard = flags.shard as string
+  for (const key of ['json', 'junit', 'html', 'store', 'runId', 'node', 'setup', 'teardown'] as const) if (typeof flags[key] === 'string') options[key] = flags[key] as string
+  if (flags.json === true && !flags.list) throw badOption('--json', true, 'a file to write results.json to (a bare --json prints the plan, with --list)')
+  if (options.store !== undefined) {
+    options.lease = flags.lease as number
+    options.ttl = flags.ttl as number
+  }
+  for (const key of ['grep', 'exclude'] as const) if (Array.isArray(flags[key]) && (flags[key] as string[]).length) options[key] = flags[key] as string[]
+  if (Array.isArray(flags.env) && flags.env.length) options.env = parseEnv(flags.env as string[])
+  else if (flags.env && typeof flags.env === 'object' && !Array.isArray(flags.env)) options.env = flags.env as Record<string, string>
+  if (typeof flags.dieOn === 'string') {
+    const [test = '', how = 'exit', attempts = '1'] = flags.dieOn.split(':')
+    options.die = { test, how: how as 'exit', attempts: Number(attempts) }
+  }
+  return options
+}

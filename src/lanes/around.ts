@@ -1,0 +1,78 @@
+import { join } from 'node:path'
+import type { ResolvedOptions } from '../options/resolve.js'
+import type { PlanEntry } from '../plan/plan.js'
+import { countStatuses, Recorder } from '../record/recorder.js'
+import { displayPath } from '../reporters/format.js'
+import { writeAtomic } from '../record/out-dir.js'
+import { writeRunFiles } from '../record/run-files.js'
+import { now } from '../util/time.js'
+import type { RunResult } from '../types.js'
+import { laneName } from './names.js'
+import { hookEnding, runHook, setupFailed, showCommand, type HookResult } from './setup-teardown.js'
+
+/**
+ * `--setup` once before the first test and `--teardown` once after the last, around `execute`
+ * (the run itself). The teardown runs whatever happened: tests passed or failed, an interrupt
+ * (during the setup too), a failed setup. A failed setup runs no test: every test is recorded as
+ * `notrun`, results.json is written, and the run rejects with CLAIMRUN_SETUP_FAILED (exit 2).
+ */
+export async function aroundRun(opts: ResolvedOptions, tests: PlanEntry[], warnings: string[], execute: () => Promise<RunResult>): Promise<RunResult> {
+  if (!opts.setup && !opts.teardown) return execute()
+  const hookOpts = { cwd: opts.cwd, out: opts.out, env: opts.env, killGraceMs: opts.killGraceMs }
+  let setup: HookResult | undefined
+  let result: RunResult | undefined
+  try {
+    if (opts.setup) {
+      setup = await runHook('setup', opts.setup, hookOpts, opts.signal, opts.forceSignal)
+      if (setup.status === 'failed' || setup.status === 'error') {
+        result = notRunResult(opts, tests, warnings, setup)
+        throw setupFailed(setup, displayPath(join(opts.out, setup.log), opts.cwd))
+      }
+    }
+    // Interrupted during the setup: the signal is aborted, so the run ends every test as notrun.
+    result = await execute()
+    return result
+  } finally {
+    // Not stopped by the interrupt that may have ended the run (tearing down is what it needs);
+    // a second Ctrl-C (forceSignal) still ends it.
+    const teardown = opts.teardown ? await runHook('teardown', opts.teardown, hookOpts, undefined, opts.forceSignal) : undefined
+    if (result) record(result, opts, setup, teardown)
+  }
+}
+
+/** Adds the hooks' outcomes to the result and to results.json (written before the teardown ran). */
+function record(result: RunResult, opts: ResolvedOptions, setup: HookResult | undefined, teardown: HookResult | undefined): void {
+  if (setup) result.setup = setup
+  if (teardown) result.teardown = teardown
+  if (teardown && teardown.status !== 'passed') {
+    const message = `--teardown ${JSON.stringify(showCommand(teardown.command))} ${teardown.status} (${hookEnding(teardown)}); its output is in ${displayPath(join(opts.out, teardown.log), opts.cwd)}`
+    result.warnings = [...(result.warnings ?? []), message]
+    opts.onEvent?.({ type: 'run:warning', message })
+  }
+  const { out, ...file } = result
+  writeAtomic(join(out, 'results.json'), JSON.stringify(file, null, 2) + '\n')
+}
+
+/** The result of a run whose setup failed: every test `notrun`, exit code 2. */
+function notRunResult(opts: ResolvedOptions, tests: PlanEntry[], warnings: string[], setup: HookResult): RunResult {
+  const t0 = now()
+  const recorder = new Recorder(tests, laneName, t0)
+  const why = `not run: the setup failed (${hookEnding(setup)})`
+  const results = tests.map((_, slot) => recorder.settle(slot, 'notrun', why, t0))
+  const result: RunResult = {
+    version: 1,
+    startedAt: new Date().toISOString(),
+    durationMs: setup.durationMs,
+    workers: [],
+    tests: results,
+    counts: countStatuses(results),
+    order: opts.order === 'random' ? { mode: 'random', seed: opts.seed } : { mode: opts.order },
+    ...(opts.shard ? { shard: `${opts.shard.index}/${opts.shard.total}` } : {}),
+    ...(warnings.length ? { warnings } : {}),
+    setup,
+    exitCode: 2,
+    out: opts.out,
+  }
+  writeRunFiles(result, { cwd: opts.cwd, html: opts.html, json: opts.json, junit: opts.junit })
+  return result
+}

@@ -1,0 +1,84 @@
+import { escapeLine } from '../util/escape.js'
+import { NOT_PASSED, type History } from '../record/history.js'
+import { resolveOptions, type ResolvedOptions } from '../options/resolve.js'
+import type { PlanEntry } from './plan.js'
+import { describeOrder, formatMs, pad, padStart } from '../reporters/format.js'
+import type { RunOptions, RunResult, Status } from '../types.js'
+import { preparePlan } from './prepare.js'
+
+/** Why a test sits where it does in the claim order. */
+export type ListReason = 'failed-last-time' | 'no-history' | 'longest-first' | 'given' | 'random'
+
+export interface ListedTest {
+  /** 1-based place in the claim order: workers take tests in this order, whichever worker is free. */
+  position: number
+  id: string
+  file: string
+  argv: string[]
+  /** Expected duration from history (the mean of recent runs); null without history. */
+  estimateMs: number | null
+  reason: ListReason
+  /** The status it ended with last time, from history. */
+  lastStatus: Status | null
+}
+
+/** What `claimrun run --list` prints: the plan a run would claim, the same for any number of workers. */
+export interface TestList {
+  version: 1
+  order: RunResult['order']
+  /** `i/n` when the run is one shard of a split. */
+  shard?: string
+  /** Tests found and selected before --shard and --last-failed took their share. */
+  selected: number
+  tests: ListedTest[]
+  warnings: string[]
+}
+
+function reasonFor(t: PlanEntry, history: History, opts: ResolvedOptions): ListReason {
+  if (opts.order !== 'smart') return opts.order
+  const h = history.tests[t.id]
+  if (!h) return 'no-history'
+  return NOT_PASSED.includes(h.lastStatus) ? 'failed-last-time' : 'longest-first'
+}
+
+/** Plans a run and returns its claim order without running anything (nor writing any file). */
+export function listTests(options: RunOptions = {}): TestList {
+  const opts = resolveOptions(options)
+  const { tests, selected, history, warnings } = preparePlan(opts)
+  return {
+    version: 1,
+    order: opts.order === 'random' ? { mode: 'random', seed: opts.seed } : { mode: opts.order },
+    ...(opts.shard ? { shard: `${opts.shard.index}/${opts.shard.total}` } : {}),
+    selected,
+    tests: tests.map((t, i) => ({
+      position: i + 1,
+      id: t.id,
+      file: t.file,
+      argv: t.argv,
+      estimateMs: history.tests[t.id]?.avgMs ?? null,
+      reason: reasonFor(t, history, opts),
+      lastStatus: history.tests[t.id]?.lastStatus ?? null,
+    })),
+    warnings,
+  }
+}
+
+const REASON_TEXT: Record<ListReason, (t: ListedTest) => string> = {
+  'failed-last-time': (t) => `${t.lastStatus} last time: first, to learn soonest`,
+  'no-history': () => 'no history: early, assumed long',
+  'longest-first': () => 'longest first',
+  given: () => 'given order',
+  random: () => 'random order',
+}
+
+/** The plan as a table, ids escaped (a test's name cannot redraw the terminal). */
+export function renderList(list: TestList): string {
+  const scope = list.shard ? `shard ${list.shard}: ${list.tests.length} of ${list.selected} tests` : `${list.tests.length} tests`
+  const head = `claimrun: ${scope} in claim order (order ${describeOrder(list.order)}; the same for any number of workers: each free worker takes the next). Nothing was run.`
+  const rows = list.tests.map((t) => [String(t.position), escapeLine(t.id), formatMs(t.estimateMs), REASON_TEXT[t.reason](t)])
+  const header = ['#', 'TEST', 'ESTIMATE', 'WHY HERE']
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] as string).length)))
+  const line = (r: string[]): string =>
+    r.map((cell, c) => (c === 0 || c === 2 ? padStart(cell, widths[c] as number) : c === 3 ? cell : pad(cell, widths[c] as number))).join('  ')
+  return [head, '', line(header), ...rows.map(line), ''].join('\n')
+}

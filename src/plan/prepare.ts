@@ -1,0 +1,33 @@
+import { emptyHistory, loadHistory, type History } from '../record/history.js'
+import type { ResolvedOptions } from '../options/resolve.js'
+import { planTests, type PlanEntry } from './plan.js'
+import { lastFailed, orderTests, shardTests } from './schedule.js'
+
+export interface PreparedPlan {
+  /** The tests of this run, in claim order. */
+  tests: PlanEntry[]
+  /** Tests discovered and selected (--grep, --exclude) before --shard and --last-failed took their share. */
+  selected: number
+  history: History
+  warnings: string[]
+}
+
+/**
+ * Everything a run decides before any worker exists: discover, select, shard, --last-failed, order.
+ * `claimrun run --list` prints exactly this, so what it shows is what a run claims.
+ */
+export function preparePlan(opts: ResolvedOptions): PreparedPlan {
+  const plan = planTests(opts)
+  const loaded = opts.history ? loadHistory(opts.history) : { history: emptyHistory() }
+  const warnings = loaded.warning ? [...plan.warnings, loaded.warning] : plan.warnings
+  // Shard the selected suite first, so every test lies in exactly one shard whatever else is chosen.
+  let tests = opts.shard ? shardTests(plan.tests, loaded.history, opts.shard) : plan.tests
+  if (opts.lastFailed) tests = lastFailed(tests, loaded.history)
+  tests = orderTests(tests, loaded.history, opts.order, opts.seed)
+  if (opts.first.length) {
+    // --watch: the files that just changed go first.
+    const first = new Set(opts.first)
+    tests = [...tests.filter((t) => first.has(t.id)), ...tests.filter((t) => !first.has(t.id))]
+  }
+  return { tests, selected: plan.tests.length, history: loaded.history, warnings }
+}
