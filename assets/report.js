@@ -3,9 +3,10 @@
 ;(function () {
   'use strict'
   const COLORS = { passed: '#2e9e44', flaky: '#c99700', failed: '#d0342c', timedout: '#a3221b', error: '#9b36b7', interrupted: '#e08b00', notrun: '#9aa0a6', running: '#3b82f6' }
-  const PASSING = ['passed', 'flaky']
   const data = JSON.parse(document.getElementById('claimrun-data').textContent)
-  const model = { workers: [], tests: new Map(), order: [], done: false, result: null, startedAt: null, logs: data.logs || {}, live: data.mode === 'live' }
+  // The tallies (and data.verdict, each status's verdict) come from claimrun's outcome model
+  // (src/record/outcome.ts): the page never recounts.
+  const model = { workers: [], tests: new Map(), order: [], done: false, result: null, startedAt: null, logs: data.logs || {}, live: data.mode === 'live', tally: data.tally || null }
   let selected = null
   let sort = { key: 'index', dir: 1 }
   let filter = ''
@@ -29,8 +30,10 @@
   }
   // The run's start in the viewer's own time zone (results.json keeps UTC ISO).
   const localTime = (iso) => new Date(iso).toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short' })
-  const FAILED = ['failed', 'timedout', 'error']
-  const fmtMs = (ms) => (ms == null ? '-' : ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`)
+  // The outcome model's verdict per status (src/record/outcome.ts), sent with the data.
+  const isFailure = (status) => data.verdict[status] === 'failed'
+  // claimrun's own formatMs (src/reporters/format.ts), inlined by the renderer.
+  const fmtMs = window.claimrunFormatMs
 
   function applyResult(result) {
     model.result = result
@@ -42,6 +45,7 @@
   }
 
   function apply(event) {
+    if (event.tally) model.tally = event.tally
     switch (event.type) {
       case 'run:start':
         model.workers = event.workers
@@ -68,19 +72,14 @@
 
   function stats() {
     const tests = [...model.tests.values()]
-    const perWorker = new Map(model.workers.map((w) => [w, { tests: 0, failed: 0, running: null }]))
+    const tally = model.tally || { passed: 0, failed: 0, skipped: 0, workers: {} }
+    const perWorker = new Map(model.workers.map((w) => [w, { ...(tally.workers[w] || { tests: 0, failed: 0 }), running: null }]))
     for (const t of tests) {
       const s = perWorker.get(t.worker)
-      if (!s) continue
-      if (t.status === 'running') s.running = t
-      else {
-        s.tests++
-        if (!PASSING.includes(t.status)) s.failed++
-      }
+      if (s && t.status === 'running') s.running = t
     }
     const done = tests.filter((t) => t.status !== 'running')
-    const failed = done.filter((t) => !PASSING.includes(t.status) && t.status !== 'notrun' && t.status !== 'interrupted').length
-    return { tests, perWorker, done, failed }
+    return { tests, perWorker, done, failed: tally.failed, tally }
   }
 
   function nodeButton(title, sub, state, onclick, isSelected) {
@@ -97,7 +96,7 @@
       return nodeButton(w, sub, state, () => select({ worker: w }), selected && selected.worker === w)
     }))
     const total = model.done ? r.tests.length : model.total
-    const summarySub = model.done ? `${r.counts.passed + r.counts.flaky} passed, ${s.failed} failed, ${r.counts.notrun} not run` : `${s.done.length}/${total} done`
+    const summarySub = model.done ? `${s.tally.passed} passed, ${s.tally.failed} failed, ${s.tally.skipped} skipped` : `${s.done.length}/${total} done`
     return el('div', { class: 'pipeline' },
       nodeButton('run', `serial · ${model.done ? fmtMs(r.durationMs) : 'running'}`, runState, () => select(null), false),
       el('span', { class: 'arrow', text: '→' }),
@@ -207,7 +206,7 @@
 
   // The page opens on what went wrong: every failure with its output, before anything else.
   function renderFailures(s) {
-    const failing = s.tests.filter((t) => FAILED.includes(t.status))
+    const failing = s.tests.filter((t) => isFailure(t.status))
     if (failing.length === 0) return null
     const items = failing.map((t) => {
       const how = [t.worker || 'no worker', t.signal ? `signal ${t.signal}` : t.exitCode != null ? `exit ${t.exitCode}` : null, fmtMs(t.durationMs), t.attempts > 1 ? `${t.attempts} attempts` : null].filter(Boolean).join(', ')

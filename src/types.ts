@@ -2,9 +2,6 @@ import type { HookResult } from './lanes/setup-teardown.js'
 /** How one test ended. `flaky` passed only on a retry; `notrun` was never claimed. */
 export type Status = 'passed' | 'failed' | 'flaky' | 'timedout' | 'error' | 'interrupted' | 'notrun'
 
-export const STATUSES: readonly Status[] = [
-  'passed', 'flaky', 'failed', 'timedout', 'error', 'interrupted', 'notrun',
-]
 
 /** How one sub-test of a TAP stream ended (a `# TODO` or `# SKIP` directive wins over ok / not ok). */
 export type SubtestStatus = 'passed' | 'failed' | 'skipped' | 'todo'
@@ -69,15 +66,6 @@ export type AttemptResult = Pick<TestResult, 'worker' | 'status' | 'exitCode' | 
 
 export type Counts = Record<Status, number>
 
-/** Statuses that count as passing; `flaky` does unless the run fails on flaky tests. */
-export const isPassing = (status: Status, failOnFlaky = false): boolean =>
-  status === 'passed' || (status === 'flaky' && !failOnFlaky)
-
-/** The CLI's exit code for a finished run: 130/143 when interrupted, else 0 if every test passed, else 1. */
-export function exitCodeOf(tests: Pick<TestResult, 'status'>[], interrupted: string | undefined, failOnFlaky = false): number {
-  if (interrupted) return interrupted === 'SIGTERM' ? 143 : 130
-  return tests.every((t) => isPassing(t.status, failOnFlaky)) ? 0 : 1
-}
 
 export interface RunResult {
   version: 1

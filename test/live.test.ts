@@ -28,7 +28,7 @@ describe('live terminal view', () => {
     expect(new Set(lines.map((m) => m[1]))).toEqual(new Set(['worker01', 'worker02', 'worker03']))
     expect(new Set(lines.map((m) => m[2]))).toEqual(new Set(['t/test_1.sh', 't/test_2.sh', 't/test_3.sh']))
     expect(screen).toMatch(/\[[█░]{24}\] \d\/3/)
-    expect(screen).toMatch(/✗ failed {3}t\/test_2\.sh \(worker0\d, exit 1/)
+    expect(screen).toMatch(/✗ t\/test_2\.sh: failed \(exit 1\) \(worker0\d, /)
     // The summary comes after the live area is gone, whole.
     const summary = screen.slice(screen.lastIndexOf('run (serial)'))
     expect(summary).toMatch(/run_tests \(parallel, 3 workers\)[\s\S]*── failed: t\/test_2\.sh[\s\S]*broken[\s\S]*2 passed, 1 failed/)

@@ -7,6 +7,7 @@ import { threadId } from 'node:worker_threads'
 import { releaseProxy, wrap } from 'comlink/dist/esm/comlink.mjs'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
 import { attemptOf, awaitWork, claimNext, isStopped, openBoard, setLanePid } from '../src/claim/board.js'
+import { describeEnd, statusOfEnd } from '../src/record/outcome.js'
 import { escapeLine } from '../src/util/escape.js'
 import type { EndReport, Host, WorkerTask } from '../src/lanes/protocol.js'
 import { decodeTest, planSize } from '../src/claim/plan-buffer.js'
@@ -75,19 +76,10 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
       })
       setLanePid(board, task.lane, 0)
       const subtests = tap?.finish()
-      const tapFailed = outcome.exitCode === 0 && !outcome.timedOut && subtests?.problems.length
       const ms = outcome.endAt - startAt
-      const verdict = outcome.spawnError
-        ? `error: ${outcome.spawnError}`
-        : outcome.timedOut
-          ? 'timed out'
-          : tapFailed
-            ? `failed (exit 0, TAP: ${escapeLine(subtests?.problems.join('; ') ?? '')})`
-            : outcome.exitCode === 0
-            ? 'passed'
-            : outcome.signal
-              ? `killed by ${outcome.signal}`
-              : `failed (exit ${outcome.exitCode})`
+      const status = statusOfEnd({ ...outcome, tapProblems: subtests?.problems }, false)
+      const tapNote = status === 'failed' && outcome.exitCode === 0 ? `TAP: ${escapeLine(subtests?.problems.join('; ') ?? '')}` : undefined
+      const verdict = describeEnd({ status, exitCode: outcome.exitCode, signal: outcome.signal, error: outcome.spawnError, attempts: attempt }, tapNote)
       const written = output.finish(`=== ${escapeLine(test.id)}: ${verdict} in ${ms.toFixed(0)} ms\n`)
       const report: EndReport = {
         slot,

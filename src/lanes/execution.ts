@@ -14,15 +14,16 @@ import type { ResolvedOptions } from '../options/resolve.js'
 import type { PlanEntry } from '../plan/plan.js'
 import { endGroup, signalGroup } from '../util/process-group.js'
 import type { EndReport, Host, StartReport, WorkerTask } from './protocol.js'
-import { countStatuses, Recorder } from '../record/recorder.js'
+import { Recorder } from '../record/recorder.js'
+import { countStatuses, exitCodeOf, statusOfEnd } from '../record/outcome.js'
 import { writeRunFiles } from '../record/run-files.js'
 import { laneName, logFileName } from './names.js'
 import { encodePlan } from '../claim/plan-buffer.js'
 import { createPool } from './pool.js'
 import { now, sleep } from '../util/time.js'
 import type { RemoteClaims } from '../store/shared-claims.js'
-import { exitCodeOf, type RunEvent, type RunResult, type Status, type TestResult } from '../types.js'
-import { reportPassed, withNotes, type LaneNote } from './notes.js'
+import { type RunEvent, type RunResult, type Status, type TestResult } from '../types.js'
+import { withNotes, type LaneNote } from './notes.js'
 
 /** A test whose run kills its worker this many times ends as `error` instead of being run again. */
 const MAX_WORKER_DEATHS = 2
@@ -301,11 +302,9 @@ export class Execution {
   }
 
   private statusOf(report: EndReport): Status {
-    if (report.spawnError) return 'error'
-    if (report.timedOut) return 'timedout'
-    if (reportPassed(report)) return 'passed'
-    return this.stoppedBy ? 'interrupted' : 'failed'
+    return statusOfEnd({ ...report, tapProblems: report.subtests?.problems }, this.stoppedBy !== null)
   }
+
 
   /** One lane: a long-lived task on one thread; if the thread dies, its claim is dealt with and a replacement carries on. */
   private async runLane(lane: number): Promise<void> {

@@ -1,5 +1,10 @@
 /** `worker01`, `worker02`, …: stable, sortable, and what tests see in CLAIMRUN_WORKER. */
 export const laneName = (lane: number): string => `worker${String(lane).padStart(2, '0')}`
 
-/** The local log file of a lane (a file name, so never the `<node>/` prefix of a shared run). */
-export const logFileName = (lane: number): string => `${laneName(lane)}.log`
+/**
+ * The local log file of a worker, by lane number or by name (`worker01` or, in a shared run,
+ * `<node>/worker01`): a file name in the out folder, so never the `<node>/` prefix. The only place
+ * a log's name is built.
+ */
+export const logFileName = (worker: number | string): string =>
+  `${typeof worker === 'number' ? laneName(worker) : (worker.split('/').at(-1) as string)}.log`

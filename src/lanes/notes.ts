@@ -10,15 +10,15 @@
  */
 import type { Endpoint } from 'comlink'
 import type { MessagePort } from 'node:worker_threads'
+import { statusOfEnd } from '../record/outcome.js'
 import type { EndReport, StartReport } from './protocol.js'
 
 export type LaneNote =
   | { note: 'started'; report: StartReport }
   | { note: 'finished'; report: EndReport }
 
-/** Whether a report is a pass: the one rule both sides use (the main thread's status, the worker's choice of a note). */
-export const reportPassed = (r: EndReport): boolean =>
-  !r.spawnError && !r.timedOut && r.exitCode === 0 && !r.subtests?.problems.length
+/** Whether a report is a pass (by the outcome model's one rule): the worker's choice of a note. */
+export const reportPassed = (r: EndReport): boolean => statusOfEnd({ ...r, tapProblems: r.subtests?.problems }, false) === 'passed'
 
 const isNote = (data: unknown): data is LaneNote =>
   typeof data === 'object' && data !== null && typeof (data as { note?: unknown }).note === 'string'

@@ -1,5 +1,6 @@
 import { escapeLine } from '../util/escape.js'
-import { NOT_PASSED, type History } from '../record/history.js'
+import type { History } from '../record/history.js'
+import { didNotPass } from '../record/outcome.js'
 import { resolveOptions, type ResolvedOptions } from '../options/resolve.js'
 import type { PlanEntry } from './plan.js'
 import { describeOrder, formatMs, pad, padStart } from '../reporters/format.js'
@@ -38,7 +39,7 @@ function reasonFor(t: PlanEntry, history: History, opts: ResolvedOptions): ListR
   if (opts.order !== 'smart') return opts.order
   const h = history.tests[t.id]
   if (!h) return 'no-history'
-  return NOT_PASSED.includes(h.lastStatus) ? 'failed-last-time' : 'longest-first'
+  return didNotPass(h.lastStatus) ? 'failed-last-time' : 'longest-first'
 }
 
 /** Plans a run and returns its claim order without running anything (nor writing any file). */

@@ -1,5 +1,6 @@
 import { ClaimrunError } from '../errors.js'
-import { NOT_PASSED, type History } from '../record/history.js'
+import type { History } from '../record/history.js'
+import { didNotPass } from '../record/outcome.js'
 import type { PlanEntry } from './plan.js'
 import { mulberry32 } from '../util/random.js'
 
@@ -27,7 +28,7 @@ export function orderTests(tests: PlanEntry[], history: History, mode: OrderMode
   const rank = (t: PlanEntry): [number, number] => {
     const h = history.tests[t.id]
     if (!h) return [1, 0]
-    return [NOT_PASSED.includes(h.lastStatus) ? 0 : 2, -h.avgMs]
+    return [didNotPass(h.lastStatus) ? 0 : 2, -h.avgMs]
   }
   return tests
     .map((t, i) => ({ t, i, r: rank(t) }))
@@ -39,7 +40,7 @@ export function orderTests(tests: PlanEntry[], history: History, mode: OrderMode
 export function lastFailed(tests: PlanEntry[], history: History): PlanEntry[] {
   const failed = tests.filter((t) => {
     const h = history.tests[t.id]
-    return h !== undefined && NOT_PASSED.includes(h.lastStatus)
+    return h !== undefined && didNotPass(h.lastStatus)
   })
   return failed.length > 0 ? failed : tests
 }

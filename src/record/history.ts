@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { VERDICT } from './outcome.js'
 import { writeAtomic } from './out-dir.js'
 import type { Status, TestResult } from '../types.js'
 
@@ -50,7 +51,7 @@ const MEASURED: readonly Status[] = ['passed', 'failed', 'flaky', 'timedout']
 export function mergeHistory(history: History, tests: TestResult[], at: string): History {
   const next: History = { version: 1, tests: { ...history.tests } }
   for (const t of tests) {
-    if (t.status === 'notrun' || t.status === 'interrupted') continue
+    if (VERDICT[t.status] === 'skipped') continue // cut short: neither a duration nor a verdict
     const prev = next.tests[t.id]
     const recentMs = prev ? [...prev.recentMs] : []
     if (MEASURED.includes(t.status) && t.durationMs !== null) recentMs.push(t.durationMs)
@@ -65,6 +66,3 @@ export function saveHistory(path: string, history: History): void {
   mkdirSync(dirname(path), { recursive: true })
   writeAtomic(path, JSON.stringify(history, null, 1) + '\n')
 }
-
-/** Statuses that count as "did not pass last time" for ordering and --last-failed. */
-export const NOT_PASSED: readonly Status[] = ['failed', 'timedout', 'error', 'interrupted']

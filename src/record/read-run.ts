@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ClaimrunError } from '../errors.js'
-import { exitCodeOf, type RunResult } from '../types.js'
+import { exitCodeOf } from './outcome.js'
+import type { RunResult } from '../types.js'
 
 /** Reads a finished run back from its out folder (results.json), as `claimrun show` needs it. */
 export function readRun(out: string): RunResult {

@@ -1,8 +1,7 @@
 import type { PlanEntry } from '../plan/plan.js'
 import { logFileName } from '../lanes/names.js'
 import type { EndReport, StartReport } from '../lanes/protocol.js'
-import type { AttemptResult, Counts, Status, TestResult } from '../types.js'
-import { STATUSES } from '../types.js'
+import type { AttemptResult, Status, TestResult } from '../types.js'
 
 const round = (ms: number): number => Math.round(ms * 10) / 10
 
@@ -144,10 +143,4 @@ export class Recorder {
     this.results[slot] = result
     return result
   }
-}
-
-export function countStatuses(tests: TestResult[]): Counts {
-  const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Counts
-  for (const t of tests) counts[t.status]++
-  return counts
 }

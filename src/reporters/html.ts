@@ -1,6 +1,9 @@
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
 import { join } from 'node:path'
+import { tally, VERDICT, type Tally } from '../record/outcome.js'
 import type { RunResult } from '../types.js'
+import { formatMs } from './format.js'
+import { logFileName } from '../lanes/names.js'
 
 /** The page's own script and style, inlined so the report is one file that works offline. */
 const asset = (name: string): string => readFileSync(new URL(`../../../assets/${name}`, import.meta.url), 'utf8')
@@ -24,6 +27,8 @@ export interface PageData {
   mode: 'static' | 'live'
   result?: RunResult
   logs?: Record<string, string>
+  /** The run's tally (live pages get it with every event instead). */
+  tally?: Tally
 }
 
 export function renderPage(data: PageData): string {
@@ -38,7 +43,8 @@ export function renderPage(data: PageData): string {
 </head>
 <body>
 <noscript>This report needs JavaScript; results.json next to it has the same data.</noscript>
-<script type="application/json" id="claimrun-data">${scriptJson(data)}</script>
+<script type="application/json" id="claimrun-data">${scriptJson({ ...data, verdict: VERDICT })}</script>
+<script>window.claimrunFormatMs = ${formatMs.toString()}</script>
 <script>${asset('report.js')}</script>
 </body>
 </html>
@@ -69,8 +75,8 @@ export function tailOfFile(path: string, limit = EMBED_LOG_BYTES): string {
  * logs are on this machine (a report combined from a shared store has none: they stay on each node).
  */
 export function renderReport(result: RunResult, out: string, withLogs = true): string {
-  const logs = withLogs ? Object.fromEntries(result.workers.map((w) => [w, tailOfFile(join(out, `${w.split('/').at(-1)}.log`))])) : {}
+  const logs = withLogs ? Object.fromEntries(result.workers.map((w) => [w, tailOfFile(join(out, logFileName(w)))])) : {}
   // The page never needs the absolute out path; leaving it out keeps a copied report portable.
   const { out: _out, ...shown } = result
-  return renderPage({ mode: 'static', result: shown as RunResult, logs })
+  return renderPage({ mode: 'static', result: shown as RunResult, logs, tally: tally(result) })
 }

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os'
 import { posix } from 'node:path'
+import { describeEnd, JUNIT_ELEMENT } from '../record/outcome.js'
 import type { RunResult, SubtestStatus, SubtestSummary, TestResult } from '../types.js'
 
 /**
@@ -22,11 +23,9 @@ const cdata = (s: string): string => `<![CDATA[${clean(s).replace(/]]>/g, ']]]]>
 
 const seconds = (ms: number | null): string => ((ms ?? 0) / 1000).toFixed(3)
 
-function message(t: Pick<TestResult, 'status' | 'exitCode' | 'signal' | 'durationMs' | 'error'>): string {
-  if (t.status === 'timedout') return `timed out after ${seconds(t.durationMs)} s`
-  if (t.error) return t.error
-  if (t.signal) return `killed by ${t.signal}`
-  return `exit code ${t.exitCode}`
+/** How the test ended, in the outcome model's words (a timeout says after how long). */
+function message(t: Pick<TestResult, 'status' | 'exitCode' | 'signal' | 'durationMs' | 'error' | 'attempts'>): string {
+  return t.status === 'timedout' ? `timed out after ${seconds(t.durationMs)} s` : describeEnd(t)
 }
 
 function testcase(t: TestResult): string {
@@ -36,23 +35,12 @@ function testcase(t: TestResult): string {
   const folder = posix.dirname(t.id)
   const open = `    <testcase classname="${attr(folder)}" name="${attr(posix.basename(t.id))}" time="${seconds(t.durationMs)}" file="${attr(t.id)}">`
   const body: string[] = []
-  switch (t.status) {
-    case 'failed':
-    case 'timedout':
-      body.push(`      <failure message="${attr(m ?? message(t))}" type="${t.status}">${cdata(t.tail)}</failure>`)
-      break
-    case 'error':
-      body.push(`      <error message="${attr(message(t))}" type="error">${cdata(t.tail)}</error>`)
-      break
-    case 'notrun':
-    case 'interrupted':
-      body.push(`      <skipped message="${t.status === 'notrun' ? 'not run' : 'interrupted'}"/>`)
-      break
-    default:
-      break
-  }
+  const element = JUNIT_ELEMENT[t.status]
+  if (element === 'failure') body.push(`      <failure message="${attr(m ?? message(t))}" type="${t.status}">${cdata(t.tail)}</failure>`)
+  else if (element === 'error') body.push(`      <error message="${attr(message(t))}" type="error">${cdata(t.tail)}</error>`)
+  else if (element === 'skipped') body.push(`      <skipped message="${attr(message(t))}"/>`)
   for (const p of t.status === 'flaky' ? (t.previousAttempts ?? []) : []) {
-    body.push(`      <flakyFailure message="${attr(message({ ...p, error: undefined }))}" type="${p.status}"><stackTrace>${cdata(p.tail)}</stackTrace></flakyFailure>`)
+    body.push(`      <flakyFailure message="${attr(message(p))}" type="${p.status}"><stackTrace>${cdata(p.tail)}</stackTrace></flakyFailure>`)
   }
   if (t.tail) body.push(`      <system-out>${cdata(t.tail)}</system-out>`)
   return body.length ? `${open}\n${body.join('\n')}\n    </testcase>` : `${open}</testcase>`
@@ -66,8 +54,8 @@ interface Tally {
 }
 
 function tally(tests: TestResult[]): Tally {
-  const count = (...s: TestResult['status'][]): number => tests.filter((t) => s.includes(t.status)).length
-  return { tests: tests.length, failures: count('failed', 'timedout'), errors: count('error'), skipped: count('notrun', 'interrupted') }
+  const count = (element: 'failure' | 'error' | 'skipped'): number => tests.filter((t) => JUNIT_ELEMENT[t.status] === element).length
+  return { tests: tests.length, failures: count('failure'), errors: count('error'), skipped: count('skipped') }
 }
 
 const totals = (t: Tally, ms: number | null): string =>

@@ -1,5 +1,6 @@
 import { createLogUpdate } from 'log-update'
 import { escapeLine } from '../util/escape.js'
+import { describeEnd, isFailure } from '../record/outcome.js'
 import type { RunEvent, TestResult } from '../types.js'
 import { formatMs, makeStyle, STATUS_COLOR } from './format.js'
 
@@ -62,7 +63,7 @@ export function liveReporter(stream: NodeJS.WriteStream, color: boolean): { onEv
   }
 
   const describe = (t: TestResult): string =>
-    `${t.worker ?? '-'}, ${t.signal ? t.signal : t.exitCode !== null ? `exit ${t.exitCode}` : t.error ?? ''}, ${formatMs(t.durationMs)}`
+    `${t.worker ?? '-'}, ${formatMs(t.durationMs)}`
 
   const onEvent = (event: RunEvent): void => {
     switch (event.type) {
@@ -77,7 +78,7 @@ export function liveReporter(stream: NodeJS.WriteStream, color: boolean): { onEv
         current.set(event.worker, { test: event.test, since: Date.now() })
         break
       case 'test:retry':
-        persist(style('yellow', `↻ retry   ${escapeLine(event.test.id)} (attempt ${event.test.attempts} ${event.test.status}; ${describe(event.test)})`))
+        persist(style('yellow', `↻ retry   ${escapeLine(event.test.id)} (attempt ${event.test.attempts}: ${describeEnd(event.test)}; ${describe(event.test)})`))
         break
       case 'test:end': {
         const t = event.test
@@ -85,9 +86,9 @@ export function liveReporter(stream: NodeJS.WriteStream, color: boolean): { onEv
         finishedIds.add(t.id)
         finishedMs += t.durationMs ?? 0
         if (t.worker && current.get(t.worker)?.test === t.id) current.delete(t.worker)
-        if (!['passed', 'flaky', 'notrun', 'interrupted'].includes(t.status)) {
+        if (isFailure(t.status)) {
           failed++
-          persist(style(STATUS_COLOR[t.status], `✗ ${t.status.padEnd(8)} ${escapeLine(t.id)} (${describe(t)})`))
+          persist(style(STATUS_COLOR[t.status], `✗ ${escapeLine(t.id)}: ${describeEnd(t)} (${describe(t)})`))
         }
         break
       }

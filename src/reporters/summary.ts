@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { escapeControl, escapeLine } from '../util/escape.js'
-import { isPassing, type RunResult, type TestResult } from '../types.js'
+import { isFailure, isPassing, tally, type Tally } from '../record/outcome.js'
+import type { RunResult, TestResult } from '../types.js'
 import { describeSubtests, subtestTotals } from './subtests.js'
 import { describeOrder, displayPath, formatMs, makeStyle, pad, padStart, STATUS_COLOR, width, type Style } from './format.js'
 
@@ -31,36 +32,14 @@ export function wantsTable(mode: SummaryMode, tests: number, linesPrinted: boole
   return mode === 'auto' && !linesPrinted && tests <= SMALL_RUN
 }
 
-interface WorkerStats {
-  tests: number
-  passed: number
-  failed: number
-  busyMs: number
-}
-
-function workerStats(result: RunResult): Map<string, WorkerStats> {
-  const stats = new Map<string, WorkerStats>(result.workers.map((w) => [w, { tests: 0, passed: 0, failed: 0, busyMs: 0 }]))
-  for (const t of result.tests) {
-    const s = t.worker ? stats.get(t.worker) : undefined
-    if (!s) continue
-    s.tests++
-    if (isPassing(t.status)) s.passed++
-    else s.failed++
-    s.busyMs += t.durationMs ?? 0
-  }
-  return stats
-}
-
 /** The closing line, in the `N passed, N failed` form CI systems read. */
-export function totalsLine(result: RunResult): string {
-  const c = result.counts
+export function totalsLine(result: RunResult, t: Tally = tally(result)): string {
   const extra = (['flaky', 'timedout', 'error', 'interrupted', 'notrun'] as const)
-    .filter((s) => c[s] > 0)
-    .map((s) => `${c[s]} ${s}`)
-  const passed = c.passed + c.flaky
-  const failed = c.failed + c.timedout + c.error + c.interrupted
+    .filter((s) => t.counts[s] > 0)
+    .map((s) => `${t.counts[s]} ${s}`)
   const tail = extra.length ? ` (${extra.join(', ')})` : ''
-  return `${passed} passed, ${failed} failed${tail} - ${result.tests.length} tests in ${formatMs(result.durationMs)} on ${result.workers.length} workers`
+  const skipped = t.skipped ? `, ${t.skipped} skipped` : ''
+  return `${t.passed} passed, ${t.failed} failed${skipped}${tail} - ${t.total} tests in ${formatMs(result.durationMs)} on ${result.workers.length} workers`
 }
 
 /**
@@ -71,8 +50,8 @@ export function totalsLine(result: RunResult): string {
 export function renderSummary(result: RunResult, options: SummaryOptions): string {
   const style = makeStyle(options.color)
   const lines: string[] = []
-  const failed = result.tests.filter((t) => !isPassing(t.status))
-  lines.push(...pipeline(result, style, failed.length > 0))
+  const sum = tally(result)
+  lines.push(...pipeline(result, style, sum))
   lines.push('')
 
   if (options.table ?? true) lines.push(...table(result, style))
@@ -100,27 +79,26 @@ export function renderSummary(result: RunResult, options: SummaryOptions): strin
   const interrupted = result.tests.filter((t) => t.status === 'interrupted' || t.status === 'notrun')
   if (interrupted.length) {
     lines.push('')
-    lines.push(`${result.counts.interrupted} interrupted, ${result.counts.notrun} not run`)
+    lines.push(`${sum.counts.interrupted} interrupted, ${sum.counts.notrun} not run`)
   }
   for (const e of result.internalErrors ?? []) lines.push(style('red', `internal: ${escapeLine(e)}`))
   const subtests = subtestTotals(result.tests)
   lines.push('')
   if (subtests) lines.push(escapeLine(subtests))
-  lines.push(style('bold', totalsLine(result)))
+  lines.push(style('bold', totalsLine(result, sum)))
   return lines.join('\n') + '\n'
 }
 
 /** The run as the pipeline it grew from: run → run_tests → each worker → summary. */
-export function pipeline(result: RunResult, style: Style = makeStyle(false), failed = result.tests.some((t) => !isPassing(t.status))): string[] {
+export function pipeline(result: RunResult, style: Style = makeStyle(false), sum: Tally = tally(result)): string[] {
   const lines: string[] = []
-  const stats = workerStats(result)
-  const runState = result.interrupted ? `interrupted (${result.interrupted})` : failed ? 'failed' : 'passed'
+  const runState = result.interrupted ? `interrupted (${result.interrupted})` : sum.failed ? 'failed' : 'passed'
 
   const extras = [`order ${describeOrder(result.order)}`, ...(result.shard ? [`shard ${result.shard}`] : []), ...(result.bailed ? ['bailed'] : [])]
   lines.push(`${style('bold', 'run')} (serial)  ${runState}  ${formatMs(result.durationMs)}  ${extras.join(', ')}`)
   lines.push(`├── run_tests (parallel, ${result.workers.length} workers)`)
   result.workers.forEach((w, i) => {
-    const s = stats.get(w) as WorkerStats
+    const s = sum.workers[w] ?? { tests: 0, passed: 0, failed: 0, skipped: 0, busyMs: 0 }
     const branch = i === result.workers.length - 1 ? '└──' : '├──'
     const state = s.failed ? style('red', `${s.failed} failed`) : style('green', '0 failed')
     lines.push(`│   ${branch} ${w}  ${padStart(String(s.tests), 4)} tests  ${padStart(String(s.passed), 4)} passed  ${state}  busy ${formatMs(s.busyMs)}`)
@@ -130,8 +108,7 @@ export function pipeline(result: RunResult, style: Style = makeStyle(false), fai
 }
 
 /** The tests whose failure a reader must see: did not pass, and ran (not `notrun`/`interrupted`). */
-export const failures = (result: RunResult): TestResult[] =>
-  result.tests.filter((t) => !isPassing(t.status) && t.status !== 'notrun' && t.status !== 'interrupted')
+export const failures = (result: RunResult): TestResult[] => result.tests.filter((t) => isFailure(t.status))
 
 /** The `n` slowest tests, longest first. */
 export const slowestTests = (result: RunResult, n = SLOWEST): TestResult[] =>

@@ -2,7 +2,9 @@ import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { renderPage, renderReport, tailOfFile } from './html.js'
-import type { RunEvent, RunResult } from '../types.js'
+import { logFileName } from '../lanes/names.js'
+import { tally } from '../record/outcome.js'
+import type { RunEvent, RunResult, TestResult } from '../types.js'
 
 export interface UiServer {
   url: string
@@ -19,6 +21,8 @@ export async function startUiServer(out: string): Promise<UiServer> {
   const events: string[] = []
   const clients = new Set<ServerResponse>()
   let final: RunResult | null = null
+  let workers: string[] = []
+  const finished = new Map<string, TestResult>()
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost')
@@ -34,12 +38,12 @@ export async function startUiServer(out: string): Promise<UiServer> {
       req.on('close', () => clients.delete(res))
     } else if (url.pathname.startsWith('/log/')) {
       const worker = decodeURIComponent(url.pathname.slice(5))
-      if (!/^[\w.-]+$/.test(worker)) {
+      if (!workers.includes(worker)) {
         res.writeHead(400).end()
         return
       }
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' })
-      res.end(tailOfFile(join(out, `${worker}.log`)))
+      res.end(tailOfFile(join(out, logFileName(worker))))
     } else {
       res.writeHead(404).end()
     }
@@ -54,10 +58,17 @@ export async function startUiServer(out: string): Promise<UiServer> {
     url: `http://127.0.0.1:${port}/`,
     onEvent(event) {
       let payload: object = event
+      if (event.type === 'run:start') workers = event.workers
+      if (event.type === 'test:end') {
+        finished.set(event.test.id, event.test)
+        // The page shows the tally the outcome model gives, never a count of its own.
+        payload = { ...event, tally: tally({ workers, tests: [...finished.values()] }) }
+      }
       if (event.type === 'run:end') {
         final = event.result
         // The server stops with the run, so the page gets the logs now rather than asking later.
-        payload = { ...event, logs: Object.fromEntries(event.result.workers.map((w) => [w, tailOfFile(join(out, `${w}.log`))])) }
+        const logs = Object.fromEntries(event.result.workers.map((w) => [w, tailOfFile(join(out, logFileName(w)))]))
+        payload = { ...event, logs, tally: tally(event.result) }
       }
       const line = `data: ${JSON.stringify(payload)}\n\n`
       events.push(line)

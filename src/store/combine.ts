@@ -1,11 +1,11 @@
 import { join } from 'node:path'
 import { ClaimrunError } from '../errors.js'
 import { prepareOut } from '../record/out-dir.js'
-import { countStatuses } from '../record/recorder.js'
+import { countStatuses, exitCodeOf } from '../record/outcome.js'
 import { RedisStore } from './redis-store.js'
 import { writeRunFiles } from '../record/run-files.js'
 import { sleep } from '../util/time.js'
-import { exitCodeOf, type RunResult, type TestResult } from '../types.js'
+import { type RunResult, type TestResult } from '../types.js'
 
 export interface ReportOptions {
   store: string

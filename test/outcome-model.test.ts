@@ -1,0 +1,70 @@
+import { spawn } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { XMLParser } from 'fast-xml-parser'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { openPage } from './support/browser.js'
+import { CLI, readResults, tempDir, waitFor, write } from './helpers.js'
+
+/**
+ * One outcome model (src/record/outcome.ts): a run with a test of every status is reported with
+ * the same numbers by the terminal summary, summary.txt, results.json, JUnit and the HTML page.
+ * passed + flaky = passed; failed + timedout + error = failed; interrupted + notrun = skipped.
+ */
+describe('one outcome model', () => {
+  it('every report of a run with all seven statuses gives the same tally', async () => {
+    const dir = tempDir()
+    const marks = join(dir, 'marks')
+    write(dir, 't/test_1_pass.sh', 'exit 0\n')
+    write(dir, 't/test_2_fail.sh', 'echo broken\nexit 1\n')
+    // An executable whose interpreter does not exist cannot start: error.
+    write(dir, 't/test_3_error.sh', '#!/nonexistent/interpreter\n', 0o755)
+    write(dir, 't/test_4_timeout.sh', 'exec sleep 600\n')
+    // Fails its first attempt, passes its second: flaky.
+    write(dir, 't/test_5_flaky.sh', `[ -e '${marks}.flaky' ] && exit 0\n: > '${marks}.flaky'\nexit 1\n`)
+    // Started last on each worker and held until the run is interrupted.
+    for (const n of [6, 7]) write(dir, `t/test_${n}_block.sh`, `: > '${marks}.${n}'\nexec sleep 600\n`)
+    write(dir, 't/test_8_never.sh', 'exit 0\n')
+
+    const out = join(dir, 'out')
+    const junit = join(dir, 'junit.xml')
+    const child = spawn(process.execPath, [CLI, 'run', 't', '--out', out, '--workers', '2', '--order', 'given', '--no-history',
+      '--retries', '1', '--timeout', '5', '--kill-grace', '0', '--junit', junit], { cwd: dir, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] })
+    onTestFinished(() => {
+      child.kill('SIGKILL')
+    })
+    let stdout = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+    await waitFor(() => existsSync(`${marks}.6`) && existsSync(`${marks}.7`), 'both blocking tests to start', 60_000)
+    child.kill('SIGINT')
+    expect(await exited).toBe(130)
+
+    const results = readResults(out)
+    const statuses = Object.fromEntries(results.tests.map((t) => [t.id.slice(2), t.status]))
+    expect(statuses).toEqual({
+      'test_1_pass.sh': 'passed', 'test_2_fail.sh': 'failed', 'test_3_error.sh': 'error', 'test_4_timeout.sh': 'timedout',
+      'test_5_flaky.sh': 'flaky', 'test_6_block.sh': 'interrupted', 'test_7_block.sh': 'interrupted', 'test_8_never.sh': 'notrun',
+    })
+    expect(results.counts).toEqual({ passed: 1, flaky: 1, failed: 1, timedout: 1, error: 1, interrupted: 2, notrun: 1 })
+
+    // 2 passed (passed + flaky), 3 failed (failed + timedout + error), 3 skipped (interrupted + notrun).
+    const totals = '2 passed, 3 failed, 3 skipped (1 flaky, 1 timedout, 1 error, 2 interrupted, 1 notrun) - 8 tests in'
+    expect(stdout).toContain(totals)
+    expect(readFileSync(join(out, 'summary.txt'), 'utf8')).toContain(totals)
+    // The pipeline's worker lines add up to the same failures.
+    const failedPerWorker = [...stdout.matchAll(/worker0\d +\d+ tests +\d+ passed +(\d+) failed/g)].map((m) => Number(m[1]))
+    expect(failedPerWorker.reduce((a, b) => a + b, 0)).toBe(3)
+
+    const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(readFileSync(junit, 'utf8'))
+    const suite = xml.testsuites.testsuite
+    expect({ tests: suite.tests, failures: suite.failures, errors: suite.errors, skipped: suite.skipped }).toEqual({ tests: '8', failures: '2', errors: '1', skipped: '3' })
+
+    const { page, errors } = await openPage()
+    await page.goto(`file://${join(out, 'report.html')}`)
+    expect(await page.locator('[data-node="summary"] small').textContent()).toBe('2 passed, 3 failed, 3 skipped')
+    const workerFailed = await page.locator('[data-node^="worker"] small').allTextContents()
+    expect(workerFailed.map((t) => Number(/(\d+) failed/.exec(t)?.[1])).reduce((a, b) => a + b, 0)).toBe(3)
+    expect(errors).toEqual([])
+  })
+})
