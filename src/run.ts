@@ -5,6 +5,7 @@ import { prepareOut } from './record/out-dir.js'
 import type { PlanEntry } from './plan/plan.js'
 import { preparePlan } from './plan/prepare.js'
 import { Execution } from './lanes/execution.js'
+import { LocalClaims } from './claim/local-claims.js'
 import { withRedis } from './store/load-redis.js'
 import { ignoreClaimrunDir } from './record/self-ignore.js'
 import type { RunOptions, RunResult } from './types.js'
@@ -23,18 +24,18 @@ export async function run(options: RunOptions = {}): Promise<RunResult> {
 }
 
 async function execute(opts: ResolvedOptions, tests: PlanEntry[], warnings: string[], history: History): Promise<RunResult> {
-  if (!opts.store) return new Execution(opts, tests, warnings, history, null).run()
+  if (!opts.store) return new Execution(opts, tests, warnings, history, new LocalClaims()).run()
 
   // A shared run: the first process publishes its order; every other one must have the same tests.
   const { url, runId, node, leaseMs, ttlS } = opts.store
   // Loaded only for a shared run: the Redis client alone would double claimrun's start-up.
-  const [{ RedisStore }, { RemoteClaims }] = await withRedis(() => Promise.all([import('./store/redis-store.js'), import('./store/shared-claims.js')]))
+  const [{ RedisStore }, { SharedClaims }] = await withRedis(() => Promise.all([import('./store/redis-store.js'), import('./store/shared-claims.js')]))
   const store = await RedisStore.connect(url, runId, leaseMs, ttlS)
   try {
     const { plan } = await store.joinPlan(tests.map((t) => t.id))
     const byId = new Map(tests.map((t) => [t.id, t]))
     const ordered = plan.map((id) => byId.get(id) as PlanEntry)
-    return await new Execution(opts, ordered, warnings, history, new RemoteClaims(store, node, ordered.length)).run()
+    return await new Execution(opts, ordered, warnings, history, new SharedClaims(store, node, ordered.length)).run()
   } finally {
     await store.close()
   }

@@ -28,7 +28,7 @@ describe('JUnit XML', () => {
     expect(cases['test_1_pass.sh']).toMatchObject({ classname: 't' })
     expect(cases['test_1_pass.sh'].failure).toBeUndefined()
     const fail = cases['test_2_fail.sh']
-    expect(fail.failure.message).toBe('exit code 3')
+    expect(fail.failure.message).toBe('failed (exit 3)')
     expect(text(fail.failure['#cdata'])).toContain('bad <tag> & "quotes" ]]> end')
     expect(text(fail.failure['#cdata'])).toContain('ctrl \\x01\\x1b[31m')
     expect(cases['test_3_timeout.sh']).toMatchObject({ classname: 't/sub' })
@@ -36,7 +36,7 @@ describe('JUnit XML', () => {
     expect(cases['test_3_timeout.sh'].failure.message).toMatch(/^timed out after 1\.\d+ s$/)
     expect(Number(cases['test_3_timeout.sh'].time)).toBeGreaterThanOrEqual(1)
     expect(cases['test_4_flaky.sh'].failure).toBeUndefined()
-    expect(cases['test_4_flaky.sh'].flakyFailure.message).toBe('exit code 1')
+    expect(cases['test_4_flaky.sh'].flakyFailure.message).toBe('failed (exit 1)')
     expect(text(cases['test_4_flaky.sh'].flakyFailure.stackTrace['#cdata'])).toContain('first <attempt>')
     expect(cases['test_5_error.check'].error.message).toMatch(/not found \(ENOENT\)/)
   })

@@ -115,8 +115,8 @@ describe('TAP sub-tests', () => {
     const plan = suites['t/bad-plan.t']
     expect(plan).toMatchObject({ tests: '4', failures: '1' })
     expect(plan.testcase.at(-1)).toMatchObject({ name: 'bad-plan.t', classname: 't' })
-    expect(plan.testcase.at(-1).failure.message).toBe('TAP: planned 5 sub-tests but ran 3')
-    expect(suites['t/die-midway.t'].testcase.at(-1).failure.message).toBe('exit code 255; TAP: planned 4 sub-tests but ran 2')
+    expect(plan.testcase.at(-1).failure.message).toBe('failed (exit 0, TAP: planned 5 sub-tests but ran 3)')
+    expect(suites['t/die-midway.t'].testcase.at(-1).failure.message).toBe('failed (exit 255, TAP: planned 4 sub-tests but ran 2)')
     const sum = (k: string): number => doc.testsuites.testsuite.reduce((n: number, s: Record<string, string>) => n + Number(s[k]), 0)
     expect(doc.testsuites).toMatchObject({ tests: String(sum('tests')), failures: String(sum('failures')), skipped: String(sum('skipped')) })
   }, 180_000)

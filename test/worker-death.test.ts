@@ -1,12 +1,14 @@
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { ClaimrunError, run, type RunEvent, type RunOptions } from 'claimrun'
 import { isAlive, readLines, readResults, tempDir, write } from './helpers.js'
 
 type Death = 'throw' | 'exit' | 'oom' | 'lose'
-/** The worker module's test-only hook, passed through run()'s internal options. */
+const DYING_WORKER = fileURLToPath(new URL('./support/dying-worker.mjs', import.meta.url))
+/** claimrun's one test-only seam (run()'s internal `_testOnlyWorker`): a worker that dies on cue. */
 const dying = (options: RunOptions, test: string, how: Death, attempts: number): RunOptions =>
-  ({ ...options, die: { test, how, attempts } }) as RunOptions
+  ({ ...options, _testOnlyWorker: { file: DYING_WORKER, data: { test, how, attempts } } }) as RunOptions
 
 /** Each test records "<id> <worker> <attempt> <pid>" when it starts, sleeps a little, and passes. */
 function suite(count: number, hangFirst = ''): { dir: string; witness: string } {

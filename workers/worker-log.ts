@@ -76,15 +76,8 @@ export class TestOutput {
   }
 
   private sinceReclaim = 0
-  /** Test-only hook (see test-hooks.ts). */
-  onFirstData: (() => void) | undefined
 
   data = (chunk: Buffer): void => {
-    if (this.onFirstData) {
-      const hook = this.onFirstData
-      this.onFirstData = undefined
-      hook()
-    }
     this.sinceReclaim += chunk.length
     if (this.sinceReclaim >= RECLAIM_EVERY) {
       this.sinceReclaim = 0

@@ -1,7 +1,7 @@
 /**
  * The piscina task: one long-lived call per worker lane. It claims tests from the shared board until
  * none is left, runs each as a subprocess, and reports every start and end to the main thread.
- * Kept thin: the claim rules live in claim-board, the process handling in spawn-test.
+ * Kept thin: the claim rules live in claim/board, the process handling in spawn-test.
  */
 import { threadId } from 'node:worker_threads'
 import { releaseProxy, wrap } from 'comlink/dist/esm/comlink.mjs'
@@ -9,17 +9,16 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
 import { attemptOf, awaitWork, claimNext, isStopped, openBoard, setLanePid } from '../src/claim/board.js'
 import { describeEnd, statusOfEnd } from '../src/record/outcome.js'
 import { escapeLine } from '../src/util/escape.js'
-import type { EndReport, Host, WorkerTask } from '../src/lanes/protocol.js'
+import type { EndMessage, Host, WorkerTask } from '../src/lanes/protocol.js'
 import { decodeTest, planSize } from '../src/claim/plan-buffer.js'
 import { now } from '../src/util/time.js'
 import { postNote, reportPassed } from '../src/lanes/notes.js'
 import { spawnTest } from './spawn-test.js'
 import { TapStream } from './tap-stream.js'
 import { TestOutput, WorkerLog } from './worker-log.js'
-import { dieNow } from './test-hooks.js'
 
 
-const notRunReport = (slot: number, lane: number, attempt: number, at: number): EndReport => ({
+const notRunMessage = (slot: number, lane: number, attempt: number, at: number): EndMessage => ({
   slot, lane, attempt, startAt: at, endAt: at, exitCode: null, signal: null, notRun: true, timedOut: false,
   leaked: 0, outputBytes: 0, droppedBytes: 0, logOffset: 0, logLength: 0, tail: '',
 })
@@ -36,7 +35,7 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
       if (isStopped(board)) break
       let slot: number
       let attempt: number
-      if (task.remote) {
+      if (!task.claimsInWorker) {
         // A shared run: the main thread claims from the store (one atomic round trip) for us.
         const claim = await host.claim()
         if (!claim) break
@@ -50,11 +49,10 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
         attempt = attemptOf(board, slot)
       }
       const test = decodeTest(task.plan, slot)
-      if (task.die?.how === 'lose' && task.die.test === test.id) break
       const startAt = now()
       if (isStopped(board)) {
         // The run stopped between our claim and now: say so rather than start a test nobody waits for.
-        await host.testFinished(notRunReport(slot, task.lane, attempt, startAt))
+        await host.testFinished(notRunMessage(slot, task.lane, attempt, startAt))
         break
       }
       const output = new TestOutput(log, task.maxOutputBytes, `=== ${escapeLine(test.id)} (attempt ${attempt}, started ${new Date(startAt).toISOString()})\n`)
@@ -70,8 +68,6 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
         onSpawn: (pid) => {
           setLanePid(board, task.lane, pid)
           postNote(task.port, { note: 'started', report: { slot, lane: task.lane, attempt, at: startAt } })
-          // Test-only: die once the test has shown it is running (its first output).
-          if (task.die && task.die.test === test.id && attempt <= task.die.attempts) output.onFirstData = () => dieNow(task.die!.how)
         },
       })
       setLanePid(board, task.lane, 0)
@@ -81,7 +77,7 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
       const tapNote = status === 'failed' && outcome.exitCode === 0 ? `TAP: ${escapeLine(subtests?.problems.join('; ') ?? '')}` : undefined
       const verdict = describeEnd({ status, exitCode: outcome.exitCode, signal: outcome.signal, error: outcome.spawnError, attempts: attempt }, tapNote)
       const written = output.finish(`=== ${escapeLine(test.id)}: ${verdict} in ${ms.toFixed(0)} ms\n`)
-      const report: EndReport = {
+      const report: EndMessage = {
         slot,
         lane: task.lane,
         attempt,
@@ -102,7 +98,7 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
       // A pass needs no answer: a note, and on to the next claim (the main thread marks the slot
       // done when it records it). Anything else is awaited, so that a --bail or a retry it causes
       // takes effect before this lane claims again; a shared run awaits every report (the store's say).
-      if (reportPassed(report) && !task.remote) postNote(task.port, { note: 'finished', report })
+      if (reportPassed(report) && task.claimsInWorker) postNote(task.port, { note: 'finished', report })
       else await host.testFinished(report)
       ran++
     }

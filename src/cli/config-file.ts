@@ -17,7 +17,7 @@ export interface ConfigFile {
 }
 
 /** Flags that are not settings: a config file cannot hold them. */
-const NOT_SETTINGS = new Set(['list', 'config', 'dieOn', 'help'])
+const NOT_SETTINGS = new Set(['list', 'config', 'help'])
 /** Keys whose values are paths: relative to the config file's folder, not to wherever claimrun runs. */
 const PATH_KEYS = new Set(['paths', 'out', 'history', 'json', 'junit', 'html'])
 const REPEATABLE = new Set(['grep', 'exclude'])

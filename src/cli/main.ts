@@ -93,7 +93,6 @@ program
   .option('--setup <cmd>', 'run once before the first test (argv-split like --cmd); a failure runs no test')
   .option('--teardown <cmd>', 'run once after the last test, also after an interrupt or a failed setup')
   .option('--env <KEY=VAL>', 'set an environment variable for every test (repeatable)', repeatable, [])
-  .addOption(new Option('--die-on <test:how:n>', 'test-only: make a worker die on a test').hideHelp())
   .option('--config <file>', 'options from this file (default: claimrun.config.{json,mjs,js}, or "claimrun" in package.json, from here up to the repository root)')
   .option('--no-config', 'read no config file')
   .action(async (cliPaths: string[], cliFlags: Record<string, unknown>, command: Command) => {

@@ -47,9 +47,5 @@ export function runOptionsFromFlags(paths: string[], flags: Record<string, unkno
   for (const key of ['grep', 'exclude'] as const) if (Array.isArray(flags[key]) && (flags[key] as string[]).length) options[key] = flags[key] as string[]
   if (Array.isArray(flags.env) && flags.env.length) options.env = parseEnv(flags.env as string[])
   else if (flags.env && typeof flags.env === 'object' && !Array.isArray(flags.env)) options.env = flags.env as Record<string, string>
-  if (typeof flags.dieOn === 'string') {
-    const [test = '', how = 'exit', attempts = '1'] = flags.dieOn.split(':')
-    options.die = { test, how: how as 'exit', attempts: Number(attempts) }
-  }
   return options
 }

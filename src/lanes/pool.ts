@@ -3,20 +3,31 @@ import { Piscina } from 'piscina'
 
 const WORKER_FILE = fileURLToPath(new URL('../../workers/worker.js', import.meta.url))
 
+/**
+ * The one test-only seam (as AVA's `_testOnlyReplaceWorkerPath`): the tests replace the worker
+ * file with one of their own (test/support/dying-worker.mjs wraps the real one and dies on cue),
+ * and hand it data through piscina's workerData. Nothing else in claimrun knows about it.
+ */
+export interface TestOnlyWorker {
+  file: string
+  data?: unknown
+}
+
 /** The pool the worker lanes run in: exactly one thread per lane, each running one long task. */
-export function createPool(lanes: number, smallHeap = false, env: Record<string, string> = {}): Piscina {
+export function createPool(lanes: number, testOnly?: TestOnlyWorker, env: Record<string, string> = {}): Piscina {
   return new Piscina({
-    filename: WORKER_FILE,
+    filename: testOnly?.file ?? WORKER_FILE,
+    ...(testOnly ? { workerData: testOnly.data } : {}),
+    // --env: the worker's process.env, which every test it spawns inherits.
+    ...(Object.keys(env).length ? { env: { ...process.env, ...env } } : {}),
     minThreads: lanes,
     maxThreads: lanes,
     concurrentTasksPerWorker: 1,
-    // --env: the worker's process.env, which every test it spawns inherits.
-    ...(Object.keys(env).length ? { env: { ...process.env, ...env } } : {}),
     // Lanes never idle (each runs one long task); the largest delay a timer accepts.
     idleTimeout: 2 ** 31 - 1,
     // A worker holds one test at a time (the plan is shared, not copied) and its garbage is
     // short-lived spawn bookkeeping, so small heaps suffice; they keep the runner small, and a
     // smaller runner forks its tests faster (fork copies the page tables of the whole process).
-    resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: smallHeap ? 32 : 64 },
+    resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 },
   })
 }

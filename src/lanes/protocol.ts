@@ -11,42 +11,33 @@ export interface PlannedTest {
   argv: string[]
 }
 
-/** Test-only: make the worker thread die when it runs `test` (at most `attempts` times). */
-export interface DeathPlan {
-  test: string
-  /** `lose`: return from the task holding the claim, unreported (a stand-in for a runner bug). */
-  how: 'throw' | 'exit' | 'oom' | 'lose'
-  attempts: number
-}
-
 export interface WorkerTask {
   lane: number
   name: string
   board: SharedArrayBuffer
   lanes: number
-  /** The plan, shared (see shared-plan.ts): each worker decodes only the tests it claims. */
+  /** The plan, shared (see claim/plan-buffer.ts): each worker decodes only the tests it claims. */
   plan: SharedArrayBuffer
   port: MessagePort
   cwd: string
   logFile: string
-  /** Claims come from the main thread (a shared store) instead of the board's cursor. */
-  remote: boolean
+  /** Claim from the board's cursor (a local run), or ask the host (a run shared through a store). */
+  claimsInWorker: boolean
   timeoutMs: number
   killGraceMs: number
   maxOutputBytes: number
   /** Read each test's stdout as TAP when it is TAP. */
   tap: boolean
-  die?: DeathPlan
 }
 
-export interface StartReport {
+export interface StartMessage {
   slot: number
   lane: number
   attempt: number
   at: number
 }
 
-export interface EndReport {
+export interface EndMessage {
   slot: number
   lane: number
   attempt: number
@@ -70,10 +61,10 @@ export interface EndReport {
 }
 
 export interface Host {
-  testStarted(report: StartReport): void
-  testFinished(report: EndReport): void | Promise<void>
+  testStarted(report: StartMessage): void
+  testFinished(report: EndMessage): void | Promise<void>
   /** Answers once every note sent before it is recorded (see lanes/notes.ts): the lane's last call. */
   flush(): void
-  /** Only in a run shared through a store: the next test for this lane, or null when none is left. */
+  /** Only when the task does not claim in the worker (a shared run): the next test for this lane, or null when none is left. */
   claim(): Promise<{ slot: number; attempt: number } | null>
 }

@@ -4,7 +4,7 @@ import { resolve } from 'node:path'
 import { splitCommand } from '../plan/command.js'
 import { badOption, ClaimrunError } from '../errors.js'
 import { MAX_LANES } from '../claim/board.js'
-import type { DeathPlan } from '../lanes/protocol.js'
+import type { TestOnlyWorker } from '../lanes/pool.js'
 import { parseShard, type OrderMode, type Shard } from '../plan/schedule.js'
 import type { RunEvent, RunOptions } from '../types.js'
 import { parseExcludes, parseGreps, type Grep } from '../plan/select.js'
@@ -30,8 +30,8 @@ export interface ResolvedOptions {
   signal: AbortSignal | undefined
   forceSignal: AbortSignal | undefined
   onEvent: ((event: RunEvent) => void) | undefined
-  die: DeathPlan | undefined
   first: string[]
+  testOnlyWorker: TestOnlyWorker | undefined
   history: string | null
   order: OrderMode
   seed: number
@@ -57,10 +57,10 @@ export interface ResolvedOptions {
 export interface InternalOptions {
   /** Aborting it during a stop skips the grace period (the CLI's second Ctrl-C). */
   forceSignal?: AbortSignal
-  /** Test-only: make a worker die on a test. */
-  die?: DeathPlan
   /** Ids claimed before all others, in the usual order among themselves (watch mode: last failures first). */
   first?: string[]
+  /** Test-only: replace the worker file (see lanes/pool.ts). */
+  _testOnlyWorker?: TestOnlyWorker
 }
 
 function wholeNumber(value: unknown, flag: string, min: number, max: number): number {
@@ -170,8 +170,8 @@ export function resolveOptions(options: RunOptions & InternalOptions): ResolvedO
     signal: options.signal,
     forceSignal: options.forceSignal,
     onEvent: options.onEvent,
-    die: options.die,
     first: options.first ?? [],
+    testOnlyWorker: options._testOnlyWorker,
     history: options.history === false ? null : resolve(cwd, typeof options.history === 'string' && options.history ? options.history : DEFAULT_HISTORY),
     order: pick(options.order, ORDERS, '--order') ?? 'smart',
     seed: options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : wholeNumber(options.seed, '--seed', 0, 2 ** 53),

@@ -1,6 +1,6 @@
 import type { PlanEntry } from '../plan/plan.js'
 import { logFileName } from '../lanes/names.js'
-import type { EndReport, StartReport } from '../lanes/protocol.js'
+import type { EndMessage, StartMessage } from '../lanes/protocol.js'
 import type { AttemptResult, Status, TestResult } from '../types.js'
 
 const round = (ms: number): number => Math.round(ms * 10) / 10
@@ -12,7 +12,7 @@ const round = (ms: number): number => Math.round(ms * 10) / 10
 export class Recorder {
   private readonly results: (TestResult | undefined)[]
   private readonly notes: (string[] | undefined)[]
-  private readonly lastStart: (StartReport | undefined)[]
+  private readonly lastStart: (StartMessage | undefined)[]
   private readonly previous: (AttemptResult[] | undefined)[]
 
   constructor(
@@ -30,11 +30,11 @@ export class Recorder {
     return round(at - this.t0)
   }
 
-  started(report: StartReport): void {
+  started(report: StartMessage): void {
     this.lastStart[report.slot] = report
   }
 
-  startOf(slot: number): StartReport | undefined {
+  startOf(slot: number): StartMessage | undefined {
     return this.lastStart[slot]
   }
 
@@ -62,7 +62,7 @@ export class Recorder {
   }
 
   /** Keeps a failed attempt that will be retried; it becomes part of the final result. */
-  retrying(report: EndReport, status: Status): TestResult {
+  retrying(report: EndMessage, status: Status): TestResult {
     const attempt = this.build(report, status)
     const { worker, exitCode, signal, startMs, endMs, durationMs, attempts, log, tail } = attempt
     ;(this.previous[report.slot] ??= []).push({ worker, status, exitCode, signal, startMs, endMs, durationMs, attempts, ...(log ? { log } : {}), tail })
@@ -83,14 +83,14 @@ export class Recorder {
   }
 
   /** Records the outcome a worker reported. */
-  finished(report: EndReport, status: Status): TestResult {
+  finished(report: EndMessage, status: Status): TestResult {
     if (status === 'failed' && report.exitCode === 0 && report.subtests?.problems.length) {
       this.note(report.slot, `exited 0, but its TAP failed it: ${report.subtests.problems.join('; ')}`)
     }
     return this.put(report.slot, this.build(report, status))
   }
 
-  private build(report: EndReport, status: Status): TestResult {
+  private build(report: EndMessage, status: Status): TestResult {
     const test = this.plan[report.slot] as PlanEntry
     return {
       id: test.id,

@@ -31,7 +31,7 @@ function message(t: Pick<TestResult, 'status' | 'exitCode' | 'signal' | 'duratio
 function testcase(t: TestResult): string {
   // A test failed by its TAP says so (alone when it exited 0).
   const tap = t.status === 'failed' && t.subtests?.problems.length ? `TAP: ${t.subtests.problems.join('; ')}` : undefined
-  const m = tap && (t.exitCode === 0 ? tap : `${message(t)}; ${tap}`)
+  const m = tap && describeEnd(t, tap)
   const folder = posix.dirname(t.id)
   const open = `    <testcase classname="${attr(folder)}" name="${attr(posix.basename(t.id))}" time="${seconds(t.durationMs)}" file="${attr(t.id)}">`
   const body: string[] = []

@@ -1,11 +1,13 @@
 import { join } from 'node:path'
 import { ClaimrunError } from '../errors.js'
 import { prepareOut } from '../record/out-dir.js'
-import { countStatuses, exitCodeOf } from '../record/outcome.js'
+import { exitCodeOf } from '../record/outcome.js'
+import { buildRunResult } from '../record/run-result.js'
+import { fromStored, type StoredOutcome } from './stored-outcome.js'
 import { RedisStore } from './redis-store.js'
 import { writeRunFiles } from '../record/run-files.js'
 import { sleep } from '../util/time.js'
-import { type RunResult, type TestResult } from '../types.js'
+import type { RunResult, TestResult } from '../types.js'
 
 export interface ReportOptions {
   store: string
@@ -15,8 +17,6 @@ export interface ReportOptions {
   wait?: number
   cwd?: string
 }
-
-type Stored = Omit<TestResult, 'file'> & { node?: string; startAt: number | null; endAt: number | null }
 
 /**
  * `claimrun report`: the combined outcome of a run shared through a store. Waits (up to `wait`
@@ -39,33 +39,28 @@ export async function report(options: ReportOptions): Promise<RunResult> {
     if (!plan) {
       throw new ClaimrunError('CLAIMRUN_STORE', `no run ${JSON.stringify(options.runId)} in the store; check --run-id, or start the run with claimrun run --store first`)
     }
-    const stored = plan.map((_, i) => outcomes.get(i) as Stored | undefined)
+    const stored = plan.map((_, i) => outcomes.get(i) as StoredOutcome | undefined)
     const starts = stored.flatMap((s) => (s?.startAt != null ? [s.startAt] : []))
     const t0 = starts.length ? Math.min(...starts) : Date.now()
-    const rel = (at: number | null | undefined): number | null => (at == null ? null : Math.round((at - t0) * 10) / 10)
     const tests: TestResult[] = plan.map((id, i) => {
       const s = stored[i]
       if (!s) {
         return { id, file: id, worker: null, status: 'notrun', exitCode: null, signal: null, startMs: null, endMs: null, durationMs: null, attempts: 0, error: 'no outcome in the store when the report was made', outputBytes: 0, tail: '' }
       }
-      const { node: _node, startAt, endAt, ...rest } = s
-      return { ...rest, id, file: id, startMs: rel(startAt), endMs: rel(endAt) }
+      return fromStored(id, s, t0)
     })
-    const counts = countStatuses(tests)
     const unfinished = stored.filter((s) => !s).length
     const ends = tests.flatMap((t) => (t.endMs !== null ? [t.endMs] : []))
-    const result: RunResult = {
-      version: 1,
+    const result = buildRunResult({
       startedAt: new Date(t0).toISOString(),
       durationMs: ends.length ? Math.max(...ends) : 0,
       workers: [...new Set(tests.flatMap((t) => (t.worker ? [t.worker] : [])))].sort(),
       tests,
-      counts,
       order: { mode: 'given' },
-      ...(unfinished ? { warnings: [`${unfinished} test(s) had no outcome when the report was made`] } : {}),
+      warnings: unfinished ? [`${unfinished} test(s) had no outcome when the report was made`] : [],
       exitCode: unfinished ? 1 : exitCodeOf(tests, undefined),
       out: options.out,
-    }
+    })
     prepareOut(options.out)
     const errors = writeRunFiles(result, { cwd: options.cwd ?? process.cwd(), junit: join(options.out, 'junit.xml'), logs: false })
     if (errors.length) result.internalErrors = errors

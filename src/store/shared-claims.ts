@@ -1,18 +1,22 @@
-import type { RedisStore, RemoteClaim } from './redis-store.js'
-
+import type { Claim, ClaimSource, SourceHooks } from '../claim/claim-source.js'
+import { laneName } from '../lanes/names.js'
+import type { TestResult } from '../types.js'
 import { sleep } from '../util/time.js'
+import type { RedisStore } from './redis-store.js'
+import { toStored } from './stored-outcome.js'
 
 /**
- * This process's side of a run shared through a store: the leases it holds (slot → fencing token),
- * renewed every third of the lease while their tests run, and claims that wait while other
- * machines hold the last tests (one of them may die, and its lease lapse back to us).
+ * The claim source of a run shared through a store: this process's side of it. The main thread
+ * claims for its workers (one atomic round trip per claim), holds the leases (slot → fencing token)
+ * and renews them every third of the lease while their tests run; claims wait while other machines
+ * hold the last tests (one of them may die, and its lease lapse back to us).
  */
-export class RemoteClaims {
+export class SharedClaims implements ClaimSource {
+  readonly claimsInWorker = false
+  readonly accountsForAll = false
   private readonly held = new Map<number, number>()
   private renewal: NodeJS.Timeout | undefined
-
-  /** Told when a renewal is refused: the test may already be running elsewhere. */
-  onLost: (slot: number) => void = () => {}
+  private hooks: SourceHooks = { leaseLost: () => {} }
 
   constructor(
     readonly store: RedisStore,
@@ -20,7 +24,12 @@ export class RemoteClaims {
     private readonly planSize: number,
   ) {}
 
-  start(): void {
+  workerName(lane: number): string {
+    return `${this.node}/${laneName(lane)}`
+  }
+
+  start(hooks: SourceHooks): void {
+    this.hooks = hooks
     this.renewal = setInterval(() => void this.renew(), Math.max(50, this.store.leaseMs / 3))
     this.renewal.unref()
   }
@@ -29,12 +38,17 @@ export class RemoteClaims {
     clearInterval(this.renewal)
   }
 
+  /** A shared run's lanes end when the store has nothing left, which only claiming can tell. */
+  moreToClaim(): boolean {
+    return true
+  }
+
   private async renew(): Promise<void> {
     const held = [...this.held].map(([slot, token]) => ({ slot, token }))
     try {
       const ok = await this.store.renew(held)
       held.forEach((h, k) => {
-        if (!ok[k] && this.held.get(h.slot) === h.token) this.onLost(h.slot)
+        if (!ok[k] && this.held.get(h.slot) === h.token) this.hooks.leaseLost(h.slot)
       })
     } catch {
       // The server is away for now; the next renewal tries again, and a lease that lapses meanwhile
@@ -43,15 +57,14 @@ export class RemoteClaims {
   }
 
   /** The next test for `worker`, or null once every test of the run has an outcome (or we stop). */
-  async claim(worker: string, stopped: () => boolean): Promise<RemoteClaim | null> {
+  async claim(worker: string, stopped: () => boolean): Promise<Claim | null> {
     const poll = Math.min(1000, Math.max(50, this.store.leaseMs / 3))
     for (;;) {
       if (stopped()) return null
       const answer = await this.store.claim(worker)
-      if (answer.slot >= 0) {
-        const claim = answer as RemoteClaim
-        this.held.set(claim.slot, claim.token)
-        return claim
+      if (answer.slot >= 0 && 'token' in answer) {
+        this.held.set(answer.slot, answer.token)
+        return { slot: answer.slot, attempt: answer.attempt }
       }
       const { finished, leased } = answer as { finished: number; leased: number }
       if (finished >= this.planSize || leased === 0) return null
@@ -60,10 +73,10 @@ export class RemoteClaims {
   }
 
   /** Publishes an outcome under this process's lease; false when the lease had been taken over. */
-  async finish(slot: number, outcome: unknown): Promise<boolean> {
+  async publish(slot: number, result: TestResult, t0: number): Promise<boolean> {
     const token = this.held.get(slot)
     this.held.delete(slot)
-    return token !== undefined && this.store.finish(slot, token, outcome)
+    return token !== undefined && this.store.finish(slot, token, toStored(result, t0, this.node))
   }
 
   /** Gives a held test back to the run at once (a worker died here, or this process is stopping). */

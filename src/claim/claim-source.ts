@@ -1,0 +1,41 @@
+import type { TestResult } from '../types.js'
+
+/** A test handed to a lane: its plan slot, and which attempt this is (1 for a first run). */
+export interface Claim {
+  slot: number
+  attempt: number
+}
+
+/** What a claim source may tell the run while it goes. */
+export interface SourceHooks {
+  /** A claim this process holds may have passed to another process (a lease renewed too late). */
+  leaseLost(slot: number): void
+}
+
+/**
+ * Where a run's claims come from, chosen once (in run.ts): the local board, on which worker threads
+ * claim for themselves with one compareExchange each, or a store shared by several processes, from
+ * which the main thread claims for its workers. The run's lifecycle (lanes/) asks a source only the
+ * questions on which the two differ; nothing outside a source's own module knows which it is.
+ */
+export interface ClaimSource {
+  /** True when worker threads claim from the board themselves; false when they ask the host. */
+  readonly claimsInWorker: boolean
+  /**
+   * True when this process accounts for every planned test at the end (a test it never finished is
+   * `notrun`); false when other processes share the plan and account for what they ran.
+   */
+  readonly accountsForAll: boolean
+  /** A lane's name in results and events: `worker01`, or `<node>/worker01` in a shared run. */
+  workerName(lane: number): string
+  start(hooks: SourceHooks): void
+  stop(): void
+  /** The next test for `worker` (only when !claimsInWorker), or null once none is left or `stopped()`. */
+  claim(worker: string, stopped: () => boolean): Promise<Claim | null>
+  /** Makes an outcome the run's; false when the run did not accept it (its lease had passed on). */
+  publish(slot: number, result: TestResult, t0: number): Promise<boolean>
+  /** Hands a held test back to the run at once (its worker died, or this process is stopping). */
+  release(slot: number): Promise<void>
+  /** After a worker thread died: whether a replacement should start (more may come to claim). */
+  moreToClaim(finishedHere: number, planSize: number): boolean
+}

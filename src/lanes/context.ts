@@ -1,0 +1,37 @@
+import type { Piscina } from 'piscina'
+import type { ClaimBoard } from '../claim/board.js'
+import type { ClaimSource } from '../claim/claim-source.js'
+import type { ResolvedOptions } from '../options/resolve.js'
+import type { PlanEntry } from '../plan/plan.js'
+import type { Recorder } from '../record/recorder.js'
+import type { RunEvent } from '../types.js'
+import type { StartMessage } from './protocol.js'
+import type { RunStateMachine } from './run-state.js'
+
+/**
+ * What the host (host.ts) and the lane supervisor (lane.ts) share with the run that owns them
+ * (execution.ts). Types only, so the three modules do not import each other in a circle.
+ */
+export interface RunContext {
+  readonly opts: ResolvedOptions
+  readonly tests: PlanEntry[]
+  readonly board: ClaimBoard
+  readonly plan: SharedArrayBuffer
+  readonly lanes: number
+  readonly t0: number
+  readonly recorder: Recorder
+  readonly source: ClaimSource
+  readonly pool: Piscina
+  readonly state: RunStateMachine
+  /** Tests running now, by slot (for --slow). */
+  readonly running: Map<number, StartMessage>
+  /** Why the run was interrupted, once it was. */
+  readonly stoppedBy: string | null
+  emit(event: RunEvent): void
+  /** Claimrun itself went wrong: the run will exit 2, loudly. */
+  fault(message: string): void
+  /** A problem that does not change any outcome (a report that could not be published…). */
+  problem(message: string): void
+  /** Counts a failed test toward --bail. */
+  failed(): void
+}

@@ -1,0 +1,68 @@
+// Test-only worker file (the one seam: run()'s internal `_testOnlyWorker`, see src/lanes/pool.ts).
+// It runs claimrun's real worker, but watches the lane's conversation with the main thread and,
+// once the chosen test has started and printed something, ends the worker thread the way a real
+// fault would: an uncaught exception, process.exit() inside the thread, running out of memory, or
+// ("lose") returning from the task while still holding the claim, unreported — a stand-in for a
+// runner bug. workerData: { test, how, attempts }.
+import { statSync } from 'node:fs'
+import { MessageChannel, workerData } from 'node:worker_threads'
+import work from '../../dist/workers/worker.js'
+import { decodeTest } from '../../dist/src/claim/plan-buffer.js'
+import { lanePid, openBoard } from '../../dist/src/claim/board.js'
+
+const plan = workerData
+
+function die(how) {
+  if (how === 'exit') process.exit(70)
+  if (how === 'throw') {
+    setImmediate(() => {
+      throw new Error('claimrun test hook: uncaught exception in worker')
+    })
+    return
+  }
+  const hog = []
+  for (;;) hog.push(new Array(1 << 20).fill(hog.length))
+}
+
+const logSize = (file) => {
+  try {
+    return statSync(file).size
+  } catch {
+    return 0
+  }
+}
+
+export default async function dyingWork(task) {
+  // Stand between the worker and the main thread, so every message can be looked at.
+  const outer = task.port
+  const { port1: mine, port2: theirs } = new MessageChannel()
+  let lost = null
+  const lose = new Promise((resolve) => (lost = resolve))
+  let silenced = false
+  mine.on('message', (m) => {
+    // A start comes as a one-way note (src/lanes/notes.ts) or, failing that, a comlink call.
+    const started = m?.note === 'started' ? m.report : m?.type === 'APPLY' && m.path?.[0] === 'testStarted' ? m.argumentList?.[0]?.value : undefined
+    if (!silenced) outer.postMessage(m)
+    if (!started || decodeTest(task.plan, started.slot).id !== plan.test || started.attempt > plan.attempts) return
+    const size = logSize(task.logFile)
+    // Die once the test has shown it is running: its first output reached the log.
+    const watch = setInterval(() => {
+      if (logSize(task.logFile) <= size) return
+      clearInterval(watch)
+      if (plan.how !== 'lose') return die(plan.how)
+      // Return holding the claim, unreported: end the test's group, drop the lane's later reports.
+      silenced = true
+      const pid = lanePid(openBoard(task.board, 0, task.lanes), task.lane)
+      try {
+        if (pid) process.kill(-pid, 'SIGKILL')
+      } catch {}
+      lost({ lane: task.lane, ran: 0, threadId: 0 })
+    }, 2)
+  })
+  outer.on('message', (m) => mine.postMessage(m))
+  const real = work({ ...task, port: theirs })
+  const result = await Promise.race([real, lose])
+  outer.close()
+  mine.close()
+  return result
+}
