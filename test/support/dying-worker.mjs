@@ -55,7 +55,9 @@ export default async function dyingWork(task) {
       const pid = lanePid(openBoard(task.board, 0, task.lanes), task.lane)
       try {
         if (pid) process.kill(-pid, 'SIGKILL')
-      } catch {}
+      } catch {
+        // already gone
+      }
       lost({ lane: task.lane, ran: 0, threadId: 0 })
     }, 2)
   })
