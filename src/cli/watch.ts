@@ -1,7 +1,8 @@
 import { isAbsolute, relative, resolve, sep } from 'node:path'
 import { watch as chokidar } from 'chokidar'
 import { escapeLine } from '../util/escape.js'
-import { DEFAULT_HISTORY, DEFAULT_OUT, type InternalOptions } from '../options/resolve.js'
+import { DEFAULTS } from '../options/defaults.js'
+import type { InternalOptions } from '../options/resolve.js'
 import { failures } from '../reporters/summary.js'
 import type { RunOptions, RunResult } from '../types.js'
 
@@ -44,8 +45,8 @@ export async function watchRuns(session: WatchSession): Promise<number> {
   const { options, signal } = session
   const cwd = resolve(options.cwd ?? process.cwd())
   const given = options.paths?.length ? options.paths : ['test']
-  const ignoredFiles = new Set([options.history === false ? '' : resolve(cwd, typeof options.history === 'string' && options.history ? options.history : DEFAULT_HISTORY), ...[options.json, options.junit, options.html].filter((f): f is string => Boolean(f)).map((f) => resolve(cwd, f))])
-  const outDir = resolve(cwd, options.out ?? DEFAULT_OUT)
+  const ignoredFiles = new Set([options.history === false ? '' : resolve(cwd, typeof options.history === 'string' && options.history ? options.history : DEFAULTS.history), ...[options.json, options.junit, options.html].filter((f): f is string => Boolean(f)).map((f) => resolve(cwd, f))])
+  const outDir = resolve(cwd, options.out ?? DEFAULTS.out)
   const roots = [cwd, ...given.map((p) => resolve(cwd, p)).filter((p) => !inside(cwd, p))]
 
   let testFiles = new Set<string>()

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { DEFAULTS } from '../options/defaults.js'
 import { badOption } from '../errors.js'
 import { mulberry32 } from '../util/random.js'
 
@@ -50,12 +51,12 @@ ${fails ? `echo "${name}: AssertionError: expected 42, received 41" >&2\nexit 1`
 
 /** Writes a suite like the pipeline demo's: `count` tests sleeping in [minMs, maxMs], `failures` of them failing. */
 export function generateSuite(dir: string, options: GenerateOptions = {}): GeneratedTest[] {
-  const count = options.count ?? 20
-  const failures = options.failures ?? 3
-  const minMs = options.minMs ?? 100
-  const maxMs = options.maxMs ?? 2000
-  const seed = options.seed ?? 1
-  const lang = options.lang ?? 'js'
+  const count = options.count ?? DEFAULTS.generate.count
+  const failures = options.failures ?? DEFAULTS.generate.failures
+  const minMs = options.minMs ?? DEFAULTS.generate.minMs
+  const maxMs = options.maxMs ?? DEFAULTS.generate.maxMs
+  const seed = options.seed ?? DEFAULTS.generate.seed
+  const lang = options.lang ?? DEFAULTS.generate.lang
   if (!Number.isInteger(count) || count < 1) throw badOption('--count', count, 'a whole number above 0')
   if (!Number.isInteger(failures) || failures < 0 || failures > count) throw badOption('--failures', failures, `a whole number from 0 to --count (${count})`)
   if (!Number.isFinite(minMs) || minMs < 0) throw badOption('--min-ms', minMs, 'a number of milliseconds, 0 or more')

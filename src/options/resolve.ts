@@ -1,3 +1,4 @@
+import { DEFAULTS } from './defaults.js'
 import { existsSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { resolve } from 'node:path'
@@ -5,15 +6,10 @@ import { splitCommand } from '../plan/command.js'
 import { badOption, ClaimrunError } from '../errors.js'
 import { MAX_LANES } from '../claim/board.js'
 import type { TestOnlyWorker } from '../lanes/pool.js'
-import { parseShard, type OrderMode, type Shard } from '../plan/schedule.js'
+import { parseShard, type OrderMode, type Shard } from './shard.js'
 import type { RunEvent, RunOptions } from '../types.js'
 import { parseExcludes, parseGreps, type Grep } from '../plan/select.js'
 
-export const DEFAULT_WORKERS = 3
-export const DEFAULT_OUT = '.claimrun/last-run'
-export const DEFAULT_KILL_GRACE_S = 5
-export const DEFAULT_MAX_OUTPUT = 50 * 1024 * 1024
-export const DEFAULT_HISTORY = '.claimrun/history.json'
 const ORDERS: readonly OrderMode[] = ['smart', 'given', 'random']
 
 /** Options after validation: every default filled, every path absolute. */
@@ -102,8 +98,8 @@ function storeOptions(options: RunOptions): NonNullable<ResolvedOptions['store']
     url: options.store,
     runId,
     node,
-    leaseMs: seconds(options.lease ?? 30, '--lease', false),
-    ttlS: Math.round(seconds(options.ttl ?? 86400, '--ttl', false) / 1000),
+    leaseMs: seconds(options.lease ?? DEFAULTS.leaseS, '--lease', false),
+    ttlS: Math.round(seconds(options.ttl ?? DEFAULTS.ttlS, '--ttl', false) / 1000),
   }
 }
 
@@ -159,28 +155,28 @@ export function resolveOptions(options: RunOptions & InternalOptions): ResolvedO
   if (options.onEvent !== undefined && typeof options.onEvent !== 'function') throw badOption('onEvent', options.onEvent, 'a function')
   return {
     paths,
-    workers: options.workers === undefined ? DEFAULT_WORKERS : wholeNumber(options.workers, '--workers', 1, MAX_LANES),
+    workers: options.workers === undefined ? DEFAULTS.workers : wholeNumber(options.workers, '--workers', 1, MAX_LANES),
     cmd: options.cmd === undefined ? null : splitCommand(options.cmd),
     pattern: options.pattern,
-    out: resolve(cwd, options.out ?? DEFAULT_OUT),
+    out: resolve(cwd, options.out ?? DEFAULTS.out),
     cwd,
     timeoutMs: options.timeout === undefined ? 0 : seconds(options.timeout, '--timeout', false),
-    killGraceMs: seconds(options.killGrace ?? DEFAULT_KILL_GRACE_S, '--kill-grace', true),
-    maxOutput: options.maxOutput === undefined ? DEFAULT_MAX_OUTPUT : wholeNumber(options.maxOutput, '--max-output', 0, Number.MAX_SAFE_INTEGER),
+    killGraceMs: seconds(options.killGrace ?? DEFAULTS.killGraceS, '--kill-grace', true),
+    maxOutput: options.maxOutput === undefined ? DEFAULTS.maxOutput : wholeNumber(options.maxOutput, '--max-output', 0, Number.MAX_SAFE_INTEGER),
     signal: options.signal,
     forceSignal: options.forceSignal,
     onEvent: options.onEvent,
     first: options.first ?? [],
     testOnlyWorker: options._testOnlyWorker,
-    history: options.history === false ? null : resolve(cwd, typeof options.history === 'string' && options.history ? options.history : DEFAULT_HISTORY),
-    order: pick(options.order, ORDERS, '--order') ?? 'smart',
+    history: options.history === false ? null : resolve(cwd, typeof options.history === 'string' && options.history ? options.history : DEFAULTS.history),
+    order: pick(options.order, ORDERS, '--order') ?? DEFAULTS.order,
     seed: options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : wholeNumber(options.seed, '--seed', 0, 2 ** 53),
     lastFailed: Boolean(options.lastFailed),
     bail: options.bail === undefined ? 0 : wholeNumber(options.bail, '--bail', 1, Number.MAX_SAFE_INTEGER),
     retries: options.retries === undefined ? 0 : wholeNumber(options.retries, '--retries', 0, 100),
     failOnFlaky: Boolean(options.failOnFlaky),
     shard: options.shard === undefined ? null : parseShard(String(options.shard)),
-    slowMs: seconds(options.slow ?? 30, '--slow', false),
+    slowMs: seconds(options.slow ?? DEFAULTS.slowS, '--slow', false),
     tap: flag(options.tap, 'tap', true),
     json: outputFile(options.json, '--json', cwd),
     junit: outputFile(options.junit, '--junit', cwd),

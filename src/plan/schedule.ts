@@ -1,10 +1,9 @@
-import { ClaimrunError } from '../errors.js'
+import type { OrderMode, Shard } from '../options/shard.js'
 import type { History } from '../record/history.js'
 import { didNotPass } from '../record/outcome.js'
 import type { PlanEntry } from './plan.js'
 import { mulberry32 } from '../util/random.js'
 
-export type OrderMode = 'smart' | 'given' | 'random'
 
 /** A seeded shuffle (mulberry32 + Fisher–Yates), so `--order random --seed n` repeats exactly. */
 export function shuffle<T>(items: T[], seed: number): T[] {
@@ -43,21 +42,6 @@ export function lastFailed(tests: PlanEntry[], history: History): PlanEntry[] {
     return h !== undefined && didNotPass(h.lastStatus)
   })
   return failed.length > 0 ? failed : tests
-}
-
-export interface Shard {
-  index: number
-  total: number
-}
-
-export function parseShard(text: string): Shard {
-  const m = /^(\d+)\/(\d+)$/.exec(text.trim())
-  const index = Number(m?.[1])
-  const total = Number(m?.[2])
-  if (!m || total < 1 || index < 1 || index > total) {
-    throw new ClaimrunError('CLAIMRUN_BAD_OPTION', `--shard must be <i>/<n> with 1 <= i <= n, such as 2/3 (received ${JSON.stringify(text)})`)
-  }
-  return { index, total }
 }
 
 /**

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis'
+import { DEFAULTS } from '../options/defaults.js'
 import { ClaimrunError } from '../errors.js'
 
 /**
@@ -107,8 +108,6 @@ interface Scripts {
   crRelease(free: string, leases: string, holder: string, slot: number, token: number): Promise<number>
 }
 
-export const DEFAULT_LEASE_S = 30
-export const DEFAULT_TTL_S = 24 * 3600
 
 /** Reads `redis://[user:pass@]host:port[/db]` or `rediss://…` (TLS); anything else is a usage error. */
 function checkUrl(url: string): void {
@@ -132,7 +131,7 @@ export class RedisStore {
   ) {}
 
   /** Connects, or fails with one line (CLAIMRUN_STORE) within a few seconds; never hangs. */
-  static async connect(url: string, runId: string, leaseMs = DEFAULT_LEASE_S * 1000, ttlS = DEFAULT_TTL_S): Promise<RedisStore> {
+  static async connect(url: string, runId: string, leaseMs = DEFAULTS.leaseS * 1000, ttlS = DEFAULTS.ttlS): Promise<RedisStore> {
     checkUrl(url)
     let connected = false
     let lastError: Error | undefined

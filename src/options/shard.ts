@@ -1,0 +1,19 @@
+import { ClaimrunError } from '../errors.js'
+
+/** The claim order of a run (see plan/schedule.ts). */
+export type OrderMode = 'smart' | 'given' | 'random'
+
+export interface Shard {
+  index: number
+  total: number
+}
+
+export function parseShard(text: string): Shard {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim())
+  const index = Number(m?.[1])
+  const total = Number(m?.[2])
+  if (!m || total < 1 || index < 1 || index > total) {
+    throw new ClaimrunError('CLAIMRUN_BAD_OPTION', `--shard must be <i>/<n> with 1 <= i <= n, such as 2/3 (received ${JSON.stringify(text)})`)
+  }
+  return { index, total }
+}
