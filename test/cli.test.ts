@@ -8,7 +8,7 @@ describe('the demo suite', () => {
     const dir = tempDir()
     const out = join(dir, 'out')
     const suite = JSON.parse(readFileSync(join(ROOT, 'fixtures/demo/suite.json'), 'utf8'))
-    const r = await runCli(['run', 'fixtures/demo', '--out', out])
+    const r = await runCli(['run', 'fixtures/demo', '--out', out, '--history', join(dir, 'history.json')], { cwd: ROOT })
     expect(r.code).toBe(1)
     expect(r.stderr).toBe('')
     const results = readResults(out)

@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { run } from 'claimrun'
-import { runCli, tempDir, write } from './helpers.js'
+import { runCli, tempDir, write, readableCli } from './helpers.js'
 
 describe('discovery', () => {
   it('default pattern, natural order, node_modules and dot-folders skipped, duplicates once', async () => {
@@ -64,7 +64,8 @@ describe('discovery', () => {
     mkdirSync(join(dir, 'out'), { mode: 0o777 })
     chmodSync(join(dir, 'out'), 0o777)
     // Root reads any folder, so when we are root the CLI runs as an unprivileged user.
-    const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}
+    // (from a copy of the CLI it can read: the checkout may be in root's own mode-700 home folder).
+    const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534, cli: readableCli() } : {}
     const r = await runCli(['run', 't', '--out', join(dir, 'out')], { cwd: dir, ...asUser })
     chmodSync(join(dir, 't/locked'), 0o755)
     expect(r.stderr).toMatch(/^claimrun: warning: cannot read folder t\/locked \(EACCES\): skipped$/m)

@@ -33,7 +33,7 @@ describe('floods', () => {
     const riseMiB = (flood.maxRssKiB - quiet.maxRssKiB) / 1024
     console.log(`peak RSS: quiet ${(quiet.maxRssKiB / 1024).toFixed(1)} MiB, 1 GiB flood ${(flood.maxRssKiB / 1024).toFixed(1)} MiB (+${riseMiB.toFixed(1)} MiB)`)
     expect(riseMiB).toBeLessThan(64)
-  })
+  }, 240_000) // two runs that move 1 GiB each: a guard against a hang on a loaded machine, not a speed claim
 
   it('one 100 MiB line without a newline, and bytes that are not UTF-8: bounded tail, run finishes', async () => {
     const dir = tempDir()

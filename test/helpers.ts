@@ -1,12 +1,21 @@
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { onTestFinished } from 'vitest'
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 export const CLI = join(ROOT, 'dist/src/cli/main.js')
+
+/** Registers cleanup for the running test (a no-op outside one, e.g. in a beforeAll). */
+export function afterTest(cleanup: () => void | Promise<void>): void {
+  try {
+    onTestFinished(cleanup)
+  } catch {
+    // not inside a test: the caller cleans up itself
+  }
+}
 
 /** A fresh temp folder, removed when the test ends. */
 export function tempDir(prefix = 'claimrun-test-'): string {
@@ -39,11 +48,14 @@ export interface CliResult {
   stderr: string
 }
 
-/** Runs the real CLI as a subprocess (stdin closed), with a hard timeout so a hang fails the test. */
-export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; uid?: number; gid?: number } = {}): Promise<CliResult> {
+/**
+ * Runs the real CLI as a subprocess (stdin closed), with a hard timeout so a hang fails the test.
+ * It runs in a fresh temp folder unless `cwd` says otherwise, so no test writes into the checkout.
+ */
+export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; uid?: number; gid?: number; cli?: string } = {}): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: options.cwd ?? ROOT,
+    const child = spawn(process.execPath, [options.cli ?? CLI, ...args], {
+      cwd: options.cwd ?? tempDir(),
       env: { ...process.env, NO_COLOR: '1', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(options.uid !== undefined ? { uid: options.uid, gid: options.gid } : {}),
@@ -56,11 +68,50 @@ export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.Pro
       child.kill('SIGKILL')
       reject(new Error(`claimrun ${args.join(' ')} did not finish in time\n${stdout}\n${stderr}`))
     }, options.timeoutMs ?? 60_000)
+    afterTest(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    })
     child.on('close', (code, signal) => {
       clearTimeout(timer)
       resolvePromise({ code, signal, stdout, stderr })
     })
   })
+}
+
+/** The CLI running in the background: its output so far, and its exit. Killed when the test ends. */
+export interface RunningCli {
+  child: ChildProcess
+  stdout(): string
+  stderr(): string
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+export function startCli(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): RunningCli {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env: { ...process.env, NO_COLOR: '1', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout?.on('data', (d) => (stdout += d))
+  child.stderr?.on('data', (d) => (stderr += d))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => child.on('close', (code, signal) => resolveExit({ code, signal })))
+  onTestFinished(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
+  return { child, stdout: () => stdout, stderr: () => stderr, exited }
+}
+
+/**
+ * A copy of the built CLI that any user can read (hard links into a world-readable temp folder),
+ * for a test that runs it as another user: the checkout itself may sit in a mode-700 home folder.
+ * Returns the path of its cli entry.
+ */
+export function readableCli(): string {
+  const dir = tempDir('claimrun-cli-')
+  chmodSync(dir, 0o755)
+  for (const part of ['dist', 'node_modules', 'assets', 'package.json']) {
+    const r = spawnSync('cp', ['-al', join(ROOT, part), join(dir, part)])
+    if (r.status !== 0) spawnSync('cp', ['-a', join(ROOT, part), join(dir, part)])
+  }
+  return join(dir, relative(ROOT, CLI))
 }
 
 export function readResults(out: string): { tests: Array<Record<string, unknown> & { id: string; status: string; worker: string | null; attempts: number }>; counts: Record<string, number>; workers: string[] } {

@@ -33,7 +33,7 @@ describe('JUnit XML', () => {
     expect(text(fail.failure['#cdata'])).toContain('ctrl \\x01\\x1b[31m')
     expect(cases['test_3_timeout.sh']).toMatchObject({ classname: 't/sub' })
     expect(cases['test_3_timeout.sh'].failure.type).toBe('timedout')
-    expect(cases['test_3_timeout.sh'].failure.message).toMatch(/^timed out after 1\.\d+ s$/)
+    expect(cases['test_3_timeout.sh'].failure.message).toMatch(/^timed out after \d+\.\d+ s$/)
     expect(Number(cases['test_3_timeout.sh'].time)).toBeGreaterThanOrEqual(1)
     expect(cases['test_4_flaky.sh'].failure).toBeUndefined()
     expect(cases['test_4_flaky.sh'].flakyFailure.message).toBe('failed (exit 1)')

@@ -1,51 +1,65 @@
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { openPage } from './support/browser.js'
-import { CLI, readResults, runCli, tempDir, waitFor, write } from './helpers.js'
+import { CLI, readResults, startCli, tempDir, waitFor, write } from './helpers.js'
 
-/** Tests that each wait until `gate` exists, so a run is visibly in progress until we let it go. */
-function gatedSuite(dir: string, count: number): string {
+/**
+ * Tests that each wait until `gate` exists, so a run is visibly in progress until we let it go.
+ * They also stop waiting when their temp folder is removed (the test's cleanup), so a test that
+ * fails before opening the gate leaves nothing running.
+ */
+function gatedSuite(dir: string, count: number, failing = 2): string {
   const gate = join(dir, 'gate')
-  for (let i = 1; i <= count; i++) write(dir, `t/test_${i}.sh`, `while [ ! -e '${gate}' ]; do sleep 0.05; done\n${i === 2 ? 'echo "<b>nope</b>"; exit 1' : 'exit 0'}\n`)
+  for (let i = 1; i <= count; i++) write(dir, `t/test_${i}.sh`, `while [ ! -e '${gate}' ] && [ -d '${dir}' ]; do sleep 0.05; done\n${i === failing ? 'echo "<b>nope</b>"; exit 1' : 'exit 0'}\n`)
   return gate
 }
 
 describe('live terminal view', () => {
-  it('on a terminal (script(1) gives it a pty): worker lines and a progress bar while it runs, the summary intact after', () => {
+  it('on a terminal (script(1) gives it a pty): worker lines and a progress bar while it runs, the summary intact after', async () => {
     const dir = tempDir()
-    write(dir, 't/test_1.sh', 'sleep 0.6\n')
-    write(dir, 't/test_2.sh', 'sleep 0.6\necho broken; exit 1\n')
-    write(dir, 't/test_3.sh', 'sleep 0.3\n')
+    gatedSuite(dir, 3)
     // script(1) started from a pipe gives a 0×0 terminal; give it a size as a real one has.
     const command = `stty rows 40 cols 100; ${process.execPath} ${CLI} run t --no-history --order given --out out`
-    const r = spawnSync('script', ['-q', '-e', '-c', command, '/dev/null'], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', COLUMNS: '100' }, timeout: 60_000 })
-    expect(r.status).toBe(1)
-    const screen = r.stdout
+    const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], { cwd: dir, env: { ...process.env, NO_COLOR: '1', COLUMNS: '100' }, stdio: ['ignore', 'pipe', 'pipe'] })
+    onTestFinished(() => {
+      child.kill('SIGKILL')
+    })
+    let screen = ''
+    child.stdout.on('data', (d) => (screen += d))
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+    const workerLines = (): RegExpMatchArray[] => [...screen.matchAll(/ (worker0\d) {2}(t\/test_\d\.sh) {2}\d+ ms/g)]
+    // All three tests are held at the gate until the live view has shown each worker running one.
+    await waitFor(() => new Set(workerLines().map((m) => m[1])).size === 3, 'a live line for each worker')
+    write(dir, 'gate', '')
+    expect(await exited).toBe(1)
     expect(screen).toContain('\u001b[') // it redraws
-    const lines = [...screen.matchAll(/ (worker0\d) {2}(t\/test_\d\.sh) {2}\d+ ms/g)]
-    expect(new Set(lines.map((m) => m[1]))).toEqual(new Set(['worker01', 'worker02', 'worker03']))
-    expect(new Set(lines.map((m) => m[2]))).toEqual(new Set(['t/test_1.sh', 't/test_2.sh', 't/test_3.sh']))
+    expect(new Set(workerLines().map((m) => m[2]))).toEqual(new Set(['t/test_1.sh', 't/test_2.sh', 't/test_3.sh']))
     expect(screen).toMatch(/\[[█░]{24}\] \d\/3/)
     expect(screen).toMatch(/✗ t\/test_2\.sh: failed \(exit 1\) \(worker0\d, /)
     // The summary comes after the live area is gone, whole.
     const summary = screen.slice(screen.lastIndexOf('run (serial)'))
-    expect(summary).toMatch(/run_tests \(parallel, 3 workers\)[\s\S]*── failed: t\/test_2\.sh[\s\S]*broken[\s\S]*2 passed, 1 failed/)
+    expect(summary).toMatch(/run_tests \(parallel, 3 workers\)[\s\S]*── failed: t\/test_2\.sh[\s\S]*<b>nope<\/b>[\s\S]*2 passed, 1 failed/)
     // A small run on a terminal gets the table of every test (the live view listed none of them).
     expect(summary).toMatch(/^TEST +WORKER +STATUS +DURATION/m)
   })
 
   it('without a terminal: one plain line per finished test, no escape codes; a slow test is announced once', async () => {
     const dir = tempDir()
+    const gate = join(dir, 'gate')
     write(dir, 't/test_fast.sh', 'exit 0\n')
-    write(dir, 't/test_slow.sh', 'sleep 1.2\n')
-    const r = await runCli(['run', 't', '--slow', '0.4', '--out', join(dir, 'out')], { cwd: dir, env: { NO_COLOR: '' } })
-    expect(r.code).toBe(0)
-    expect(r.stdout).not.toContain('\u001b')
-    expect(r.stdout.match(/^slow: t\/test_slow\.sh on worker0\d, \d+ ms$/gm)).toHaveLength(1)
-    expect(r.stdout).toMatch(/^\[1\/2\] passed {6}worker0\d/m)
-    expect(r.stdout).toMatch(/^\[2\/2\] passed/m)
+    // Runs until the runner has announced it as slow (and we open the gate), however loaded the machine.
+    write(dir, 't/test_slow.sh', `while [ ! -e '${gate}' ] && [ -d '${dir}' ]; do sleep 0.05; done\n`)
+    const cli = startCli(['run', 't', '--slow', '0.4', '--out', join(dir, 'out')], { cwd: dir, env: { NO_COLOR: '' } })
+    await waitFor(() => /^slow: t\/test_slow\.sh/m.test(cli.stdout()), 'the slow announcement')
+    write(dir, 'gate', '')
+    expect((await cli.exited).code).toBe(0)
+    const stdout = cli.stdout()
+    expect(stdout).not.toContain('\u001b')
+    expect(stdout.match(/^slow: t\/test_slow\.sh on worker0\d, \d+ ms$/gm)).toHaveLength(1)
+    expect(stdout).toMatch(/^\[1\/2\] passed {6}worker0\d/m)
+    expect(stdout).toMatch(/^\[2\/2\] passed/m)
   })
 })
 
@@ -54,6 +68,9 @@ describe('--ui', () => {
     const dir = tempDir()
     gatedSuite(dir, 4)
     const child = spawn(process.execPath, [CLI, 'run', 't', '--ui', '--workers', '2', '--no-history', '--order', 'given', '--out', join(dir, 'out')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } })
+    onTestFinished(() => {
+      child.kill('SIGKILL')
+    })
     let stdout = ''
     child.stdout.on('data', (d) => (stdout += d))
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
@@ -89,6 +106,9 @@ describe('--ui', () => {
     const dir = tempDir()
     write(dir, 't/test_1.sh', 'echo one\n')
     const child = spawn(process.execPath, [CLI, 'run', 't', '--ui-keep', '--out', join(dir, 'out')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } })
+    onTestFinished(() => {
+      child.kill('SIGKILL')
+    })
     let stdout = ''
     child.stdout.on('data', (d) => (stdout += d))
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve))

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { XMLParser } from 'fast-xml-parser'
 import { describe, expect, it, onTestFinished } from 'vitest'
@@ -15,36 +15,41 @@ describe('one outcome model', () => {
   it('every report of a run with all seven statuses gives the same tally', async () => {
     const dir = tempDir()
     const marks = join(dir, 'marks')
-    write(dir, 't/test_1_pass.sh', 'exit 0\n')
-    write(dir, 't/test_2_fail.sh', 'echo broken\nexit 1\n')
+    const out = join(dir, 'out')
+    const ticks = join(dir, 'ticks')
+    // Fails at once; its retry (on the other worker) hangs, ticking, until --timeout ends it: timedout.
+    write(dir, 't/test_1_timeout.sh', `[ "$CLAIMRUN_ATTEMPT" = 1 ] && exit 1\nwhile :; do echo tick >> '${ticks}'; sleep 0.5; done\n`)
+    // Fails its first attempt, passes its second (on the other worker): flaky.
+    write(dir, 't/test_2_flaky.sh', `[ -e '${marks}.flaky' ] && exit 0\n: > '${marks}.flaky'\nexit 1\n`)
+    // Passes once the hanging retry has ticked a few times: the tests held at the end start well
+    // after it, so its timeout comes (and the run is interrupted) long before theirs could.
+    write(dir, 't/test_3_pass.sh', `until [ "$(cat '${ticks}' 2>/dev/null | wc -l)" -ge 4 ] || [ ! -d '${dir}' ]; do sleep 0.05; done\n`)
+    write(dir, 't/test_4_fail.sh', 'echo broken\nexit 1\n')
     // An executable whose interpreter does not exist cannot start: error.
-    write(dir, 't/test_3_error.sh', '#!/nonexistent/interpreter\n', 0o755)
-    write(dir, 't/test_4_timeout.sh', 'exec sleep 600\n')
-    // Fails its first attempt, passes its second: flaky.
-    write(dir, 't/test_5_flaky.sh', `[ -e '${marks}.flaky' ] && exit 0\n: > '${marks}.flaky'\nexit 1\n`)
+    write(dir, 't/test_5_error.sh', '#!/nonexistent/interpreter\n', 0o755)
     // Started last on each worker and held until the run is interrupted.
     for (const n of [6, 7]) write(dir, `t/test_${n}_block.sh`, `: > '${marks}.${n}'\nexec sleep 600\n`)
     write(dir, 't/test_8_never.sh', 'exit 0\n')
 
-    const out = join(dir, 'out')
     const junit = join(dir, 'junit.xml')
     const child = spawn(process.execPath, [CLI, 'run', 't', '--out', out, '--workers', '2', '--order', 'given', '--no-history',
-      '--retries', '1', '--timeout', '5', '--kill-grace', '0', '--junit', junit], { cwd: dir, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] })
+      '--retries', '1', '--timeout', '6', '--kill-grace', '0', '--junit', junit], { cwd: dir, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] })
     onTestFinished(() => {
       child.kill('SIGKILL')
     })
     let stdout = ''
     child.stdout.on('data', (d) => (stdout += d))
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
-    await waitFor(() => existsSync(`${marks}.6`) && existsSync(`${marks}.7`), 'both blocking tests to start', 60_000)
+    const timedOut = (): boolean => readdirSync(out).some((f) => f.endsWith('.log') && readFileSync(join(out, f), 'utf8').includes('test_1_timeout.sh: timed out'))
+    await waitFor(() => existsSync(`${marks}.6`) && existsSync(`${marks}.7`) && timedOut(), 'the timeout, then both blocking tests to start', 60_000)
     child.kill('SIGINT')
     expect(await exited).toBe(130)
 
     const results = readResults(out)
     const statuses = Object.fromEntries(results.tests.map((t) => [t.id.slice(2), t.status]))
     expect(statuses).toEqual({
-      'test_1_pass.sh': 'passed', 'test_2_fail.sh': 'failed', 'test_3_error.sh': 'error', 'test_4_timeout.sh': 'timedout',
-      'test_5_flaky.sh': 'flaky', 'test_6_block.sh': 'interrupted', 'test_7_block.sh': 'interrupted', 'test_8_never.sh': 'notrun',
+      'test_1_timeout.sh': 'timedout', 'test_2_flaky.sh': 'flaky', 'test_3_pass.sh': 'passed', 'test_4_fail.sh': 'failed',
+      'test_5_error.sh': 'error', 'test_6_block.sh': 'interrupted', 'test_7_block.sh': 'interrupted', 'test_8_never.sh': 'notrun',
     })
     expect(results.counts).toEqual({ passed: 1, flaky: 1, failed: 1, timedout: 1, error: 1, interrupted: 2, notrun: 1 })
 

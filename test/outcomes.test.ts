@@ -61,9 +61,10 @@ describe('test outcomes', () => {
 
   it('worker logs hold each test between a header and a footer; the result points at its bytes', async () => {
     const dir = tempDir()
-    // Two pipes are read in arrival order; the pauses make that order certain.
-    write(dir, 't/test_a.sh', 'echo out-line\nsleep 0.1\necho err-line >&2\nsleep 0.1\nprintf "no newline at end"\n')
+    // Two pipes are read in arrival order; each line waits until the last one is in the log, so the order is certain.
     const out = join(dir, 'out')
+    const logged = (text: string): string => `until grep -q '${text}' '${join(out, 'worker01.log')}' || [ ! -d '${dir}' ]; do sleep 0.01; done`
+    write(dir, 't/test_a.sh', `echo out-line\n${logged('out-line')}\necho err-line >&2\n${logged('err-line')}\nprintf "no newline at end"\n`)
     const result = await run({ paths: ['t'], cwd: dir, out, workers: 1 })
     const t = result.tests[0]!
     const log = readFileSync(join(out, 'worker01.log'))

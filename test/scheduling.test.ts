@@ -114,8 +114,10 @@ describe('--last-failed, --bail, --retries, --shard', () => {
   it('--retries: a test that fails once then passes is flaky (exit 0), retried on another worker; --fail-on-flaky makes it exit 1', async () => {
     for (const failOnFlaky of [false, true]) {
       const dir = tempDir()
-      write(dir, 't/test_1.sh', `if [ ! -e '${dir}/once' ]; then : > '${dir}/once'; echo "first try fails"; exit 1; fi\necho "second try passes"\n`)
-      for (let i = 2; i <= 5; i++) write(dir, `t/test_${i}.sh`, 'sleep 0.3\n')
+      const seen = join(dir, 'workers')
+      write(dir, 't/test_1.sh', `echo "$CLAIMRUN_WORKER" >> '${seen}'\nif [ ! -e '${dir}/once' ]; then : > '${dir}/once'; echo "first try fails"; exit 1; fi\necho "second try passes"\n`)
+      // The others end only once both workers have started something, so the retry has another worker to go to.
+      for (let i = 2; i <= 5; i++) write(dir, `t/test_${i}.sh`, `echo "$CLAIMRUN_WORKER" >> '${seen}'\nuntil [ "$(sort -u '${seen}' | wc -l)" -ge 2 ] || [ ! -d '${dir}' ]; do sleep 0.05; done\n`)
       const result = await run({ paths: ['t'], cwd: dir, out: join(dir, 'out'), workers: 2, order: 'given', history: false, retries: 2, failOnFlaky })
       const t1 = result.tests[0]!
       expect(t1).toMatchObject({ status: 'flaky', attempts: 2 })

@@ -2,17 +2,24 @@ import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { RedisStore } from '../src/store/redis-store.js'
+import { RedisStore } from '../dist/src/store/redis-store.js'
 import { CLI, isAlive, pidsIn, readLines, readResults, runCli, tempDir, waitFor, write } from './helpers.js'
 import { makeCerts, startRedis } from './support/redis.js'
 
-/** Tests that append "<id> <worker> <attempt>" to a witness file; `hang` hangs on its first attempt. */
-function suite(dir: string, count: number, hang = ''): string {
+/**
+ * Tests that append "<id> <worker> <attempt>" to a witness file; `hang` hangs on its first attempt.
+ * With `nodes`, a test does not end until every one of those nodes has started a test (or the
+ * temp folder is gone), so no node can drain the run before the others have joined, however slowly
+ * a loaded machine starts them.
+ */
+function suite(dir: string, count: number, hang = '', nodes: string[] = []): string {
   const witness = join(dir, 'witness')
+  const wait = nodes.map((n) => `grep -q ' ${n}/' '${witness}'`).join(' && ')
   for (let i = 1; i <= count; i++) {
     const id = `t/test_${String(i).padStart(2, '0')}.sh`
     write(dir, id, [
       `echo "$CLAIMRUN_TEST $CLAIMRUN_WORKER $CLAIMRUN_ATTEMPT" >> '${witness}'`,
+      nodes.length ? `until { ${wait}; } || [ ! -d '${dir}' ]; do sleep 0.05; done` : '',
       id === hang ? `if [ "$CLAIMRUN_ATTEMPT" = 1 ]; then echo $$ >> '${dir}/victim.pid'; while :; do sleep 1; done; fi` : '',
       'sleep 0.05',
     ].join('\n') + '\n')
@@ -36,7 +43,7 @@ describe('a run shared through Redis', () => {
   it('three processes drain one run: every test exactly once, every node took work, the report holds all', async () => {
     const dir = tempDir()
     const { url } = await startRedis(dir)
-    const witness = suite(dir, 30)
+    const witness = suite(dir, 30, '', ['alpha', 'beta', 'gamma'])
     const nodes = ['alpha', 'beta', 'gamma'].map((node) => start(dir, ['--store', url, '--run-id', 'r1', '--node', node, '--workers', '2', '--out', join(dir, `out-${node}`)]))
     expect(await Promise.all(nodes.map((n) => n.exited))).toEqual([0, 0, 0])
     const lines = readLines(witness).map((l) => l.split(' '))

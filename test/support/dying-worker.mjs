@@ -5,7 +5,7 @@
 // ("lose") returning from the task while still holding the claim, unreported — a stand-in for a
 // runner bug. workerData: { test, how, attempts }.
 import { statSync } from 'node:fs'
-import { MessageChannel, workerData } from 'node:worker_threads'
+import { workerData } from 'node:worker_threads'
 import work from '../../dist/workers/worker.js'
 import { decodeTest } from '../../dist/src/claim/plan-buffer.js'
 import { lanePid, openBoard } from '../../dist/src/claim/board.js'
@@ -33,16 +33,17 @@ const logSize = (file) => {
 }
 
 export default async function dyingWork(task) {
-  // Stand between the worker and the main thread, so every message can be looked at.
-  const outer = task.port
-  const { port1: mine, port2: theirs } = new MessageChannel()
+  // Look at everything the lane sends to the main thread, as it is sent (no extra port: the real
+  // worker blocks its thread in Atomics.wait between tests, so nothing here may need a turn of it).
+  const port = task.port
+  const post = port.postMessage.bind(port)
+  let silenced = false
   let lost = null
   const lose = new Promise((resolve) => (lost = resolve))
-  let silenced = false
-  mine.on('message', (m) => {
+  port.postMessage = (m, transfer) => {
+    if (!silenced) post(m, transfer)
     // A start comes as a one-way note (src/lanes/notes.ts) or, failing that, a comlink call.
     const started = m?.note === 'started' ? m.report : m?.type === 'APPLY' && m.path?.[0] === 'testStarted' ? m.argumentList?.[0]?.value : undefined
-    if (!silenced) outer.postMessage(m)
     if (!started || decodeTest(task.plan, started.slot).id !== plan.test || started.attempt > plan.attempts) return
     const size = logSize(task.logFile)
     // Die once the test has shown it is running: its first output reached the log.
@@ -60,11 +61,6 @@ export default async function dyingWork(task) {
       }
       lost({ lane: task.lane, ran: 0, threadId: 0 })
     }, 2)
-  })
-  outer.on('message', (m) => mine.postMessage(m))
-  const real = work({ ...task, port: theirs })
-  const result = await Promise.race([real, lose])
-  outer.close()
-  mine.close()
-  return result
+  }
+  return Promise.race([work(task), lose])
 }

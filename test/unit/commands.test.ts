@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ClaimrunError, run } from 'claimrun'
-import { splitCommand, templateArgv } from '../src/plan/command.js'
-import { tempDir, write } from './helpers.js'
+import { splitCommand, templateArgv } from '../../dist/src/plan/command.js'
+import { tempDir, write } from '../helpers.js'
 
 const NASTY = [
   'test a b.sh',

@@ -2,9 +2,9 @@ import { Worker } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
 import {
   attemptOf, awaitWork, cancelFree, claimNext, createBoard, doneCount, markDone, release, slotState, slotsHeldBy,
-} from '../src/claim/board.js'
+} from '../../dist/src/claim/board.js'
 
-const RACER = new URL('./support/claim-racer.mjs', import.meta.url)
+const RACER = new URL('../support/claim-racer.mjs', import.meta.url)
 
 async function race(strategy: 'cursor' | 'scan', threads: number, size: number): Promise<{ tally: Int32Array; won: number[] }> {
   const board = createBoard(size, threads)
