@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { describeEnd, exitCodeOf, isPassing, statusOfEnd, tally, VERDICT } from '../../dist/src/record/outcome.js'
 import { RunStateMachine } from '../../dist/src/lanes/run-state.js'
-import { runOptionsFromFlags } from '../../dist/src/cli/run-flags.js'
+import { runOptionsFromFlags } from '../../dist/src/cli/run-options.js'
 import { fromStored, toStored } from '../../dist/src/store/stored-outcome.js'
 import type { Status, TestResult } from 'claimrun'
 
@@ -55,8 +55,9 @@ describe('the run state machine', () => {
 
 describe('the CLI flags → options function', () => {
   it('maps flags to the API options, leaving out what was not given', () => {
-    const o = runOptionsFromFlags(['t'], { workers: 2, out: 'o', killGrace: 5, maxOutput: 9, slow: 30, history: false, order: 'given', bail: true, tap: false, json: 'r.json' })
-    expect(o).toEqual({ paths: ['t'], workers: 2, out: 'o', killGrace: 5, maxOutput: 9, slow: 30, history: false, order: 'given', bail: 1, tap: false, json: 'r.json' })
+    const o = runOptionsFromFlags(['t'], { workers: 2, out: 'o', killGrace: 5, maxOutput: 9, slow: 30, history: false, order: 'given', bail: true, tap: false, json: 'r.json', env: ['A=1', 'B=x=y'], grep: [] })
+    expect(o).toEqual({ paths: ['t'], workers: 2, out: 'o', killGrace: 5, maxOutput: 9, slow: 30, history: false, order: 'given', bail: 1, tap: false, json: 'r.json', env: { A: '1', B: 'x=y' } })
+    expect(() => runOptionsFromFlags(['t'], { env: ['NOEQUALS'] })).toThrow(/--env must be KEY=VALUE/)
   })
 })
 
