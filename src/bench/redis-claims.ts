@@ -5,12 +5,13 @@
  */
 import { randomBytes } from 'node:crypto'
 import { ClaimrunError } from '../errors.js'
+import { withRedis } from '../store/load-redis.js'
 import { summarize, tally, type RaceResult } from './contention.js'
 import type { BenchRow } from './strategies.js'
 
 export async function benchRedis(o: { url: string; clients: readonly number[]; slots: number; reps: number; onRow?: (row: BenchRow) => void }): Promise<BenchRow[]> {
   // Loaded only when asked for: the Redis client alone would double the command's start-up.
-  const { RedisStore } = await import('../store/redis-store.js')
+  const { RedisStore } = await withRedis(() => import('../store/redis-store.js'))
   const ids = Array.from({ length: o.slots }, (_, i) => `t${i}`)
   const rows: BenchRow[] = []
   for (const n of o.clients) {
