@@ -198,12 +198,19 @@ describe('the published package', { timeout: 180_000 }, () => {
     expect(wrong.stdout).toMatch(/board-wrong\.ts.*error TS2345/)
   }, 240_000)
 
-  it('--store without ioredis installed: one line naming the install command, exit 2', () => {
+  it('--store without ioredis installed: one line naming the install command, exit 2 (run, report, bench)', () => {
     write(app, 'test/test_ok.sh', 'exit 0\n')
-    const r = sh(process.execPath, [join(app, 'node_modules/claimrun/dist/src/cli/main.js'), 'run', 'test/test_ok.sh', '--store', 'redis://127.0.0.1:1', '--run-id', 'r1'], app)
-    expect(r.status).toBe(2)
-    expect(r.stdout).toBe('')
-    expect(r.stderr.trim().split('\n')).toHaveLength(1)
-    expect(r.stderr).toMatch(/^claimrun: --store needs the ioredis package .*: npm install --save-dev ioredis/)
+    const cli = join(app, 'node_modules/claimrun/dist/src/cli/main.js')
+    for (const args of [
+      ['run', 'test/test_ok.sh', '--store', 'redis://127.0.0.1:1', '--run-id', 'r1'],
+      ['report', '--store', 'redis://127.0.0.1:1', '--run-id', 'r1'],
+      ['bench', '--store', 'redis://127.0.0.1:1', '--strategies', 'redis', '--threads', '1', '--reps', '1'],
+    ]) {
+      const r = sh(process.execPath, [cli, ...args], app)
+      expect(r.status, `${args[0]}: ${r.stderr}`).toBe(2)
+      expect(r.stdout).toBe('')
+      expect(r.stderr.trim().split('\n')).toHaveLength(1)
+      expect(r.stderr).toMatch(/^claimrun: --store needs the ioredis package .*: npm install --save-dev ioredis/)
+    }
   })
 })
