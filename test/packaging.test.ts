@@ -81,6 +81,10 @@ describe('the published package', { timeout: 180_000 }, () => {
     expect(files.filter((f) => f.endsWith('.map'))).toEqual([])
     // (dist/src/bench is `claimrun bench`, shipped; the repo's bench/ harness is not.)
     expect(files.filter((f) => /(^|\/)(test|tests|fixtures|\.ci)\//.test(f) || /^bench\//.test(f) || /\.test\./.test(f))).toEqual([])
+    // No test hooks: the dying worker lives in test/support, and nothing shipped mentions it.
+    expect(files.filter((f) => /test-hooks|dying-worker/.test(f))).toEqual([])
+    const shipped = files.filter((f) => f.endsWith('.js')).map((f) => [f, readFileSync(join(app, 'node_modules/claimrun', f), 'utf8')] as const)
+    expect(shipped.filter(([, text]) => /die-on|dieNow|test-hooks|dying-worker/.test(text)).map(([f]) => f)).toEqual([])
     expect(files.filter((f) => /\.[cm]?ts$/.test(f) && !/\.d\.[cm]?ts$/.test(f))).toEqual([])
     expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toMatch(/^MIT License/)
     expect(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).license).toBe('MIT')
