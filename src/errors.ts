@@ -1,6 +1,7 @@
 /**
  * Stable error codes. Callers switch on `code`, never on message text.
- * Every code except CLAIMRUN_INTERNAL means "bad input or configuration": nothing was run.
+ * Every code except CLAIMRUN_INTERNAL and CLAIMRUN_STORE_LOST/UNREACHABLE means "bad input or
+ * configuration": nothing was run. Those three come after a run, with its RunResult as `cause`.
  */
 export type ErrorCode =
   | 'CLAIMRUN_BAD_OPTION'
@@ -12,6 +13,10 @@ export type ErrorCode =
   | 'CLAIMRUN_PLAN_MISMATCH'
   | 'CLAIMRUN_SETUP_FAILED'
   | 'CLAIMRUN_INTERNAL'
+  /** A shared run's store lost the run's state (restart without persistence, expiry, eviction). */
+  | 'CLAIMRUN_STORE_LOST'
+  /** A shared run's store did not answer for longer than the reconnect window (half the lease). */
+  | 'CLAIMRUN_STORE_UNREACHABLE'
 
 export class ClaimrunError extends Error {
   override name = 'ClaimrunError'

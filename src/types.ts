@@ -84,6 +84,8 @@ export interface RunResult {
   interrupted?: string
   /** Things discovery skipped (an unreadable folder…). */
   warnings?: string[]
+  /** A shared run that ended because its store lost the run or could not be reached (exit 2). */
+  storeError?: string
   /** Faults of claimrun itself noticed during the run (a lost test, a reporter that threw). */
   internalErrors?: string[]
   /** How `--setup` ended, when there was one (a failed setup: no test ran, exit code 2). */

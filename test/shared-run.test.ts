@@ -3,8 +3,9 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { RedisStore } from '../dist/src/store/redis-store.js'
-import { CLI, isAlive, pidsIn, readLines, readResults, runCli, tempDir, waitFor, write } from './helpers.js'
+import { CLI, pidsIn, readLines, readResults, runCli, tempDir, waitFor, write } from './helpers.js'
 import { makeCerts, startRedis } from './support/redis.js'
+import { startTimeOf, stillAlive } from './support/witness.js'
 
 /**
  * Tests that append "<id> <worker> <attempt>" to a witness file; `hang` hangs on its first attempt.
@@ -71,9 +72,10 @@ describe('a run shared through Redis', () => {
     const a = start(dir, ['--store', url, '--run-id', 'r2', '--node', 'doomed', '--workers', '1', '--lease', '1', '--order', 'given', '--out', join(dir, 'out-a')])
     await waitFor(() => existsSync(join(dir, 'victim.pid')), 'the first attempt to start')
     const victim = pidsIn(join(dir, 'victim.pid'))[0]!
+    const victimStart = startTimeOf(victim)
     onTestFinished(() => {
       try {
-        process.kill(-victim, 'SIGKILL') // the dead runner could not end it: a real dead machine takes it along
+        process.kill(-victim, 'SIGKILL') // should the watchdog have failed
       } catch {
         // already gone
       }
@@ -94,7 +96,8 @@ describe('a run shared through Redis', () => {
     expect(t1[0]!.worker).toMatch(/^survivor\/worker0\d$/)
     const takeover = readResults(join(dir, 'out-b')).tests.find((t) => t.id === 't/test_01.sh') as unknown as { startMs: number }
     console.log(`lost machine: test taken over ${Date.now() - killedAt} ms after the kill (lease 1 s); restarted at ${takeover.startMs} ms into the survivor's run`)
-    expect(isAlive(victim)).toBe(true) // the orphan of the killed runner; cleaned up above
+    // The killed runner's watchdog ended its test: no orphan keeps running beside the takeover.
+    await waitFor(() => !stillAlive(victim, victimStart), 'the killed runner\'s test to be ended by its watchdog')
   })
 
   it('a process whose discovered tests differ from the run is refused, runs nothing', async () => {

@@ -26,6 +26,8 @@ export interface Outcome {
   timedOut: boolean
   leaked: number
   endAt: number
+  /** The test's pid (= its process group), once it existed; every member is gone by now. */
+  pid?: number
 }
 
 function describeSpawnError(command: string, err: NodeJS.ErrnoException): string {
@@ -96,7 +98,7 @@ export function spawnTest(opts: SpawnOptions): Promise<Outcome> {
         // nothing of this test is alive once its result is in), stop reading it.
         const leftovers = groupMembers(pid)
         for (const p of pipes) p?.destroy()
-        const done = (): void => resolve({ exitCode: code, signal, timedOut, leaked: leftovers.length, endAt })
+        const done = (): void => resolve({ exitCode: code, signal, timedOut, leaked: leftovers.length, endAt, pid })
         if (leftovers.length === 0) done()
         else void endGroup(pid, 0).then(done)
       }

@@ -16,6 +16,7 @@ import { postNote, reportPassed } from '../src/lanes/notes.js'
 import { spawnTest } from './spawn-test.js'
 import { TapStream } from './tap-stream.js'
 import { TestOutput, WorkerLog } from './worker-log.js'
+import { tellWatchdog, watchdogFd } from '../src/lanes/watchdog-wire.js'
 
 
 const notRunMessage = (slot: number, lane: number, attempt: number, at: number): EndMessage => ({
@@ -29,6 +30,8 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
   const log = new WorkerLog(task.logFile)
   // Built once per lane; only the per-test variables change (spawn reads it synchronously).
   const env: NodeJS.ProcessEnv = { ...process.env, CLAIMRUN_WORKER: task.name, CLAIMRUN_WORKER_ID: String(task.lane) }
+  // How the watchdog finds this run's processes even when it was not told their group in time.
+  if (task.watchdog) env.CLAIMRUN_WATCHDOG = task.watchdog.token
   let ran = 0
   try {
     for (;;) {
@@ -67,10 +70,13 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
         ...(tap ? { onStdout: tap.write } : {}),
         onSpawn: (pid) => {
           setLanePid(board, task.lane, pid)
+          // Before anything else: from here on, the runner's death must take this group along.
+          tellWatchdog(watchdogFd(task.watchdog), { t: 'start', pgid: pid, id: test.id })
           postNote(task.port, { note: 'started', report: { slot, lane: task.lane, attempt, at: startAt } })
         },
       })
       setLanePid(board, task.lane, 0)
+      if (outcome.pid !== undefined) tellWatchdog(watchdogFd(task.watchdog), { t: 'end', pgid: outcome.pid })
       const subtests = tap?.finish()
       const ms = outcome.endAt - startAt
       const status = statusOfEnd({ ...outcome, tapProblems: subtests?.problems }, false)

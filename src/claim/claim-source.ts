@@ -6,10 +6,20 @@ export interface Claim {
   attempt: number
 }
 
+/** Why a shared run cannot go on: the store lost the run, or it stayed out of reach too long. */
+export interface StoreFault {
+  kind: 'lost' | 'unreachable'
+  reason: string
+}
+
 /** What a claim source may tell the run while it goes. */
 export interface SourceHooks {
   /** A claim this process holds may have passed to another process (a lease renewed too late). */
   leaseLost(slot: number): void
+  /** The run cannot go on with its store: stop, end running tests, every test without an outcome is an error. */
+  storeFailed?(fault: StoreFault): void
+  /** Held tests must be ended by `by` (monotonic ms) unless confirmed again (null: none held); for the watchdog. */
+  fence?(by: number | null, graceMs: number): void
 }
 
 /**
@@ -38,4 +48,10 @@ export interface ClaimSource {
   release(slot: number): Promise<void>
   /** After a worker thread died: whether a replacement should start (more may come to claim). */
   moreToClaim(finishedHere: number, planSize: number): boolean
+  /** When !accountsForAll: whether every planned test has an outcome somewhere (else a test not run here is not accounted for). */
+  doneEverywhere?(): boolean
+  /** Checks the source's health now (a shared run's fence), before a test's end is judged. */
+  check?(): void
+  /** The kill grace when the source's fence ends tests. */
+  readonly fenceGraceMs?: number
 }

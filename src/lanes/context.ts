@@ -7,6 +7,7 @@ import type { Recorder } from '../record/recorder.js'
 import type { RunEvent } from '../types.js'
 import type { StartMessage } from './protocol.js'
 import type { RunStateMachine } from './run-state.js'
+import type { WatchdogLink } from './watchdog-wire.js'
 
 /**
  * What the host (host.ts) and the lane supervisor (lane.ts) share with the run that owns them
@@ -27,6 +28,12 @@ export interface RunContext {
   readonly running: Map<number, StartMessage>
   /** Why the run was interrupted, once it was. */
   readonly stoppedBy: string | null
+  /** Set when a shared run's store failed it (and when): tests ending after that are errors. */
+  readonly storeFault: { reason: string; at: number } | null
+  /** For the worker threads: where they tell the watchdog each test's process group. */
+  readonly watchdogLink: WatchdogLink
+  /** A test's process group was ended by the main thread (a dead worker's test). */
+  groupEnded(pgid: number): void
   emit(event: RunEvent): void
   /** Claimrun itself went wrong: the run will exit 2, loudly. */
   fault(message: string): void

@@ -1,6 +1,6 @@
 import type { Piscina } from 'piscina'
-import { cancelFree, createBoard, lanePid, slotState, stop, type ClaimBoard } from '../claim/board.js'
-import type { ClaimSource } from '../claim/claim-source.js'
+import { cancelFree, createBoard, lanePid, slotsHeldBy, slotState, stop, type ClaimBoard } from '../claim/board.js'
+import type { ClaimSource, StoreFault } from '../claim/claim-source.js'
 import { encodePlan } from '../claim/plan-buffer.js'
 import { ClaimrunError } from '../errors.js'
 import type { ResolvedOptions } from '../options/resolve.js'
@@ -17,7 +17,10 @@ import type { RunContext } from './context.js'
 import { LOST_TEST, runLane } from './lane.js'
 import { createPool } from './pool.js'
 import type { StartMessage } from './protocol.js'
+import type { WatchdogLink } from './watchdog-wire.js'
 import { RunStateMachine } from './run-state.js'
+import { storeFaultError } from '../store/store-fault.js'
+import { Watchdog } from './watchdog.js'
 
 /**
  * One run on this machine: its lifecycle (run-state.ts) from start to the closing check that every
@@ -34,6 +37,11 @@ export class Execution implements RunContext {
   readonly running = new Map<number, StartMessage>()
   stoppedBy: string | null = null
   pool!: Piscina
+  /** A shared run whose store lost the run or stayed away too long: every test without an outcome is an error. */
+  storeFault: (StoreFault & { at: number }) | null = null
+  private readonly watchdog: Watchdog
+  /** The grace when stopping ends running tests: for a store fault, the fence's (shorter than the kill grace). */
+  private reapGraceMs: number
 
   private readonly startedAt = new Date()
   private readonly deaths = new Map<number, number>()
@@ -59,6 +67,16 @@ export class Execution implements RunContext {
     this.board = createBoard(tests.length, this.lanes)
     this.plan = encodePlan(tests)
     this.recorder = new Recorder(tests, (lane) => source.workerName(lane), this.t0)
+    this.reapGraceMs = opts.killGraceMs
+    this.watchdog = new Watchdog(opts.out, opts.killGraceMs)
+  }
+
+  get watchdogLink(): WatchdogLink {
+    return this.watchdog.link
+  }
+
+  groupEnded(pgid: number): void {
+    this.watchdog.tell({ t: 'end', pgid })
   }
 
   emit(event: RunEvent): void {
@@ -97,9 +115,15 @@ export class Execution implements RunContext {
     forceSignal?.addEventListener('abort', onForce)
     if (signal?.aborted) onAbort()
 
+    // Before the pool: a fork is cheapest while no worker thread exists, and no test can start before it.
+    this.watchdog.start(() => this.runningGroups())
     this.pool = createPool(this.lanes, this.opts.testOnlyWorker, this.opts.env)
     this.pool.on('error', (err: Error) => this.internalErrors.push(`worker pool: ${err.message}`))
-    this.source.start({ leaseLost: (slot) => this.recorder.note(slot, 'lease lost while running (renewal refused); the store may give it to another worker') })
+    this.source.start({
+      leaseLost: (slot) => this.recorder.note(slot, 'lease lost while running (renewal refused); the store may give it to another worker'),
+      storeFailed: (fault) => this.storeFailed(fault),
+      fence: (by, graceMs) => this.watchdog.tell({ t: 'fence', by, graceMs }),
+    })
     const slowWatch = setInterval(() => this.announceSlow(), Math.min(1000, this.opts.slowMs / 4))
     slowWatch.unref()
     let lanesDone = false
@@ -118,6 +142,7 @@ export class Execution implements RunContext {
     } finally {
       await reaper
       await this.pool.destroy()
+      this.watchdog.close()
       signal?.removeEventListener('abort', onAbort)
       forceSignal?.removeEventListener('abort', onForce)
     }
@@ -141,6 +166,25 @@ export class Execution implements RunContext {
     stop(this.board)
     cancelFree(this.board)
     this.emit({ type: 'run:bail', failures: this.failures })
+  }
+
+  /** The test process group each lane runs now (for a watchdog that starts after them). */
+  private runningGroups(): Array<{ pgid: number; id: string }> {
+    const groups: Array<{ pgid: number; id: string }> = []
+    for (let lane = 1; lane <= this.lanes; lane++) {
+      const pgid = lanePid(this.board, lane)
+      const slot = pgid ? slotsHeldBy(this.board, lane)[0] : undefined
+      if (pgid) groups.push({ pgid, id: slot === undefined ? '?' : (this.tests[slot] as PlanEntry).id })
+    }
+    return groups
+  }
+
+  /** The store lost the run, or stayed out of reach past the window: stop now, ending running tests within the fence. */
+  private storeFailed(fault: StoreFault): void {
+    if (this.storeFault) return
+    this.storeFault = { ...fault, at: now() }
+    this.reapGraceMs = Math.min(this.opts.killGraceMs, this.source.fenceGraceMs ?? this.opts.killGraceMs)
+    this.interrupt(fault.kind === 'lost' ? 'the store lost the run' : 'the store is unreachable')
   }
 
   private force(): void {
@@ -173,7 +217,7 @@ export class Execution implements RunContext {
         const pid = lanePid(this.board, lane)
         if (pid && !ending.has(pid)) {
           ending.add(pid)
-          endings.push(endGroup(pid, this.forced ? 0 : this.opts.killGraceMs))
+          endings.push(endGroup(pid, this.forced ? 0 : this.reapGraceMs))
         }
       }
       await sleep(20)
@@ -196,9 +240,14 @@ export class Execution implements RunContext {
     const tests: TestResult[] = []
     for (let slot = 0; slot < this.tests.length; slot++) {
       let result = this.recorder.get(slot)
-      // A shared run's process accounts for the tests it took; `claimrun report` for the rest.
-      if (!result && !this.source.accountsForAll && !this.recorder.startOf(slot) && slotState(this.board, slot).state === 'free') continue
-      if (!result) {
+      // A shared run's process accounts for the tests it took; `claimrun report` for the rest, but
+      // only once the store said every test has an outcome (or this process was interrupted and
+      // left them to the others). A store that failed leaves every test here, as an error.
+      const elsewhere = this.source.doneEverywhere?.() || this.stoppedBy !== null
+      if (!result && !this.source.accountsForAll && !this.storeFault && elsewhere && slotState(this.board, slot).state === 'free') continue
+      if (!result && this.storeFault) {
+        result = this.recorder.settle(slot, 'error', this.storeFault.reason, now())
+      } else if (!result) {
         const state = slotState(this.board, slot)
         if (state.state === 'cancelled') {
           result = this.recorder.settleFromLastAttempt(slot) ?? this.recorder.settle(slot, 'notrun', undefined, now())
@@ -219,12 +268,13 @@ export class Execution implements RunContext {
       order: this.order,
       shard: this.shardField.shard,
       bailed: this.bailed,
-      interrupted: this.stoppedBy ?? undefined,
+      interrupted: this.storeFault ? undefined : (this.stoppedBy ?? undefined),
       warnings: this.warnings,
       internalErrors: this.internalErrors,
-      exitCode: this.broken ? 2 : exitCodeOf(tests, this.stoppedBy ?? undefined, this.opts.failOnFlaky),
+      exitCode: this.broken || this.storeFault ? 2 : exitCodeOf(tests, this.stoppedBy ?? undefined, this.opts.failOnFlaky),
       out: this.opts.out,
     })
+    if (this.storeFault) result.storeError = this.storeFault.reason
     this.internalErrors.push(...writeRunFiles(result, { cwd: this.opts.cwd, html: this.opts.html, json: this.opts.json, junit: this.opts.junit }))
     if (this.opts.history) {
       try {
@@ -236,6 +286,7 @@ export class Execution implements RunContext {
     if (this.internalErrors.length > 0) result.internalErrors = this.internalErrors
     this.state.to('finished')
     this.emit({ type: 'run:end', result })
+    if (this.storeFault && !this.broken) throw storeFaultError(this.storeFault, result)
     if (this.broken) {
       throw new ClaimrunError('CLAIMRUN_INTERNAL', `claimrun went wrong (${this.internalErrors.join('; ')}); results.json marks it as error`, { cause: result })
     }

@@ -40,6 +40,16 @@ export function createHost(run: RunContext, lane: number): Host {
 
     async testFinished(report: EndMessage) {
       run.running.delete(report.slot)
+      // A fence that is due acts before this end is judged: a test it (or the watchdog) ended is
+      // never taken for a failure of its own.
+      source.check?.()
+      const fault = run.storeFault
+      if (fault && (report.notRun || report.endAt >= fault.at)) {
+        const result = report.notRun ? recorder.settle(report.slot, 'error', fault.reason, report.endAt) : recorder.finished(report, 'error')
+        result.error = `${fault.reason}; ended so that it cannot run twice`
+        settle(result, report.slot)
+        return
+      }
       const stopping = run.stoppedBy !== null
       if (report.notRun || (stopping && !source.accountsForAll)) {
         // Not run here after all: a shared run gets it back for another process to take.
@@ -63,7 +73,7 @@ export function createHost(run: RunContext, lane: number): Host {
         run.problem(`could not publish ${result.id}: ${err.message}`)
         return false
       })
-      if (!accepted) result.notes = [...(result.notes ?? []), 'not accepted by the store (its lease had passed to another worker)']
+      if (!accepted) result.notes = [...(result.notes ?? []), run.storeFault ? `not recorded in the store: ${run.storeFault.reason}` : 'not accepted by the store (its lease had passed to another worker)']
       run.emit({ type: 'test:end', test: result })
       if (status === 'failed' || status === 'timedout' || status === 'error') run.failed()
     },

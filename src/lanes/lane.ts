@@ -70,6 +70,7 @@ function task(run: RunContext, lane: number, port: MessagePort): WorkerTask {
     cwd: opts.cwd,
     logFile: join(opts.out, logFileName(lane)),
     claimsInWorker: run.source.claimsInWorker,
+    watchdog: run.watchdogLink,
     timeoutMs: opts.timeoutMs,
     killGraceMs: opts.killGraceMs,
     maxOutputBytes: opts.maxOutput,
@@ -101,7 +102,10 @@ async function afterDeath(run: RunContext, lane: number, err: unknown, portClose
   const worker = source.workerName(lane)
   const reason = err instanceof Error ? err.message : String(err)
   const pid = lanePid(board, lane)
-  if (pid) await endGroup(pid, 0)
+  if (pid) {
+    await endGroup(pid, 0)
+    run.groupEnded(pid)
+  }
   await Promise.race([portClosed, sleep(10_000)])
   await new Promise((r) => setImmediate(r))
   setLanePid(board, lane, 0)

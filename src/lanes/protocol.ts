@@ -5,6 +5,7 @@
  */
 import type { MessagePort } from 'node:worker_threads'
 import type { SubtestSummary } from '../types.js'
+import type { WatchdogLink } from './watchdog-wire.js'
 
 export interface PlannedTest {
   id: string
@@ -23,6 +24,8 @@ export interface WorkerTask {
   logFile: string
   /** Claim from the board's cursor (a local run), or ask the host (a run shared through a store). */
   claimsInWorker: boolean
+  /** The run's watchdog (see src/lanes/watchdog.ts): each test's group is told to it at spawn. */
+  watchdog: WatchdogLink | undefined
   timeoutMs: number
   killGraceMs: number
   maxOutputBytes: number

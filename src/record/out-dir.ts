@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { ClaimrunError } from '../errors.js'
 
 /** Files a run writes into its out folder; only these are cleared before a run (never the folder). */
-const OWNED = /^(worker\d+\.log|summary\.txt|results\.json|report\.html|.*\.claimrun-tmp)$/
+const OWNED = /^(worker\d+\.log|summary\.txt|results\.json|report\.html|runner-died\.txt|.*\.claimrun-tmp)$/
 
 /** Makes the out folder ready: created, writable, and cleared of the previous run's files. */
 export function prepareOut(out: string): void {

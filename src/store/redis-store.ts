@@ -12,8 +12,11 @@ import { ClaimrunError } from '../errors.js'
  * counted as a further attempt; a result is accepted only with the token of the current holder,
  * so a late result from a lapsed holder is rejected and each test gets exactly one outcome.
  *
- * Keys (all under `claimrun:{<run id>}:`, one hash slot, and all expiring after the TTL):
+ * Keys (all under `claimrun:{<run id>}:`, one hash slot). Every script checks the run's epoch first
+ * and refreshes the TTL of every key, so the keys of a run live and expire together, `--ttl`
+ * seconds after the run's last activity (runners touch them at least every third of the TTL):
  *   plan      JSON array of test ids, in claim order (written once, by the first process)
+ *   epoch     a random id of this incarnation of the run; gone or different = the store lost the run
  *   free      ZSET index → score index: claimable, in plan order
  *   leases    ZSET index → score expiry (server time, ms)
  *   holder    HASH index → "<token> <worker>"
@@ -22,12 +25,27 @@ import { ClaimrunError } from '../errors.js'
  *   results   HASH index → JSON outcome
  */
 
-const NOW = `local t = redis.call('TIME')
+const KEY_NAMES = ['plan', 'epoch', 'free', 'leases', 'holder', 'attempts', 'tokens', 'results'] as const
+
+/** Raised by a script when the run's epoch is gone or different: the store lost the run. */
+const LOST = 'CLAIMRUN_LOST'
+
+// Every script but INIT takes all keys (in KEY_NAMES order) and ARGV[1] = epoch, ARGV[2] = ttl.
+const PRELUDE = `if redis.call('GET', KEYS[2]) ~= ARGV[1] then return redis.error_reply('${LOST}') end
+for k = 1, #KEYS do redis.call('EXPIRE', KEYS[k], ARGV[2]) end
+local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`
 
+// KEYS: all; ARGV: ttl json n epoch. Returns {plan, epoch}: ours if first, else the run's.
 const INIT = `local existing = redis.call('GET', KEYS[1])
-if existing then return existing end
-redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[1])
+if existing then
+  local epoch = redis.call('GET', KEYS[2])
+  if not epoch then return redis.error_reply('${LOST}') end
+  for k = 1, #KEYS do redis.call('EXPIRE', KEYS[k], ARGV[1]) end
+  return {existing, epoch}
+end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[2], ARGV[4])
 local n = tonumber(ARGV[3])
 for i = 0, n - 1, 500 do
   local args = {}
@@ -35,38 +53,38 @@ for i = 0, n - 1, 500 do
     args[#args + 1] = j
     args[#args + 1] = j
   end
-  redis.call('ZADD', KEYS[2], unpack(args))
+  redis.call('ZADD', KEYS[3], unpack(args))
 end
-redis.call('EXPIRE', KEYS[2], ARGV[1])
-return ARGV[2]`
+for k = 1, #KEYS do redis.call('EXPIRE', KEYS[k], ARGV[1]) end
+return {ARGV[2], ARGV[4]}`
 
-// KEYS: free leases holder attempts tokens results; ARGV: leaseMs worker ttl
-const CLAIM = `${NOW}
-local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
+// ARGV: epoch ttl leaseMs worker
+const CLAIM = `${PRELUDE}
+local expired = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now)
 for _, i in ipairs(expired) do
-  redis.call('ZREM', KEYS[2], i)
-  redis.call('HDEL', KEYS[3], i)
-  if redis.call('HEXISTS', KEYS[6], i) == 0 then redis.call('ZADD', KEYS[1], tonumber(i), i) end
+  redis.call('ZREM', KEYS[4], i)
+  redis.call('HDEL', KEYS[5], i)
+  if redis.call('HEXISTS', KEYS[8], i) == 0 then redis.call('ZADD', KEYS[3], tonumber(i), i) end
 end
-local popped = redis.call('ZPOPMIN', KEYS[1])
+local popped = redis.call('ZPOPMIN', KEYS[3])
 if #popped == 0 then
-  return {-1, redis.call('HLEN', KEYS[6]), redis.call('ZCARD', KEYS[2])}
+  return {-1, redis.call('HLEN', KEYS[8]), redis.call('ZCARD', KEYS[4])}
 end
 local i = popped[1]
-local token = redis.call('INCR', KEYS[5])
-local attempt = redis.call('HINCRBY', KEYS[4], i, 1)
-redis.call('ZADD', KEYS[2], now + tonumber(ARGV[1]), i)
-redis.call('HSET', KEYS[3], i, token .. ' ' .. ARGV[2])
-for k = 2, 5 do redis.call('EXPIRE', KEYS[k], ARGV[3]) end
+local token = redis.call('INCR', KEYS[7])
+local attempt = redis.call('HINCRBY', KEYS[6], i, 1)
+redis.call('ZADD', KEYS[4], now + tonumber(ARGV[3]), i)
+redis.call('HSET', KEYS[5], i, token .. ' ' .. ARGV[4])
+for k = 1, #KEYS do redis.call('EXPIRE', KEYS[k], ARGV[2]) end
 return {tonumber(i), token, attempt}`
 
-// KEYS: leases holder; ARGV: leaseMs, then slot token pairs
-const RENEW = `${NOW}
+// ARGV: epoch ttl leaseMs, then slot token pairs (none: a heartbeat that only keeps the run alive)
+const RENEW = `${PRELUDE}
 local out = {}
-for k = 2, #ARGV, 2 do
-  local h = redis.call('HGET', KEYS[2], ARGV[k])
+for k = 4, #ARGV, 2 do
+  local h = redis.call('HGET', KEYS[5], ARGV[k])
   if h and string.match(h, '^(%d+)') == ARGV[k + 1] then
-    redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[k])
+    redis.call('ZADD', KEYS[4], 'XX', now + tonumber(ARGV[3]), ARGV[k])
     out[#out + 1] = 1
   else
     out[#out + 1] = 0
@@ -74,22 +92,25 @@ for k = 2, #ARGV, 2 do
 end
 return out`
 
-// KEYS: leases holder results; ARGV: slot token json ttl
-const FINISH = `local h = redis.call('HGET', KEYS[2], ARGV[1])
-if not h or string.match(h, '^(%d+)') ~= ARGV[2] then return 0 end
-if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
-redis.call('EXPIRE', KEYS[3], ARGV[4])
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[2], ARGV[1])
+// ARGV: epoch ttl slot token json
+const FINISH = `${PRELUDE}
+local h = redis.call('HGET', KEYS[5], ARGV[3])
+if not h or string.match(h, '^(%d+)') ~= ARGV[4] then return 0 end
+if redis.call('HEXISTS', KEYS[8], ARGV[3]) == 1 then return 0 end
+redis.call('HSET', KEYS[8], ARGV[3], ARGV[5])
+redis.call('EXPIRE', KEYS[8], ARGV[2])
+redis.call('ZREM', KEYS[4], ARGV[3])
+redis.call('HDEL', KEYS[5], ARGV[3])
 return 1`
 
-// KEYS: free leases holder; ARGV: slot token
-const RELEASE = `local h = redis.call('HGET', KEYS[3], ARGV[1])
-if not h or string.match(h, '^(%d+)') ~= ARGV[2] then return 0 end
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
-redis.call('ZADD', KEYS[1], tonumber(ARGV[1]), ARGV[1])
+// ARGV: epoch ttl slot token
+const RELEASE = `${PRELUDE}
+local h = redis.call('HGET', KEYS[5], ARGV[3])
+if not h or string.match(h, '^(%d+)') ~= ARGV[4] then return 0 end
+redis.call('ZREM', KEYS[4], ARGV[3])
+redis.call('HDEL', KEYS[5], ARGV[3])
+redis.call('ZADD', KEYS[3], tonumber(ARGV[3]), ARGV[3])
+redis.call('EXPIRE', KEYS[3], ARGV[2])
 return 1`
 
 export interface RemoteClaim {
@@ -100,12 +121,13 @@ export interface RemoteClaim {
 
 export type ClaimAnswer = RemoteClaim | { slot: -1; finished: number; leased: number }
 
+type Arg = string | number
 interface Scripts {
-  crInit(plan: string, free: string, ttl: number, json: string, n: number): Promise<string>
-  crClaim(...args: (string | number)[]): Promise<[number, number, number]>
-  crRenew(leases: string, holder: string, ...args: (string | number)[]): Promise<number[]>
-  crFinish(leases: string, holder: string, results: string, slot: number, token: number, json: string, ttl: number): Promise<number>
-  crRelease(free: string, leases: string, holder: string, slot: number, token: number): Promise<number>
+  crInit(...keysAndArgs: Arg[]): Promise<[string, string]>
+  crClaim(...keysAndArgs: Arg[]): Promise<[number, number, number]>
+  crRenew(...keysAndArgs: Arg[]): Promise<number[]>
+  crFinish(...keysAndArgs: Arg[]): Promise<number>
+  crRelease(...keysAndArgs: Arg[]): Promise<number>
 }
 
 
@@ -122,12 +144,20 @@ function checkUrl(url: string): void {
   }
 }
 
+/** The store no longer holds the run (restarted without persistence, expired, flushed, evicted). */
+export class StoreLostError extends Error {
+  override name = 'StoreLostError'
+}
+
 export class RedisStore {
+  private epoch = ''
+
   private constructor(
     private readonly redis: Redis & Scripts,
     readonly runId: string,
     readonly leaseMs: number,
     readonly ttlS: number,
+    readonly url: string,
   ) {}
 
   /** Connects, or fails with one line (CLAIMRUN_STORE) within a few seconds; never hangs. */
@@ -138,10 +168,13 @@ export class RedisStore {
     const redis = new Redis(url, {
       lazyConnect: true,
       connectTimeout: 3000,
+      // A command waits at most this long, so the runner always learns that the store is away in
+      // time to act on it (see RemoteClaims: the reconnect window is half the lease).
+      commandTimeout: Math.max(100, Math.min(5000, leaseMs / 4)),
       maxRetriesPerRequest: 3,
-      // No retries for the first connect (a wrong address fails at once); through short outages
-      // during a run, reconnect for up to about 20 s.
-      retryStrategy: (times) => (!connected || times > 20 ? null : Math.min(times * 100, 1000)),
+      // No retries for the first connect (a wrong address fails at once); during a run, keep
+      // reconnecting: RemoteClaims decides when the store has been away too long.
+      retryStrategy: (times) => (!connected ? null : Math.min(times * 50, 500)),
     }) as Redis & Scripts
     redis.on('error', (err: Error) => {
       lastError = err // surfaced through the failing command instead
@@ -156,16 +189,32 @@ export class RedisStore {
       const what = (cause as NodeJS.ErrnoException).code ?? cause.message
       throw new ClaimrunError('CLAIMRUN_STORE', `cannot reach the store at ${redacted(url)} (${what}); check --store, or start the server`, { cause })
     }
-    redis.defineCommand('crInit', { numberOfKeys: 2, lua: INIT })
-    redis.defineCommand('crClaim', { numberOfKeys: 6, lua: CLAIM })
-    redis.defineCommand('crRenew', { numberOfKeys: 2, lua: RENEW })
-    redis.defineCommand('crFinish', { numberOfKeys: 3, lua: FINISH })
-    redis.defineCommand('crRelease', { numberOfKeys: 3, lua: RELEASE })
-    return new RedisStore(redis, runId, leaseMs, ttlS)
+    redis.defineCommand('crInit', { numberOfKeys: KEY_NAMES.length, lua: INIT })
+    redis.defineCommand('crClaim', { numberOfKeys: KEY_NAMES.length, lua: CLAIM })
+    redis.defineCommand('crRenew', { numberOfKeys: KEY_NAMES.length, lua: RENEW })
+    redis.defineCommand('crFinish', { numberOfKeys: KEY_NAMES.length, lua: FINISH })
+    redis.defineCommand('crRelease', { numberOfKeys: KEY_NAMES.length, lua: RELEASE })
+    return new RedisStore(redis, runId, leaseMs, ttlS, url)
   }
 
   key(name: string): string {
     return `claimrun:{${this.runId}}:${name}`
+  }
+
+  private keys(): string[] {
+    return KEY_NAMES.map((n) => this.key(n))
+  }
+
+  /** Runs a script of this run; its LOST reply becomes a StoreLostError. */
+  private async script<T>(call: (...keysAndArgs: Arg[]) => Promise<T>, ...args: Arg[]): Promise<T> {
+    // A client that did not join (a bench, a tool) adopts the run as it is now.
+    if (!this.epoch) this.epoch = (await this.redis.get(this.key('epoch'))) ?? ''
+    try {
+      return await call.call(this.redis, ...this.keys(), this.epoch, this.ttlS, ...args)
+    } catch (err) {
+      if (String((err as Error)?.message).includes(LOST)) throw new StoreLostError(`the store lost run ${this.runId} (its keys are gone: a restart without persistence, expiry or eviction)`)
+      throw err
+    }
   }
 
   /**
@@ -174,9 +223,16 @@ export class RedisStore {
    */
   async joinPlan(ids: string[]): Promise<{ plan: string[]; first: boolean }> {
     const json = JSON.stringify(ids)
-    const stored = await this.redis.crInit(this.key('plan'), this.key('free'), this.ttlS, json, ids.length)
+    const epoch = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`
+    let stored: string
+    try {
+      ;[stored, this.epoch] = await this.redis.crInit(...this.keys(), this.ttlS, json, ids.length, epoch)
+    } catch (err) {
+      if (!String((err as Error)?.message).includes(LOST)) throw err
+      throw new ClaimrunError('CLAIMRUN_STORE', `run ${this.runId} is damaged in the store (its plan is there but not its epoch); use a new --run-id`)
+    }
     const plan = JSON.parse(stored) as string[]
-    if (stored === json) return { plan, first: true }
+    if (this.epoch === epoch) return { plan, first: true }
     const mine = new Set(ids)
     const missing = plan.filter((id) => !mine.has(id))
     const extra = ids.filter((id) => !plan.includes(id))
@@ -195,27 +251,28 @@ export class RedisStore {
 
   /** One round trip: puts lapsed leases back, then takes the first free test (or says none is free). */
   async claim(worker: string): Promise<ClaimAnswer> {
-    const k = ['free', 'leases', 'holder', 'attempts', 'tokens', 'results'].map((n) => this.key(n))
-    const [slot, a, b] = await this.redis.crClaim(...k, this.leaseMs, worker, this.ttlS)
+    const [slot, a, b] = await this.script(this.redis.crClaim, this.leaseMs, worker)
     return slot < 0 ? { slot: -1, finished: a, leased: b } : { slot, token: a, attempt: b }
   }
 
-  /** Extends the leases still held; false for each that was lost (taken over, or finished elsewhere). */
+  /**
+   * Extends the leases still held; false for each that was lost (taken over, or finished elsewhere).
+   * With none held it is a heartbeat: it keeps the run's keys alive and checks the run is still there.
+   */
   async renew(held: Array<{ slot: number; token: number }>): Promise<boolean[]> {
-    if (held.length === 0) return []
     const args = held.flatMap((h) => [h.slot, h.token])
-    const out = await this.redis.crRenew(this.key('leases'), this.key('holder'), this.leaseMs, ...args)
+    const out = await this.script(this.redis.crRenew, this.leaseMs, ...args)
     return out.map((x) => x === 1)
   }
 
   /** Records an outcome if `token` still holds the lease; false means the result was fenced off. */
   async finish(slot: number, token: number, outcome: unknown): Promise<boolean> {
-    return (await this.redis.crFinish(this.key('leases'), this.key('holder'), this.key('results'), slot, token, JSON.stringify(outcome), this.ttlS)) === 1
+    return (await this.script(this.redis.crFinish, slot, token, JSON.stringify(outcome))) === 1
   }
 
   /** Hands a held claim back at once (a local worker died, or this process is stopping). */
   async release(slot: number, token: number): Promise<boolean> {
-    return (await this.redis.crRelease(this.key('free'), this.key('leases'), this.key('holder'), slot, token)) === 1
+    return (await this.script(this.redis.crRelease, slot, token)) === 1
   }
 
   async results(): Promise<Map<number, unknown>> {
@@ -223,7 +280,9 @@ export class RedisStore {
     return new Map(Object.entries(all).map(([k, v]) => [Number(k), JSON.parse(v) as unknown]))
   }
 
+  /** Says goodbye to the server; with the server away, just drops the connection (QUIT would only wait). */
   async close(): Promise<void> {
+    if (this.redis.status !== 'ready') return this.redis.disconnect()
     await this.redis.quit().catch(() => this.redis.disconnect())
   }
 }

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { onTestFinished } from 'vitest'
@@ -19,8 +19,8 @@ export function freePort(): Promise<number> {
  * A real redis-server of the test's own on a loopback port (never mocked), stopped when the test
  * ends. `.ci/run` installs the Debian package; extra arguments set a password or TLS.
  */
-export async function startRedis(dir: string, extra: string[] = [], { tls = false } = {}): Promise<{ port: number; url: string }> {
-  const port = await freePort()
+export async function startRedis(dir: string, extra: string[] = [], { tls = false, port: wanted = 0 } = {}): Promise<{ port: number; url: string; server: ChildProcess }> {
+  const port = wanted || (await freePort())
   const args = tls
     ? ['--port', '0', '--tls-port', String(port), ...extra]
     : ['--port', String(port), ...extra]
@@ -38,9 +38,12 @@ export async function startRedis(dir: string, extra: string[] = [], { tls = fals
         resolve()
       }
     })
-    server.on('exit', (code) => reject(new Error(`redis-server exited ${code}:\n${log}`)))
+    server.on('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`redis-server exited ${code}:\n${log}`))
+    })
   })
-  return { port, url: `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}/0` }
+  return { port, url: `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}/0`, server }
 }
 
 /** A CA and a server certificate for 127.0.0.1, made with openssl for a TLS test. */
@@ -54,4 +57,12 @@ export function makeCerts(dir: string): { ca: string; cert: string; key: string 
   spawnSync('sh', ['-c', 'printf "subjectAltName=IP:127.0.0.1\\n" > ext.cnf'], { cwd: dir })
   run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'ext.cnf')
   return { ca: join(dir, 'ca.crt'), cert: join(dir, 'server.crt'), key: join(dir, 'server.key') }
+}
+
+/** Kills a redis-server the hard way (its data is gone with it) and resolves once it has exited. */
+export async function killRedis(server: ChildProcess): Promise<void> {
+  if (server.exitCode !== null || server.signalCode !== null) return
+  const exited = new Promise((resolve) => server.once('exit', resolve))
+  server.kill('SIGKILL')
+  await exited
 }

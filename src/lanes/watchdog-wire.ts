@@ -1,0 +1,61 @@
+import { writeSync } from 'node:fs'
+
+/**
+ * What the runner tells its watchdog process, one JSON object per line on the watchdog's stdin.
+ * Each line is written with one write(2) of less than PIPE_BUF bytes, so lines from the main
+ * thread and from worker threads never interleave.
+ */
+export type WatchdogMessage =
+  /** A test's process group exists (sent by the worker thread right after spawn). */
+  | { t: 'start'; pgid: number; id: string }
+  /** The group is gone (every member ended). */
+  | { t: 'end'; pgid: number }
+  /**
+   * Shared runs: end every group still alive once the monotonic clock (ms, CLOCK_MONOTONIC, the
+   * same in every process) passes `by` without a newer fence; null disarms.
+   */
+  | { t: 'fence'; by: number | null; graceMs: number }
+  /** The runner is finishing normally: when the pipe closes, nothing is to be done. */
+  | { t: 'bye' }
+
+/** What worker threads get of the watchdog: where its pipe's fd will appear, and the run's token. */
+export interface WatchdogLink {
+  /** Int32 cell 0: the pipe's fd once the watchdog runs, 0 before (fd 0 is stdin, never the pipe). */
+  cell: SharedArrayBuffer
+  /** Put in every test's environment as CLAIMRUN_WATCHDOG, for the watchdog to find them by. */
+  token: string
+}
+
+/** The watchdog pipe's fd, if the watchdog runs yet. */
+export function watchdogFd(link: WatchdogLink | undefined): number | undefined {
+  if (!link) return undefined
+  return Atomics.load(new Int32Array(link.cell), 0) || undefined
+}
+
+/** Longest id sent; keeps every line under PIPE_BUF (4096) so a write is atomic. */
+const MAX_ID = 3000
+
+/** Milliseconds on CLOCK_MONOTONIC: comparable between processes on one machine, never stepped. */
+export const monotonicMs = (): number => Number(process.hrtime.bigint() / 1000n) / 1000
+
+const pause = new Int32Array(new SharedArrayBuffer(4))
+
+/**
+ * Writes one message to the watchdog's pipe, synchronously (a start must be in the pipe before the
+ * test can outlive us). Best effort: a watchdog that is gone (EPIPE) is not the test's problem, and
+ * a full pipe (the watchdog is stuck) is retried for at most a second.
+ */
+export function tellWatchdog(fd: number | undefined, message: WatchdogMessage): void {
+  if (fd === undefined) return
+  if (message.t === 'start' && message.id.length > MAX_ID) message = { ...message, id: `${message.id.slice(0, MAX_ID)}…` }
+  const line = Buffer.from(JSON.stringify(message) + '\n')
+  for (let tries = 0; tries < 1000; tries++) {
+    try {
+      writeSync(fd, line)
+      return
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return
+      Atomics.wait(pause, 0, 0, 1)
+    }
+  }
+}

@@ -1,0 +1,82 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { tellWatchdog, type WatchdogLink, type WatchdogMessage } from './watchdog-wire.js'
+
+const SCRIPT = fileURLToPath(new URL('./watchdog-process.js', import.meta.url))
+
+/**
+ * The runner's side of its watchdog process (see watchdog-process.ts). Node has no
+ * prctl(PDEATHSIG), and tests run in process groups of their own, so nothing else would end them
+ * if the runner were SIGKILLed or OOM-killed. The watchdog holds the read end of a pipe whose
+ * only write end is in this process: the kernel closes it however the runner dies.
+ *
+ * Spawning costs the calling thread a fork (5-20 ms here), so `start` runs after the lanes have
+ * been handed their tasks: it never delays the first test. Until it has run, workers find no pipe
+ * in the link and say nothing; `start` then tells the watchdog about every test already running
+ * (see `replay`), and the token in each test's environment covers the instant in between.
+ */
+export class Watchdog {
+  private child: ChildProcess | null = null
+  private fd: number | undefined
+  private closed = false
+  private started = false
+  /** Shared with the worker threads: the pipe's fd once it exists, and the token. */
+  readonly link: WatchdogLink = {
+    cell: new SharedArrayBuffer(4),
+    token: `${process.pid}-${Math.random().toString(36).slice(2, 12)}`,
+  }
+
+  constructor(
+    private readonly out: string,
+    private readonly killGraceMs: number,
+  ) {}
+
+  /**
+   * Starts the watchdog process, publishes its pipe to the workers, then tells it every test
+   * `running()` lists. A worker stores a test's pid before it looks for the pipe, and we publish
+   * the pipe before we look at the pids (all sequentially consistent Atomics), so every test is told
+   * at least once, by its worker or by this replay.
+   */
+  start(running: () => Array<{ pgid: number; id: string }>): void {
+    if (this.closed || this.started) return
+    this.started = true
+    try {
+      const child = spawn(process.execPath, [SCRIPT, this.out, String(this.killGraceMs), String(process.pid), this.link.token], {
+        stdio: ['pipe', 'ignore', 'ignore'],
+        detached: true,
+        // Nothing of the user's environment is needed, and NODE_OPTIONS or NODE_EXTRA_CA_CERTS
+        // would only slow its start.
+        env: {},
+      })
+      child.on('error', () => {})
+      child.stdin?.on('error', () => {})
+      child.unref()
+      ;(child.stdin as unknown as { unref?: () => void } | null)?.unref?.()
+      this.child = child
+      this.fd = (child.stdin as unknown as { _handle?: { fd?: number } } | null)?._handle?.fd
+    } catch {
+      return // too many processes, say: the run goes on unguarded rather than not at all
+    }
+    if (this.fd === undefined) return
+    Atomics.store(new Int32Array(this.link.cell), 0, this.fd)
+    for (const { pgid, id } of running()) this.tell({ t: 'start', pgid, id })
+    if (this.fence) this.tell(this.fence)
+  }
+
+  /** The latest fence, kept for a watchdog that starts after it was set. */
+  private fence: WatchdogMessage | null = null
+
+  tell(message: WatchdogMessage): void {
+    if (message.t === 'fence') this.fence = message
+    tellWatchdog(this.fd, message)
+  }
+
+  /** The run ended normally: say goodbye, then close the pipe, so the watchdog exits and does nothing. */
+  close(): void {
+    this.closed = true
+    this.tell({ t: 'bye' })
+    Atomics.store(new Int32Array(this.link.cell), 0, 0)
+    this.fd = undefined
+    this.child?.stdin?.destroy()
+  }
+}
