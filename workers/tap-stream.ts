@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module'
 import { StringDecoder } from 'node:string_decoder'
-import { lineType, Parser, type Result } from 'tap-parser'
+import type { Parser, Result } from 'tap-parser'
 import type { SubtestStatus, SubtestSummary } from '../src/types.js'
 
 /** The longest line looked at; the rest of a longer one is dropped (no TAP line needs more). */
@@ -23,14 +24,30 @@ const cut = (name: string): string => (name.length > MAX_NAME ? `${name.slice(0,
 /** A stand-in for a Result once it has been counted, so the duplicate-id map holds nothing big. */
 const SEEN = Object.freeze({}) as Result
 
+type TapParserLib = typeof import('tap-parser')
+let lib: TapParserLib | undefined
+/**
+ * tap-parser and the YAML library under it take a worker thread longer to load than everything
+ * else it loads together (~40 ms on an idle 2-core machine): loaded, synchronously, on the first
+ * output that is TAP, not at every worker's start.
+ */
+const tapParser = (): TapParserLib => (lib ??= createRequire(import.meta.url)('tap-parser') as TapParserLib)
+
 /** tap-parser's root, with the first few protocol errors (duplicate ids, ids outside the plan) kept as text. */
-class RootParser extends Parser {
-  readonly errors: string[] = []
-  override tapError(error: Parameters<Parser['tapError']>[0], line: string): void {
-    const text = typeof error === 'string' ? error : error.tapError
-    if (text && this.errors.length < 5) this.errors.push(text)
-    super.tapError(error, line)
+interface RootParser extends Parser {
+  readonly errors: string[]
+}
+let RootParserClass: (new () => RootParser) | undefined
+function rootParser(): RootParser {
+  RootParserClass ??= class extends tapParser().Parser {
+    readonly errors: string[] = []
+    override tapError(error: Parameters<Parser['tapError']>[0], line: string): void {
+      const text = typeof error === 'string' ? error : error.tapError
+      if (text && this.errors.length < 5) this.errors.push(text)
+      super.tapError(error, line)
+    }
   }
+  return new RootParserClass()
 }
 
 /**
@@ -114,14 +131,14 @@ export class TapStream {
       return
     }
     if (!MAYBE_TAP.test(bare)) return
-    const type = lineType(`${bare}\n`)
+    const type = tapParser().lineType(`${bare}\n`)
     if (!type || type[0] === 'comment') return
     this.parser?.write(`${line}\n`)
   }
 
   private start(): void {
     this.state = 'tap'
-    const parser = new RootParser()
+    const parser = rootParser()
     parser.on('assert', (res: Result) => {
       const status: SubtestStatus = res.todo ? 'todo' : res.skip ? 'skipped' : res.ok ? 'passed' : 'failed'
       this.counts[status]++
