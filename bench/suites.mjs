@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const CLI = join(ROOT, 'dist/src/cli/main.js')
+const CLI = join(ROOT, 'dist/src/cli/bin.js')
 const RSS = join(ROOT, 'bench/support/report-rss.mjs')
 const FLOOR = join(ROOT, 'bench/support/spawn-floor.mjs')
 

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { onTestFinished } from 'vitest'
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
-export const CLI = join(ROOT, 'dist/src/cli/main.js')
+export const CLI = join(ROOT, 'dist/src/cli/bin.js')
 
 /** Registers cleanup for the running test (a no-op outside one, e.g. in a beforeAll). */
 export function afterTest(cleanup: () => void | Promise<void>): void {

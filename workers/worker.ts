@@ -3,7 +3,7 @@
  * none is left, runs each as a subprocess, and reports every start and end to the main thread.
  * Kept thin: the claim rules live in claim/board, the process handling in spawn-test.
  */
-import { threadId } from 'node:worker_threads'
+import { threadId, workerData } from 'node:worker_threads'
 import { releaseProxy, wrap } from 'comlink/dist/esm/comlink.mjs'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
 import { attemptOf, awaitWork, claimNext, isStopped, openBoard, setLanePid } from '../src/claim/board.js'
@@ -23,6 +23,13 @@ const notRunMessage = (slot: number, lane: number, attempt: number, at: number):
   slot, lane, attempt, startAt: at, endAt: at, exitCode: null, signal: null, notRun: true, timedOut: false,
   leaked: 0, outputBytes: 0, droppedBytes: 0, logOffset: 0, logLength: 0, tail: '',
 })
+
+// A prestarted thread says it has loaded (see src/lanes/prestart.ts: nothing exits before that).
+const booted = (workerData as { booted?: Int32Array } | null)?.booted
+if (booted) {
+  Atomics.add(booted, 0, 1)
+  Atomics.notify(booted, 0)
+}
 
 export default async function work(task: WorkerTask): Promise<{ lane: number; ran: number; threadId: number }> {
   const host = wrap<Host>(nodeEndpoint(task.port))

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module'
 import { Command, CommanderError } from 'commander'
 import { ClaimrunError } from '../errors.js'
 import { addBenchCommand } from './bench.js'
+import { exitSafely } from '../lanes/prestart.js'
 import { nameConfigKey } from './config-file.js'
 import { registerGenerate } from './generate-command.js'
 import { registerReport } from './report-command.js'
@@ -16,7 +17,7 @@ const EXIT_USAGE = 2
 
 function fail(message: string): never {
   process.stderr.write(`claimrun: ${message}\n`)
-  process.exit(EXIT_USAGE)
+  exitSafely(EXIT_USAGE)
 }
 
 const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string }
@@ -50,7 +51,7 @@ function reportError(thrown: unknown): never {
   // A bad value from the config file: the flag's message, naming the file and the key.
   const err = nameConfigKey(thrown, configured?.config ?? null, configured?.fromFile ?? new Map())
   if (err instanceof CommanderError) {
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) process.exit(0)
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) exitSafely(0)
     const message = err.message.replace(/^error: /, '')
     fail(`${message}${/see|help/.test(message) ? '' : ` (see ${helpCommand()})`}`)
   }

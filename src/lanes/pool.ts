@@ -13,15 +13,19 @@ export interface TestOnlyWorker {
   data?: unknown
 }
 
-/** The pool the worker lanes run in: exactly one thread per lane, each running one long task. */
-export function createPool(lanes: number, testOnly?: TestOnlyWorker, env: Record<string, string> = {}): Piscina {
+/**
+ * The pool the worker lanes run in: one thread per lane, each running one long task. `lanes` threads
+ * start now; a prestarted pool (see prestart.ts) may grow on demand up to `max`, and its threads count
+ * `booted` up once they have loaded the worker module.
+ */
+export function createPool(lanes: number, testOnly?: TestOnlyWorker, env: Record<string, string> = {}, early?: { max: number; booted: Int32Array }): Piscina {
   return new Piscina({
     filename: testOnly?.file ?? WORKER_FILE,
-    ...(testOnly ? { workerData: testOnly.data } : {}),
+    ...(testOnly ? { workerData: testOnly.data } : early ? { workerData: { booted: early.booted } } : {}),
     // --env: the worker's process.env, which every test it spawns inherits.
     ...(Object.keys(env).length ? { env: { ...process.env, ...env } } : {}),
     minThreads: lanes,
-    maxThreads: lanes,
+    maxThreads: early?.max ?? lanes,
     concurrentTasksPerWorker: 1,
     // Lanes never idle (each runs one long task); the largest delay a timer accepts.
     idleTimeout: 2 ** 31 - 1,

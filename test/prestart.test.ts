@@ -1,0 +1,72 @@
+import { mkdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { PRESTART_DEFAULT_WORKERS, prestartLanes } from '../src/cli/prestart-args.js'
+import { DEFAULT_WORKERS } from '../src/options/resolve.js'
+import { runCli, tempDir, write } from './helpers.js'
+
+describe('worker threads started while the CLI loads', () => {
+  it('the entry reads how many threads a run will use from its arguments, or starts none when unsure', () => {
+    const dir = tempDir()
+    write(dir, 'a.sh', 'exit 0\n')
+    write(dir, 'b.sh', 'exit 0\n')
+    mkdirSync(join(dir, 'suite'))
+    expect(PRESTART_DEFAULT_WORKERS).toBe(DEFAULT_WORKERS)
+    const cases: Array<[string[], { threads: number; max: number } | null]> = [
+      [['run'], { threads: 3, max: 3 }],
+      [['run', 'suite'], { threads: 3, max: 3 }],
+      [['run', '-w', '5', 'suite'], { threads: 5, max: 5 }],
+      [['run', '-w5', 'a.sh'], { threads: 1, max: 5 }],
+      [['run', 'a.sh'], { threads: 1, max: 3 }],
+      [['run', '--workers=2', 'a.sh', 'b.sh', 'suite'], { threads: 2, max: 2 }],
+      [['run', '--out', 'suite', '--bail', '2', 'a.sh', '--no-history', 'b.sh'], { threads: 2, max: 3 }],
+      [['run', '--bail', '3', 'a.sh'], { threads: 1, max: 3 }],
+      [['run', '--json', 'suite', 'a.sh'], { threads: 1, max: 3 }],
+      [['run', '--json', '--grep', 'x', 'a.sh'], { threads: 1, max: 3 }],
+      [['run', '--env', 'A=1', 'a.sh'], null],
+      [['run', '--list', 'suite'], null],
+      [['run', '--', 'a.sh'], { threads: 1, max: 3 }],
+      [['run', 'missing.sh'], null],
+      [['run', '-w', 'abc', 'suite'], null],
+      [['run', '-w'], null],
+      [['run', '--help'], null],
+      [['run', '--die-on', 'a.sh:exit', 'a.sh'], null],
+      [['bench'], null],
+      [[], null],
+    ]
+    for (const [argv, expected] of cases) expect(prestartLanes(argv, dir), argv.join(' ')).toEqual(expected)
+  })
+
+  it('a usage error while prestarted threads boot: one line, exit 2, never a signal', async () => {
+    const dir = tempDir()
+    write(dir, 'suite/test_1.sh', 'exit 0\n')
+    mkdirSync(join(dir, 'empty'))
+    // Each of these starts threads first (the paths exist), then fails on what only the CLI checks.
+    const attempts: Array<[string[], RegExp]> = [
+      [['run', 'suite', '--order', 'bogus'], /^claimrun: option '--order <mode>' argument 'bogus' is invalid/],
+      [['run', 'suite', '--timeout', '-1'], /--timeout/],
+      [['run', 'empty'], /no tests/i],
+      [['run', 'suite', '--frobnicate'], /unknown option '--frobnicate'/],
+    ]
+    for (let round = 0; round < 3; round++) {
+      for (const [args, message] of attempts) {
+        const r = await runCli([...args, '--out', join(dir, 'out')], { cwd: dir })
+        expect({ args, code: r.code, signal: r.signal }).toEqual({ args, code: 2, signal: null })
+        expect(r.stdout).toBe('')
+        expect(r.stderr).toMatch(message)
+        expect(r.stderr.trim().split('\n')).toHaveLength(1)
+      }
+    }
+  }, 120_000)
+
+  it('a guess that does not fit the plan (fewer tests than threads) gets a pool of the right size', async () => {
+    const dir = tempDir()
+    write(dir, 'suite/test_only.sh', 'printf "%s" "$CLAIMRUN_WORKER" > seen\n')
+    const r = await runCli(['run', 'suite', '--workers', '3', '--no-history', '--out', join(dir, 'out')], { cwd: dir })
+    expect(r.code, r.stderr).toBe(0)
+    const results = JSON.parse(readFileSync(join(dir, 'out', 'results.json'), 'utf8')) as { workers: string[]; counts: { passed: number } }
+    expect(results.workers).toEqual(['worker01'])
+    expect(results.counts.passed).toBe(1)
+    expect(readFileSync(join(dir, 'seen'), 'utf8')).toBe('worker01')
+  }, 60_000)
+})
