@@ -59,14 +59,18 @@ describe('worker threads started while the CLI loads', () => {
     }
   }, 120_000)
 
-  it('a guess that does not fit the plan (fewer tests than threads) gets a pool of the right size', async () => {
+  it('a guess that does not fit the plan (fewer tests than threads) gets a pool of the right size, and the misfit is ended safely', async () => {
     const dir = tempDir()
     write(dir, 'suite/test_only.sh', 'printf "%s" "$CLAIMRUN_WORKER" > seen\n')
-    const r = await runCli(['run', 'suite', '--workers', '3', '--no-history', '--out', join(dir, 'out')], { cwd: dir })
-    expect(r.code, r.stderr).toBe(0)
-    const results = JSON.parse(readFileSync(join(dir, 'out', 'results.json'), 'utf8')) as { workers: string[]; counts: { passed: number } }
-    expect(results.workers).toEqual(['worker01'])
-    expect(results.counts.passed).toBe(1)
-    expect(readFileSync(join(dir, 'seen'), 'utf8')).toBe('worker01')
-  }, 60_000)
+    // Ending the misfit pool while its threads still load the worker module aborted the process
+    // (V8 fatal, SIGABRT) about one time in six: several rounds, each must end by its exit code.
+    for (let round = 0; round < 8; round++) {
+      const r = await runCli(['run', 'suite', '--workers', '3', '--no-history', '--out', join(dir, 'out')], { cwd: dir })
+      expect({ round, code: r.code, signal: r.signal }, r.stderr).toEqual({ round, code: 0, signal: null })
+      const results = JSON.parse(readFileSync(join(dir, 'out', 'results.json'), 'utf8')) as { workers: string[]; counts: { passed: number } }
+      expect(results.workers).toEqual(['worker01'])
+      expect(results.counts.passed).toBe(1)
+      expect(readFileSync(join(dir, 'seen'), 'utf8')).toBe('worker01')
+    }
+  }, 120_000)
 })

@@ -24,11 +24,15 @@ const notRunMessage = (slot: number, lane: number, attempt: number, at: number):
   leaked: 0, outputBytes: 0, droppedBytes: 0, logOffset: 0, logLength: 0, tail: '',
 })
 
-// A prestarted thread says it has loaded (see src/lanes/prestart.ts: nothing exits before that).
+// A prestarted thread says when it has booted (see src/lanes/prestart.ts: nothing ends it before).
+// Not here but on the next turn: this module is being loaded by piscina's require() right now, and
+// ending a thread inside Node 20's require(esm) aborts the whole process (V8 "IsGraphAsync" fatal).
 const booted = (workerData as { booted?: Int32Array } | null)?.booted
 if (booted) {
-  Atomics.add(booted, 0, 1)
-  Atomics.notify(booted, 0)
+  setImmediate(() => {
+    Atomics.add(booted, 0, 1)
+    Atomics.notify(booted, 0)
+  })
 }
 
 export default async function work(task: WorkerTask): Promise<{ lane: number; ran: number; threadId: number }> {

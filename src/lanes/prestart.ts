@@ -4,9 +4,11 @@
  * them first (cli/bin.ts) and the run adopts them: the first tests start that much sooner, and
  * every prestarted lane starts at the same moment instead of one after another.
  *
- * Exiting the process while a thread is still booting is what made an earlier attempt die by a
- * signal on a usage error; so nothing exits while a prestarted pool exists: `exitSafely` first waits
- * (bounded) until every prestarted thread has finished loading, then destroys nothing and exits.
+ * Ending a thread while it is still loading the worker module (piscina require()s it, and Node 20's
+ * require of an ES module is not safe to interrupt) aborts the whole process with a V8 fatal error:
+ * that is what killed an earlier attempt by a signal on a usage error. So a prestarted thread is never
+ * ended before it says it has booted: `exitSafely` waits (bounded) for that before exiting, and a pool
+ * that does not fit the run, or that no run took, is destroyed only after it.
  */
 import type { Piscina } from 'piscina'
 import { createPool, type TestOnlyWorker } from './pool.js'
@@ -28,23 +30,44 @@ export function prestart(threads: number, max: number): void {
 }
 
 /**
- * The pool for a run of `lanes` lanes: the prestarted one if it fits (never more threads than lanes,
- * room for every lane), else a new one (the misfit is destroyed).
+ * The pool for a run of `lanes` lanes: the prestarted one if it has room for every lane (threads
+ * beyond `lanes`, when the plan found fewer tests than the guess, just idle: cheaper than booting a
+ * pool anew), else a new one (the misfit is destroyed, once booted).
  */
 export async function takePool(lanes: number, testOnly: TestOnlyWorker | undefined, env: Record<string, string> = {}): Promise<Piscina> {
   const e = early
   early = undefined
   const plain = !testOnly && Object.keys(env).length === 0
-  if (e && plain && e.threads <= lanes && e.max >= lanes) return e.pool
-  if (e) await e.pool.destroy()
+  if (e && plain && e.max >= lanes) return e.pool
+  if (e) {
+    await whenBooted(e)
+    await e.pool.destroy()
+  }
   return createPool(lanes, testOnly, env)
+}
+
+/** A prestarted pool no run took (`--list`, nothing left to run…): ended, once booted, so the process can end. */
+export async function releaseUnused(): Promise<void> {
+  const e = early
+  early = undefined
+  if (!e) return
+  await whenBooted(e)
+  await e.pool.destroy()
+}
+
+const BOOT_WAIT_MS = 2000
+
+/** Resolves once every prestarted thread has booted (or after BOOT_WAIT_MS: a thread that died booting never will). */
+async function whenBooted(e: Early): Promise<void> {
+  const deadline = Date.now() + BOOT_WAIT_MS
+  while (Atomics.load(e.booted, 0) < e.threads && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2))
 }
 
 /** Ends the process; with threads still booting, first waits (at most 2 s) until they have loaded. */
 export function exitSafely(code: number): never {
   const e = early
   if (e) {
-    const deadline = Date.now() + 2000
+    const deadline = Date.now() + BOOT_WAIT_MS
     for (let n = Atomics.load(e.booted, 0); n < e.threads && Date.now() < deadline; n = Atomics.load(e.booted, 0)) {
       Atomics.wait(e.booted, 0, n, deadline - Date.now())
     }
