@@ -25,11 +25,13 @@ const notRunMessage = (slot: number, lane: number, attempt: number, at: number):
 })
 
 // A prestarted thread says when it has booted (see src/lanes/prestart.ts: nothing ends it before).
-// Not here but on the next turn: this module is being loaded by piscina's require() right now, and
-// ending a thread inside Node 20's require(esm) aborts the whole process (V8 "IsGraphAsync" fatal).
+// Not now but in a microtask: this module is being loaded by piscina's require() right now, and
+// ending a thread inside Node 20's require(esm) aborts the whole process (V8 "IsGraphAsync" fatal);
+// microtasks run once that require has returned (and before piscina blocks in Atomics.wait for a
+// task, which a setImmediate would wait behind).
 const booted = (workerData as { booted?: Int32Array } | null)?.booted
 if (booted) {
-  setImmediate(() => {
+  queueMicrotask(() => {
     Atomics.add(booted, 0, 1)
     Atomics.notify(booted, 0)
   })
