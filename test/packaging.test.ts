@@ -75,7 +75,7 @@ describe('the published package', { timeout: 180_000 }, () => {
 
   it('holds what a user needs and nothing else: no source maps, no test code, every README link inside', () => {
     const files = packed.files.map((f) => f.path)
-    for (const needed of ['LICENSE', 'README.md', 'package.json', 'dist/src/cli/main.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/index.cjs', 'dist/src/index.d.cts', 'dist/workers/worker.js', 'assets/report.js']) {
+    for (const needed of ['LICENSE', 'README.md', 'package.json', 'dist/src/cli/bin.js', 'dist/src/cli/main.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/index.cjs', 'dist/src/index.d.cts', 'dist/workers/worker.js', 'assets/report.js']) {
       expect(files).toContain(needed)
     }
     expect(files.filter((f) => f.endsWith('.map'))).toEqual([])
