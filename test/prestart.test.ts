@@ -1,8 +1,8 @@
 import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { PRESTART_DEFAULT_WORKERS, prestartLanes } from '../src/cli/prestart-args.js'
-import { DEFAULT_WORKERS } from '../src/options/resolve.js'
+import { prestartLanes } from '../src/cli/prestart-args.js'
+import { DEFAULTS } from '../src/options/defaults.js'
 import { runCli, tempDir, write } from './helpers.js'
 
 describe('worker threads started while the CLI loads', () => {
@@ -11,7 +11,7 @@ describe('worker threads started while the CLI loads', () => {
     write(dir, 'a.sh', 'exit 0\n')
     write(dir, 'b.sh', 'exit 0\n')
     mkdirSync(join(dir, 'suite'))
-    expect(PRESTART_DEFAULT_WORKERS).toBe(DEFAULT_WORKERS)
+    expect(DEFAULTS.workers).toBe(3)
     const cases: Array<[string[], { threads: number; max: number } | null]> = [
       [['run'], { threads: 3, max: 3 }],
       [['run', 'suite'], { threads: 3, max: 3 }],

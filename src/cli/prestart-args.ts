@@ -1,7 +1,5 @@
 import { statSync } from 'node:fs'
-
-/** options/resolve.ts's DEFAULT_WORKERS (not imported: that would load the options code before the threads start; a test keeps them equal). */
-export const PRESTART_DEFAULT_WORKERS = 3
+import { DEFAULTS } from '../options/defaults.js'
 
 /** `run` options that take a value (the next argument, or `--opt=value`). */
 const TAKES_VALUE = new Set([
@@ -23,7 +21,7 @@ const NO_PRESTART = new Set(['-h', '--help', '--die-on', '--env', '--list'])
  */
 export function prestartLanes(argv: readonly string[], cwd: string): { threads: number; max: number } | null {
   if (argv[0] !== 'run') return null
-  let workers = PRESTART_DEFAULT_WORKERS
+  let workers: number = DEFAULTS.workers
   const paths: string[] = []
   for (let i = 1; i < argv.length; i++) {
     const arg = argv[i] as string
