@@ -30,7 +30,6 @@ describe('worker threads started while the CLI loads', () => {
       [['run', '-w', 'abc', 'suite'], null],
       [['run', '-w'], null],
       [['run', '--help'], null],
-      [['run', '--die-on', 'a.sh:exit', 'a.sh'], null],
       [['bench'], null],
       [[], null],
     ]

@@ -10,12 +10,12 @@ const TAKES_VALUE = new Set([
 /** Options whose value is optional: commander takes the next argument unless it starts with '-'. */
 const OPTIONAL_VALUE = new Set(['--bail', '--json'])
 /** Options after which the threads must be made differently (--env sets their process.env) or are never used. */
-const NO_PRESTART = new Set(['-h', '--help', '--die-on', '--env', '--list'])
+const NO_PRESTART = new Set(['-h', '--help', '--env', '--list'])
 
 /**
  * How many worker threads `claimrun run <argv>` will surely use, read from the arguments before
  * commander is even loaded (see cli/bin.ts): `--workers` (default 3), or fewer when every path is a
- * file and there are fewer files. 0 for anything unusual (help, a test-only flag, an odd value):
+ * file and there are fewer files. 0 for anything unusual (help, --env, --list, an odd value):
  * then nothing is prestarted and the run starts its threads itself, as it always could. A wrong
  * guess costs time, never correctness: the run adopts the prestarted pool only if it fits.
  */
