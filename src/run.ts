@@ -1,4 +1,5 @@
 import { resolveOptions, type InternalOptions, type ResolvedOptions } from './options/resolve.js'
+import { workersWarning } from './options/workers.js'
 import type { History } from './record/history.js'
 import { aroundRun } from './lanes/around.js'
 import { prepareOut } from './record/out-dir.js'
@@ -17,7 +18,11 @@ import type { RunOptions, RunResult } from './types.js'
  */
 export async function run(options: RunOptions = {}): Promise<RunResult> {
   const opts = resolveOptions(options as RunOptions & InternalOptions)
-  const { tests, warnings, history } = preparePlan(opts)
+  const prepared = preparePlan(opts)
+  const { tests, history } = prepared
+  const warnings = [...prepared.warnings]
+  const crowded = workersWarning(Math.min(opts.workers, tests.length))
+  if (crowded) warnings.push(crowded)
   prepareOut(opts.out)
   ignoreClaimrunDir(opts.cwd, [opts.out, opts.history])
   return aroundRun(opts, tests, warnings, () => execute(opts, tests, warnings, history))

@@ -123,8 +123,8 @@ export type RunEvent =
 export interface RunOptions {
   /** Files and folders to take tests from. @default ['test'] when that folder exists */
   paths?: string[]
-  /** Worker threads. @default 3 */
-  workers?: number
+  /** Worker threads, or `'auto'` for the CPUs available (os.availableParallelism()). @default 3 */
+  workers?: number | 'auto'
   /** Command template for every test, split into argv like a shell would but never run by one; `{file}` is the test's absolute path (appended when absent). */
   cmd?: string
   /** Glob that picks test files inside folders (matched against the base name, or the relative path when it holds a `/`). */
@@ -133,10 +133,10 @@ export interface RunOptions {
   out?: string
   /** @default process.cwd() */
   cwd?: string
-  /** Per-test timeout in seconds. @default none */
-  timeout?: number
-  /** Seconds between SIGTERM and SIGKILL when a test is ended. @default 5 */
-  killGrace?: number
+  /** Per-test timeout: seconds, or a string with a unit (`'500ms'`, `'30s'`, `'2m'`). @default none */
+  timeout?: number | string
+  /** Between SIGTERM and SIGKILL when a test is ended: seconds, or a string with a unit. @default 5 */
+  killGrace?: number | string
   /** Bytes of output kept in a worker log per test; the rest is counted and dropped. @default 52428800 (50 MiB) */
   maxOutput?: number
   /** History file (durations, last outcomes) read for ordering and updated after the run; false: none. @default '.claimrun/history.json' */
@@ -155,8 +155,8 @@ export interface RunOptions {
   failOnFlaky?: boolean
   /** Read a test's stdout as TAP when it starts like TAP (`TAP version`, a plan, `ok 1`): count its sub-tests, and fail it on a `not ok`, a wrong plan or `Bail out!` even if it exits 0. @default true */
   tap?: boolean
-  /** Announce a test once it has run this many seconds (a `test:slow` event). @default 30 */
-  slow?: number
+  /** Announce a test once it has run this long (a `test:slow` event): seconds, or a string with a unit. @default 30 */
+  slow?: number | string
   /** Also write results.json's content to this file. */
   json?: string
   /** Write JUnit XML here. */
@@ -169,10 +169,10 @@ export interface RunOptions {
   runId?: string
   /** This process's name in a shared run. @default '<hostname>-<pid>' */
   node?: string
-  /** Seconds a claim in a shared store stays valid without renewal. @default 30 */
-  lease?: number
-  /** Seconds the shared run's keys live in the store. @default 86400 */
-  ttl?: number
+  /** How long a claim in a shared store stays valid without renewal: seconds, or a string with a unit. @default 30 */
+  lease?: number | string
+  /** How long the shared run's keys live in the store: seconds, or a string with a unit. @default 86400 */
+  ttl?: number | string
   /** This run's share of the suite, `i/n` (1-based), for CI matrices. */
   shard?: string
   /** Run only the tests whose id contains this text, or matches it when written `/regex/flags`; with several, any of them. @default every test */

@@ -5,7 +5,9 @@ import { DEFAULTS } from '../options/defaults.js'
 import { defaultRunId } from '../options/resolve.js'
 import { wantsColor } from '../reporters/format.js'
 import type { SummaryMode } from '../reporters/summary.js'
-import { number, summaryOption, warn } from './parse.js'
+import { parseDuration } from '../options/duration.js'
+import { checkStoreUrl } from '../options/store-url.js'
+import { summaryOption, warn } from './parse.js'
 import { printResult } from './print-result.js'
 
 export function registerReport(program: Command): void {
@@ -15,13 +17,14 @@ export function registerReport(program: Command): void {
     .requiredOption('--store <url>', 'the Redis server the run used')
     .option('--run-id <id>', 'the shared run; default from GITHUB_RUN_ID, CI_PIPELINE_ID, ...')
     .option('--out <dir>', 'where to write the combined results', DEFAULTS.reportOut)
-    .option('--wait <seconds>', 'wait up to this long for every test to have an outcome', number, 0)
+    .option('--wait <duration>', 'wait up to this long for every test to have an outcome (seconds, or 500ms, 2m)', '0')
     .addOption(summaryOption())
-    .action(async (flags: { store: string; runId?: string; out: string; wait: number; summary: SummaryMode }) => {
+    .action(async (flags: { store: string; runId?: string; out: string; wait: number | string; summary: SummaryMode }) => {
       const runId = flags.runId ?? defaultRunId()
       if (!runId) throw new ClaimrunError('CLAIMRUN_BAD_OPTION', 'report needs --run-id <id>, or a CI variable such as GITHUB_RUN_ID')
+      const wait = parseDuration(flags.wait, '--wait', { allowZero: true }) / 1000
       const { report } = await (await import('../store/load-redis.js')).withRedis(() => import('../store/combine.js'))
-      const result = await report({ store: flags.store, runId, out: resolve(flags.out), wait: flags.wait })
+      const result = await report({ store: checkStoreUrl(flags.store), runId, out: resolve(flags.out), wait })
       warn(printResult(result, { color: wantsColor(process.stdout), cwd: process.cwd(), mode: flags.summary, linesPrinted: false }))
       warn(result.warnings ?? [])
       process.exitCode = result.exitCode

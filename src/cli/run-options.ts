@@ -20,15 +20,15 @@ export function parseEnv(pairs: string[]): Record<string, string> {
 export function runOptionsFromFlags(paths: string[], flags: Record<string, unknown>): RunOptions & InternalOptions {
   const options: RunOptions & InternalOptions = {
     paths,
-    workers: flags.workers as number,
+    workers: flags.workers as number | 'auto',
     out: flags.out as string,
-    killGrace: flags.killGrace as number,
+    killGrace: flags.killGrace as number | string,
     maxOutput: flags.maxOutput as number,
-    slow: flags.slow as number,
+    slow: flags.slow as number | string,
   }
   if (flags.cmd !== undefined) options.cmd = flags.cmd as string
   if (flags.pattern !== undefined) options.pattern = flags.pattern as string
-  if (flags.timeout !== undefined) options.timeout = flags.timeout as number
+  if (flags.timeout !== undefined) options.timeout = flags.timeout as number | string
   options.history = flags.history === false ? false : (flags.history as string)
   options.order = flags.order as 'smart'
   if (flags.seed !== undefined) options.seed = flags.seed as number
@@ -41,8 +41,8 @@ export function runOptionsFromFlags(paths: string[], flags: Record<string, unkno
   for (const key of ['json', 'junit', 'html', 'store', 'runId', 'node', 'setup', 'teardown'] as const) if (typeof flags[key] === 'string') options[key] = flags[key] as string
   if (flags.json === true && !flags.list) throw badOption('--json', true, 'a file to write results.json to (a bare --json prints the plan, with --list)')
   if (options.store !== undefined) {
-    options.lease = flags.lease as number
-    options.ttl = flags.ttl as number
+    options.lease = flags.lease as number | string
+    options.ttl = flags.ttl as number | string
   }
   for (const key of ['grep', 'exclude'] as const) if (Array.isArray(flags[key]) && (flags[key] as string[]).length) options[key] = flags[key] as string[]
   if (Array.isArray(flags.env) && flags.env.length) options.env = parseEnv(flags.env as string[])

@@ -1,10 +1,12 @@
 import { DEFAULTS } from './defaults.js'
-import { existsSync } from 'node:fs'
+import { statSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { resolve } from 'node:path'
 import { splitCommand } from '../plan/command.js'
 import { badOption, ClaimrunError } from '../errors.js'
-import { MAX_LANES } from '../claim/board.js'
+import { parseDuration } from './duration.js'
+import { checkStoreUrl } from './store-url.js'
+import { parseWorkers } from './workers.js'
 import type { TestOnlyWorker } from '../lanes/pool.js'
 import { parseShard, type OrderMode, type Shard } from './shard.js'
 import type { RunEvent, RunOptions } from '../types.js'
@@ -66,13 +68,6 @@ function wholeNumber(value: unknown, flag: string, min: number, max: number): nu
   return value
 }
 
-function seconds(value: unknown, flag: string, allowZero: boolean): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
-    throw badOption(flag, value, allowZero ? 'a number of seconds, 0 or more' : 'a number of seconds above 0')
-  }
-  return Math.round(value * 1000)
-}
-
 /** The CI variables a shared run's id is taken from when --run-id is not given, in order. */
 const RUN_ID_VARS = ['GITHUB_RUN_ID', 'CI_PIPELINE_ID', 'BUILDKITE_BUILD_ID', 'CIRCLE_WORKFLOW_ID', 'BUILD_TAG', 'CLAIMRUN_RUN_ID']
 
@@ -95,11 +90,20 @@ function storeOptions(options: RunOptions): NonNullable<ResolvedOptions['store']
   const node = options.node ?? `${hostname()}-${process.pid}`
   if (!/^[\w.:-]{1,100}$/.test(node)) throw badOption('--node', node, "1-100 letters, digits, '.', ':', '_' or '-'")
   return {
-    url: options.store,
+    url: checkStoreUrl(options.store),
     runId,
     node,
-    leaseMs: seconds(options.lease ?? DEFAULTS.leaseS, '--lease', false),
-    ttlS: Math.round(seconds(options.ttl ?? DEFAULTS.ttlS, '--ttl', false) / 1000),
+    leaseMs: parseDuration(options.lease ?? DEFAULTS.leaseS, '--lease', {
+      minMs: 1000,
+      minWhy: 'it is renewed every third of it, and a shorter lease lapses under an ordinary pause',
+    }),
+    // Redis keeps expiry in whole seconds; a year is far past any run anyone comes back to.
+    ttlS: Math.round(parseDuration(options.ttl ?? DEFAULTS.ttlS, '--ttl', {
+      minMs: 1000,
+      minWhy: 'Redis expires keys in whole seconds',
+      maxMs: 365 * 86_400_000,
+      maxWhy: 'a shared run is not worth keeping longer than a year',
+    }) / 1000),
   }
 }
 
@@ -133,14 +137,19 @@ function envOption(env: unknown): Record<string, string> {
 /** Validates once, at the public entry; past this point the types are trusted. */
 export function resolveOptions(options: RunOptions & InternalOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object') throw badOption('options', options, 'an object')
+  if (options.cwd !== undefined && (typeof options.cwd !== 'string' || options.cwd === '')) throw badOption('cwd', options.cwd, 'a folder path')
   const cwd = resolve(options.cwd ?? process.cwd())
-  if (!existsSync(cwd)) throw badOption('cwd', options.cwd, 'an existing folder')
+  if (!statSync(cwd, { throwIfNoEntry: false })?.isDirectory()) throw badOption('cwd', options.cwd ?? cwd, 'an existing folder')
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw badOption('signal', options.signal, 'an AbortSignal (e.g. new AbortController().signal)')
+  if (options.history !== undefined && options.history !== false && (typeof options.history !== 'string' || options.history === '')) {
+    throw badOption('history', options.history, 'a file path, or false for no history')
+  }
   let paths = options.paths ?? []
   if (!Array.isArray(paths) || paths.some((p) => typeof p !== 'string' || p === '')) {
     throw badOption('paths', paths, 'a list of file or folder paths')
   }
   if (paths.length === 0) {
-    if (!existsSync(resolve(cwd, 'test'))) {
+    if (!statSync(resolve(cwd, 'test'), { throwIfNoEntry: false })) {
       throw new ClaimrunError('CLAIMRUN_BAD_OPTION', 'no paths given and there is no test/ folder: name the tests to run, e.g. claimrun run fixtures/demo')
     }
     paths = ['test']
@@ -155,20 +164,20 @@ export function resolveOptions(options: RunOptions & InternalOptions): ResolvedO
   if (options.onEvent !== undefined && typeof options.onEvent !== 'function') throw badOption('onEvent', options.onEvent, 'a function')
   return {
     paths,
-    workers: options.workers === undefined ? DEFAULTS.workers : wholeNumber(options.workers, '--workers', 1, MAX_LANES),
+    workers: options.workers === undefined ? DEFAULTS.workers : parseWorkers(options.workers),
     cmd: options.cmd === undefined ? null : splitCommand(options.cmd),
     pattern: options.pattern,
     out: resolve(cwd, options.out ?? DEFAULTS.out),
     cwd,
-    timeoutMs: options.timeout === undefined ? 0 : seconds(options.timeout, '--timeout', false),
-    killGraceMs: seconds(options.killGrace ?? DEFAULTS.killGraceS, '--kill-grace', true),
+    timeoutMs: options.timeout === undefined ? 0 : parseDuration(options.timeout, '--timeout'),
+    killGraceMs: parseDuration(options.killGrace ?? DEFAULTS.killGraceS, '--kill-grace', { allowZero: true }),
     maxOutput: options.maxOutput === undefined ? DEFAULTS.maxOutput : wholeNumber(options.maxOutput, '--max-output', 0, Number.MAX_SAFE_INTEGER),
     signal: options.signal,
     forceSignal: options.forceSignal,
     onEvent: options.onEvent,
     first: options.first ?? [],
     testOnlyWorker: options._testOnlyWorker,
-    history: options.history === false ? null : resolve(cwd, typeof options.history === 'string' && options.history ? options.history : DEFAULTS.history),
+    history: options.history === false ? null : resolve(cwd, options.history ?? DEFAULTS.history),
     order: pick(options.order, ORDERS, '--order') ?? DEFAULTS.order,
     seed: options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : wholeNumber(options.seed, '--seed', 0, 2 ** 53),
     lastFailed: Boolean(options.lastFailed),
@@ -176,7 +185,7 @@ export function resolveOptions(options: RunOptions & InternalOptions): ResolvedO
     retries: options.retries === undefined ? 0 : wholeNumber(options.retries, '--retries', 0, 100),
     failOnFlaky: Boolean(options.failOnFlaky),
     shard: options.shard === undefined ? null : parseShard(String(options.shard)),
-    slowMs: seconds(options.slow ?? DEFAULTS.slowS, '--slow', false),
+    slowMs: parseDuration(options.slow ?? DEFAULTS.slowS, '--slow'),
     tap: flag(options.tap, 'tap', true),
     json: outputFile(options.json, '--json', cwd),
     junit: outputFile(options.junit, '--junit', cwd),

@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs'
+import { ClaimrunError } from '../errors.js'
+import { dirname, join } from 'node:path'
 import { VERDICT } from './outcome.js'
 import { writeAtomic } from './out-dir.js'
 import type { Status, TestResult } from '../types.js'
@@ -29,10 +30,12 @@ function isEntry(e: unknown): e is HistoryEntry {
 
 /**
  * Reads the history file. A missing file is an empty history; a corrupt or foreign one is an
- * empty history plus a one-line warning (the next save replaces it). Never throws.
+ * empty history plus a one-line warning (the next save replaces it). Throws only for a folder or a
+ * file too big to be a history (see checkHistorySize).
  */
 export function loadHistory(path: string): { history: History; warning?: string } {
   if (!existsSync(path)) return { history: emptyHistory() }
+  checkHistorySize(path)
   try {
     const data = JSON.parse(readFileSync(path, 'utf8')) as History
     if (data?.version !== 1 || typeof data.tests !== 'object' || data.tests === null || !Object.values(data.tests).every(isEntry)) {
@@ -41,6 +44,23 @@ export function loadHistory(path: string): { history: History; warning?: string 
     return { history: data }
   } catch (err) {
     return { history: emptyHistory(), warning: `ignoring history ${path} (${(err as Error).message}); it will be replaced after this run` }
+  }
+}
+
+/**
+ * A history entry takes about 150-250 bytes (id, five durations, status, date), so 64 MiB holds some
+ * 300,000 tests; JSON.parse needs about twice the file in memory. A bigger file is not a history
+ * claimrun wrote: refused with a line, never read (reading 600 MB took 1.1 GB) and never overwritten.
+ */
+export const MAX_HISTORY_BYTES = 64 * 1024 * 1024
+
+/** Throws CLAIMRUN_BAD_OPTION when the history file is a folder or too big to be a history. */
+export function checkHistorySize(path: string): void {
+  const st = statSync(path, { throwIfNoEntry: false })
+  if (!st) return
+  if (st.isDirectory()) throw new ClaimrunError('CLAIMRUN_BAD_OPTION', `--history ${JSON.stringify(path)} is a folder; name a file, such as ${JSON.stringify(join(path, 'history.json'))}, or use --no-history`)
+  if (st.size > MAX_HISTORY_BYTES) {
+    throw new ClaimrunError('CLAIMRUN_BAD_OPTION', `--history ${JSON.stringify(path)} is ${Math.round(st.size / 1048576)} MiB, above the ${MAX_HISTORY_BYTES / 1048576} MiB a history file may have (about 300,000 tests); delete it, or use --history <another file> or --no-history`)
   }
 }
 

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ClaimrunError } from '../errors.js'
-import { exitCodeOf } from './outcome.js'
+import { resultsShapeProblem } from './results-shape.js'
+import { countStatuses, exitCodeOf } from './outcome.js'
 import type { RunResult } from '../types.js'
 
 /** Reads a finished run back from its out folder (results.json), as `claimrun show` needs it. */
@@ -14,10 +15,12 @@ export function readRun(out: string): RunResult {
     const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : 'not valid JSON'
     throw new ClaimrunError('CLAIMRUN_BAD_OPTION', `${file}: ${why}; run claimrun run first, or name the run's out folder`, { cause: err })
   }
-  if (data?.version !== 1 || !Array.isArray(data.tests)) {
-    throw new ClaimrunError('CLAIMRUN_BAD_OPTION', `${file} is not a claimrun results file (version 1); name the run's out folder`)
+  const problem = resultsShapeProblem(data)
+  if (problem) {
+    throw new ClaimrunError('CLAIMRUN_BAD_OPTION', `${file} is not a claimrun results file (${problem}); name the out folder of a claimrun run, or run it again`)
   }
-  // Files from before exitCode was recorded: derive it as the run would have.
+  // Files from before exitCode was recorded: derive it as the run would have. Counts are derived
+  // data, so they are recounted rather than trusted.
   const exitCode = data.exitCode ?? exitCodeOf(data.tests, data.interrupted)
-  return { ...data, exitCode, out }
+  return { ...data, order: data.order ?? { mode: 'given' }, counts: countStatuses(data.tests), exitCode, out }
 }

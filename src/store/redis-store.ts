@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis'
 import { DEFAULTS } from '../options/defaults.js'
 import { ClaimrunError } from '../errors.js'
+import { storeDb } from '../options/store-url.js'
 
 /**
  * The claim store for runs that span machines: the same promise as the in-process board (every test
@@ -189,6 +190,7 @@ export class RedisStore {
       const what = (cause as NodeJS.ErrnoException).code ?? cause.message
       throw new ClaimrunError('CLAIMRUN_STORE', `cannot reach the store at ${redacted(url)} (${what}); check --store, or start the server`, { cause })
     }
+    await selectDb(redis, url)
     redis.defineCommand('crInit', { numberOfKeys: KEY_NAMES.length, lua: INIT })
     redis.defineCommand('crClaim', { numberOfKeys: KEY_NAMES.length, lua: CLAIM })
     redis.defineCommand('crRenew', { numberOfKeys: KEY_NAMES.length, lua: RENEW })
@@ -284,6 +286,21 @@ export class RedisStore {
   async close(): Promise<void> {
     if (this.redis.status !== 'ready') return this.redis.disconnect()
     await this.redis.quit().catch(() => this.redis.disconnect())
+  }
+}
+
+/** ioredis ignores a refused SELECT and stays on db 0; select the URL's database ourselves, loudly. */
+async function selectDb(redis: Redis, url: string): Promise<void> {
+  const db = storeDb(url)
+  if (db === 0) return
+  try {
+    await redis.select(db)
+  } catch (err) {
+    // Still on db 0, so the server can say how many it has (CONFIG may be disabled: then its own words).
+    const count = await redis.config('GET', 'databases').then((r) => Number((r as string[])[1]) || null, () => null)
+    redis.disconnect()
+    const range = count ? `this server has databases 0-${count - 1}` : `the server refused it: ${(err as Error).message}`
+    throw new ClaimrunError('CLAIMRUN_BAD_OPTION', `--store ${redacted(url)}: there is no database ${db} (${range}); use a database number it has`, { cause: err })
   }
 }
 
