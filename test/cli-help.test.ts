@@ -20,7 +20,7 @@ describe('help and usage errors', () => {
 
   for (const [what, args, message] of [
     ['an unknown option', ['run', 't', '--bogus'], /^claimrun: unknown option '--bogus' \(see claimrun run --help\)$/],
-    ['a bad value', ['run', 't', '--workers', '0'], /^claimrun: --workers must be a whole number from 1 to 1024 \(received 0\) \(see claimrun run --help\)$/],
+    ['a bad value', ['run', 't', '--workers', '0'], /^claimrun: --workers must be a whole number from 1 to 1024, or auto \(\d+ here: the CPUs available\) \(received "0"\) \(see claimrun run --help\)$/],
     ['an unknown command', ['frobnicate'], /^claimrun: unknown command 'frobnicate' \(see claimrun --help\)$/],
   ] as const) {
     it(`${what} points at the help that lists the options`, async () => {
