@@ -74,7 +74,7 @@ describe('config file', () => {
   })
 
   const bad: Array<[string, string, string, RegExp]> = [
-    ['a value the flag refuses', 'claimrun.config.json', JSON.stringify({ workers: 0 }), /^claimrun: claimrun\.config\.json, key "workers": --workers must be a whole number from 1 to 1024 \(received 0\) \(see claimrun run --help\)$/],
+    ['a value the flag refuses', 'claimrun.config.json', JSON.stringify({ workers: 0 }), /^claimrun: claimrun\.config\.json, key "workers": --workers must be a whole number from 1 to 1024, or auto \(\d+ here: the CPUs available\) \(received 0\) \(see claimrun run --help\)$/],
     ['a choice the flag refuses', 'claimrun.config.json', JSON.stringify({ order: 'fast' }), /^claimrun: claimrun\.config\.json, key "order": --order must be one of smart, given, random \(received "fast"\)/],
     ['a command the flag refuses', 'claimrun.config.json', JSON.stringify({ cmd: 'sh "{file}' }), /^claimrun: claimrun\.config\.json, key "cmd": --cmd has an unclosed " quote/],
     ['an unknown key', 'claimrun.config.json', JSON.stringify({ wrokers: 2 }), /^claimrun: claimrun\.config\.json: unknown key "wrokers" \(did you mean "workers"\?\)/],
