@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { readLines, readResults, runCli, tempDir, write } from './helpers.js'
@@ -63,6 +64,23 @@ describe('config file', () => {
     write(root, 'claimrun.config.json', '{ broken')
     const none = await runCli(['run', 't', '--no-config', '--out', 'o', '--no-history'], { cwd: root })
     expect(none.code, none.stderr).toBe(0)
+  })
+
+  it('durations and auto as on the command line: "timeout": "300ms", "killGrace": "100ms", "workers": "auto"', async () => {
+    const { root } = repo()
+    write(root, 'slow/test_hang.sh', 'sleep 30\n')
+    write(root, 'slow/test_ok.sh', 'exit 0\n')
+    write(root, 'claimrun.config.json', JSON.stringify({ paths: ['slow'], timeout: '300ms', killGrace: '100ms', workers: 'auto', history: false }))
+    const r = await runCli(['run', '--out', 'o', '--no-progress'], { cwd: root })
+    expect(r.code, r.stderr).toBe(1)
+    const results = readResults(join(root, 'o'))
+    expect(results.tests.map((t) => `${t.id} ${t.status}`).sort()).toEqual(['slow/test_hang.sh timedout', 'slow/test_ok.sh passed'])
+    // auto: the CPUs available, never more lanes than tests.
+    expect(results.workers).toHaveLength(Math.min(2, availableParallelism()))
+    write(root, 'claimrun.config.json', JSON.stringify({ timeout: '30 parsecs' }))
+    const bad = await runCli(['run', 'slow', '--out', 'o'], { cwd: root })
+    expect(bad.code).toBe(2)
+    expect(bad.stderr.trim()).toMatch(/^claimrun: claimrun\.config\.json, key "timeout": --timeout must be a duration such as 30 \(seconds\), 30s, 500ms or 2m \(received "30 parsecs"\)/)
   })
 
   it('--list shows the plan the config file gives', async () => {
