@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import type { ResolvedOptions } from '../options/resolve.js'
 import type { PlanEntry } from '../plan/plan.js'
 import { Recorder } from '../record/recorder.js'
-import { countStatuses } from '../record/outcome.js'
+import { buildRunResult } from '../record/run-result.js'
 import { displayPath } from '../reporters/format.js'
 import { writeAtomic } from '../record/out-dir.js'
 import { writeRunFiles } from '../record/run-files.js'
@@ -60,20 +60,18 @@ function notRunResult(opts: ResolvedOptions, tests: PlanEntry[], warnings: strin
   const recorder = new Recorder(tests, laneName, t0)
   const why = `not run: the setup failed (${hookEnding(setup)})`
   const results = tests.map((_, slot) => recorder.settle(slot, 'notrun', why, t0))
-  const result: RunResult = {
-    version: 1,
+  const result = buildRunResult({
     startedAt: new Date().toISOString(),
     durationMs: setup.durationMs,
     workers: [],
     tests: results,
-    counts: countStatuses(results),
     order: opts.order === 'random' ? { mode: 'random', seed: opts.seed } : { mode: opts.order },
-    ...(opts.shard ? { shard: `${opts.shard.index}/${opts.shard.total}` } : {}),
-    ...(warnings.length ? { warnings } : {}),
-    setup,
+    shard: opts.shard ? `${opts.shard.index}/${opts.shard.total}` : undefined,
+    warnings,
     exitCode: 2,
     out: opts.out,
-  }
+  })
+  result.setup = setup
   writeRunFiles(result, { cwd: opts.cwd, html: opts.html, json: opts.json, junit: opts.junit })
   return result
 }
