@@ -10,10 +10,11 @@ const SCRIPT = fileURLToPath(new URL('./watchdog-process.js', import.meta.url))
  * if the runner were SIGKILLed or OOM-killed. The watchdog holds the read end of a pipe whose
  * only write end is in this process: the kernel closes it however the runner dies.
  *
- * Spawning costs the calling thread a fork (5-20 ms here), so `start` runs after the lanes have
- * been handed their tasks: it never delays the first test. Until it has run, workers find no pipe
- * in the link and say nothing; `start` then tells the watchdog about every test already running
- * (see `replay`), and the token in each test's environment covers the instant in between.
+ * The run calls `start` just before it creates the worker pool: a fork is cheapest while no worker
+ * thread exists (1-10 ms of the main thread here), and no test can start before the pipe does.
+ * Should a caller start it later, workers find no pipe in the link until then and say nothing;
+ * `start` tells the watchdog about every test already running, and the token in each test's
+ * environment covers the instant in between.
  */
 export class Watchdog {
   private child: ChildProcess | null = null
