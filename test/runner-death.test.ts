@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { isAlive, pidsIn, readLines, readResults, tempDir, waitFor, write } from './helpers.js'
+import { isAlive, pidsIn, readLines, readResults, runCli, tempDir, waitFor, write } from './helpers.js'
 import { startRedis } from './support/redis.js'
 import { killRecordedOnFinish, overlaps, processesWith, spans, startRunner, startTimeOf, stillAlive, timedSuite } from './support/witness.js'
 
@@ -22,8 +22,12 @@ describe('when the runner dies, its tests die with it', () => {
     expect(note).toMatch(new RegExp(`^claimrun's runner \\(pid ${runner.child.pid}\\) died at .* before it finished the run`))
     for (const id of ['t/test_02.sh', 't/test_03.sh', 't/test_04.sh']) expect(note).toContain(JSON.stringify(id))
     expect(note).not.toContain('test_01')
-    // The previous results are not passed off as this run's: there is no results.json, and the note says why.
+    // The previous results are not passed off as this run's: there is no results.json, and the note
+    // says why; so does claimrun show.
     expect(existsSync(join(out, 'results.json'))).toBe(false)
+    const show = await runCli(['show', out], { cwd: dir })
+    expect(show.code).toBe(2)
+    expect(show.stderr).toMatch(new RegExp(`^claimrun: .*results\\.json: not found: claimrun's runner \\(pid ${runner.child.pid}\\) died at \\S+ before it finished the run \\(see .*runner-died\\.txt\\)`, 'm'))
     // The hanging tests were ended by SIGTERM (their trap wrote "end"), within the grace.
     expect(spans(witness).filter((s) => s.end === null)).toEqual([])
     expect(processesWith(`watchdog-process.js ${out} `)).toEqual([])

@@ -5,6 +5,15 @@ import { resultsShapeProblem } from './results-shape.js'
 import { countStatuses, exitCodeOf } from './outcome.js'
 import type { RunResult } from '../types.js'
 
+/** The first line of the note a run's watchdog leaves when the runner died mid-run (see lanes/watchdog-process.ts). */
+function runnerDied(out: string): string | null {
+  try {
+    return readFileSync(join(out, 'runner-died.txt'), 'utf8').split('\n')[0]?.replace(/, so results\.json.*$/, '') ?? null
+  } catch {
+    return null
+  }
+}
+
 /** Reads a finished run back from its out folder (results.json), as `claimrun show` needs it. */
 export function readRun(out: string): RunResult {
   const file = join(out, 'results.json')
@@ -13,6 +22,8 @@ export function readRun(out: string): RunResult {
     data = JSON.parse(readFileSync(file, 'utf8'))
   } catch (err) {
     const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : 'not valid JSON'
+    const died = runnerDied(out)
+    if (died && why === 'not found') throw new ClaimrunError('CLAIMRUN_BAD_OPTION', `${file}: not found: ${died} (see ${join(out, 'runner-died.txt')})`, { cause: err })
     throw new ClaimrunError('CLAIMRUN_BAD_OPTION', `${file}: ${why}; run claimrun run first, or name the run's out folder`, { cause: err })
   }
   const problem = resultsShapeProblem(data)
