@@ -29,7 +29,8 @@ describe('claimrun bench', () => {
       expect(row.nsPerClaim).toBeGreaterThan(0)
       expect(row.claimsPerSec).toBeCloseTo(1e9 / row.nsPerClaim, 3)
       expect(row.shares).toHaveLength(row.threads)
-      expect(row.shares.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1)
+      // At least the whole (the race may hand a slot out twice); summed floats, so within 1e-9.
+      expect(row.shares.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1 - 1e-9)
       if (row.strategy !== 'naive') {
         expect(row.duplicates).toBe(0)
         // Exactly one claim per slot: the shares add up to the whole.
