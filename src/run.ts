@@ -2,7 +2,7 @@ import { resolveOptions, type InternalOptions, type ResolvedOptions } from './op
 import { workersWarning } from './options/workers.js'
 import type { History } from './record/history.js'
 import { aroundRun } from './lanes/around.js'
-import { prepareOut } from './record/out-dir.js'
+import { prepareOut, probeOutputs } from './record/out-dir.js'
 import type { PlanEntry } from './plan/plan.js'
 import { preparePlan } from './plan/prepare.js'
 import { Execution } from './lanes/execution.js'
@@ -23,9 +23,15 @@ export async function run(options: RunOptions = {}): Promise<RunResult> {
   const warnings = [...prepared.warnings]
   const crowded = workersWarning(Math.min(opts.workers, tests.length))
   if (crowded) warnings.push(crowded)
-  prepareOut(opts.out)
-  ignoreClaimrunDir(opts.cwd, [opts.out, opts.history])
-  return aroundRun(opts, tests, warnings, () => execute(opts, tests, warnings, history))
+  // Every file the run will write is checked before the out folder is touched or a test runs.
+  probeOutputs([['--json', opts.json], ['--junit', opts.junit], ['--html', opts.html], ['--history', opts.history]])
+  const lease = prepareOut(opts.out)
+  try {
+    ignoreClaimrunDir(opts.cwd, [opts.out, opts.history])
+    return await aroundRun(opts, tests, warnings, () => execute(opts, tests, warnings, history))
+  } finally {
+    lease.release()
+  }
 }
 
 async function execute(opts: ResolvedOptions, tests: PlanEntry[], warnings: string[], history: History): Promise<RunResult> {

@@ -92,7 +92,9 @@ export interface RunResult {
   setup?: HookResult
   /** How `--teardown` ended, when there was one (a failed teardown is a warning; the tests' outcomes stand). */
   teardown?: HookResult
-  /** The exit code the CLI uses: 0 all passed, 1 any did not, 130/143 interrupted. */
+  /** Files the run was asked to write but could not (each with the reason); the exit code is then 2. */
+  outputErrors?: string[]
+  /** The exit code the CLI uses: 0 all passed, 1 any did not, 2 a file could not be written, 129/130/143 interrupted. */
   exitCode: number
   /** Absolute path of the output folder. */
   out: string

@@ -74,8 +74,8 @@ describe('--ui', () => {
     let stdout = ''
     child.stdout.on('data', (d) => (stdout += d))
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
-    await waitFor(() => /live report at (http:\/\/127\.0\.0\.1:\d+\/)/.test(stdout), 'the URL')
-    const url = /live report at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout)![1]!
+    await waitFor(() => /live report at (http:\/\/127\.0\.0\.1:\d+\/[\w-]+\/)/.test(stdout), 'the URL')
+    const url = /live report at (http:\/\/127\.0\.0\.1:\d+\/[\w-]+\/)/.exec(stdout)![1]!
     const { page, errors } = await openPage()
     await page.goto(url)
     // While the tests wait at the gate: both workers are shown running.
@@ -113,7 +113,7 @@ describe('--ui', () => {
     child.stdout.on('data', (d) => (stdout += d))
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
     await waitFor(() => stdout.includes('still serving'), 'the run to end')
-    const url = /live report at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout)![1]!
+    const url = /live report at (http:\/\/127\.0\.0\.1:\d+\/[\w-]+\/)/.exec(stdout)![1]!
     const page = await (await fetch(url)).text()
     expect(page).toContain('"mode":"static"')
     expect(page).toContain('t/test_1.sh')

@@ -3,8 +3,15 @@
  * The `claimrun` command's entry. For `claimrun run` the worker threads start booting here, before the
  * rest of the CLI is even loaded (see lanes/prestart.ts); then the CLI proper (main.ts) is loaded.
  */
-import { prestart, releaseUnused } from '../lanes/prestart.js'
-import { prestartLanes } from './prestart-args.js'
+// Armed before anything else loads (guards.ts imports only Node built-ins): a stop signal or a closed
+// stdout in the first milliseconds still ends with results, not with Node's default exit.
+import { armStopSignals, guardOutput } from './guards.js'
+guardOutput(process.stdout)
+guardOutput(process.stderr)
+armStopSignals()
+
+const { prestart, releaseUnused } = await import('../lanes/prestart.js')
+const { prestartLanes } = await import('./prestart-args.js')
 
 const lanes = prestartLanes(process.argv.slice(2), process.cwd())
 if (lanes) prestart(lanes.threads, lanes.max)

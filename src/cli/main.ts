@@ -11,12 +11,13 @@ import { registerGenerate } from './generate-command.js'
 import { registerReport } from './report-command.js'
 import { configured, registerRun } from './run-command.js'
 import { registerShow } from './show-command.js'
+import { armStopSignals, say } from './guards.js'
 
 /** Exit codes: 0 all passed, 1 a test did not pass, 2 bad usage/config (nothing run) or a claimrun fault, 130/143 interrupted. */
 const EXIT_USAGE = 2
 
 function fail(message: string): never {
-  process.stderr.write(`claimrun: ${message}\n`)
+  say(`claimrun: ${message}\n`)
   exitSafely(EXIT_USAGE)
 }
 
@@ -35,6 +36,11 @@ registerReport(program)
 registerShow(program)
 registerGenerate(program)
 addBenchCommand(program)
+// Only `run` stops gracefully on a signal (bin.ts armed the handlers first); every other command
+// gets Node's default back, and a signal that came while the command line was read acts now.
+program.hook('preAction', (_program, command) => {
+  if (command.name() !== 'run') armStopSignals().handOver()
+})
 
 // Bare `claimrun`: the help, on stdout, exit 0 (commander would treat it as an error).
 if (process.argv.length <= 2) {

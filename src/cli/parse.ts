@@ -1,5 +1,6 @@
 import { InvalidArgumentError, Option } from 'commander'
 import { SUMMARY_MODES } from '../reporters/summary.js'
+import { say } from './guards.js'
 
 /** commander's parser for numeric flags: the value or a one-line complaint. */
 export function number(value: string): number {
@@ -16,5 +17,5 @@ export function summaryOption(): Option {
 }
 
 export function warn(messages: string[]): void {
-  for (const m of messages) process.stderr.write(`claimrun: ${m}\n`)
+  for (const m of messages) say(`claimrun: ${m}\n`)
 }

@@ -27,6 +27,7 @@ export function registerReport(program: Command): void {
       const result = await report({ store: checkStoreUrl(flags.store), runId, out: resolve(flags.out), wait })
       warn(printResult(result, { color: wantsColor(process.stdout), cwd: process.cwd(), mode: flags.summary, linesPrinted: false }))
       warn(result.warnings ?? [])
+      warn((result.outputErrors ?? []).map((e) => `${e}; exit code ${result.exitCode}`))
       process.exitCode = result.exitCode
     })
 }

@@ -6,9 +6,9 @@ import type { InternalOptions } from '../options/resolve.js'
 import { displayPath, wantsColor } from '../reporters/format.js'
 import { lineReporter } from '../reporters/line-reporter.js'
 import type { SummaryMode } from '../reporters/summary.js'
-import { run } from '../run.js'
 import type { RunEvent, RunOptions, RunResult } from '../types.js'
 import { configureRun, type RunConfig } from './config-file.js'
+import { armStopSignals, STOP_SIGNALS } from './guards.js'
 import { listCommand } from './list.js'
 import { number, summaryOption, warn } from './parse.js'
 import { printResult } from './print-result.js'
@@ -66,23 +66,16 @@ export function registerRun(program: Command): void {
       configured = await configureRun(command, cliFlags, cliPaths)
       const { paths, flags } = configured
       if (flags.list) return listCommand(runOptionsFromFlags(paths, flags), flags.json)
-      const stop = new AbortController()
-      const force = new AbortController()
-      const onSignal = (signal: NodeJS.Signals): void => {
-        if (!stop.signal.aborted) {
-          process.stderr.write(`\nclaimrun: ${signal}: stopping; running tests get ${/^[\d.]+$/.test(String(flags.killGrace)) ? `${String(flags.killGrace)}s` : String(flags.killGrace)} to end (${signal === 'SIGINT' ? 'Ctrl-C again' : 'again'} to end them now)\n`)
-          stop.abort(signal)
-        } else {
-          force.abort(signal)
-        }
-      }
+      // Armed by main.ts before anything else loaded (see guards.ts); here they learn the grace.
+      const signals = armStopSignals()
+      const { stop, force } = signals
+      signals.grace = /^[\d.]+$/.test(String(flags.killGrace)) ? `${String(flags.killGrace)}s` : String(flags.killGrace)
       if (flags.watch) {
         for (const flag of ['ui', 'uiKeep', 'store'] as const) {
           if (flags[flag]) throw new ClaimrunError('CLAIMRUN_BAD_OPTION', `--watch does not work with --${flag === 'uiKeep' ? 'ui-keep' : flag}: drop one of them`)
         }
       }
-      process.on('SIGINT', onSignal)
-      process.on('SIGTERM', onSignal)
+      const { run } = await import('../run.js')
       const color = wantsColor(process.stdout)
       const mode = flags.summary as SummaryMode
       const reporters: Array<(event: RunEvent) => void> = []
@@ -113,17 +106,19 @@ export function registerRun(program: Command): void {
         process.stdout.write('\n')
         warn(printResult(result, { color, cwd: process.cwd(), mode, linesPrinted: !live }))
         process.stdout.write(`report: ${displayPath(join(result.out, 'report.html'), process.cwd())}\n`)
+        warn((result.outputErrors ?? []).map((e) => `${e}; exit code ${result.exitCode}`))
         return result
       }
       const result = flags.watch
         ? { exitCode: await (await import('./watch.js')).watchRuns({ options, runOnce, signal: stop.signal }) }
         : await runOnce(options)
       process.exitCode = result.exitCode
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
+      signals.dispose()
       if (ui && flags.uiKeep) {
         process.stdout.write(`claimrun: still serving ${ui.url} (Ctrl-C to stop)\n`)
-        await new Promise((resolveWait) => process.once('SIGINT', resolveWait))
+        await new Promise((resolveWait) => {
+          for (const s of STOP_SIGNALS) process.once(s, resolveWait)
+        })
       }
       await ui?.close()
     })

@@ -1,3 +1,4 @@
+import { ClaimrunError } from '../errors.js'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { DEFAULTS } from '../options/defaults.js'
@@ -18,7 +19,11 @@ export function registerShow(program: Command): void {
       if (flags.html) {
         const [{ renderReport }, { writeAtomic }] = await Promise.all([import('../reporters/html.js'), import('../record/out-dir.js')])
         const file = join(result.out, 'report.html')
-        writeAtomic(file, renderReport(result, result.out))
+        try {
+          writeAtomic(file, renderReport(result, result.out))
+        } catch (err) {
+          throw new ClaimrunError('CLAIMRUN_OUT_NOT_WRITABLE', `could not write ${file} (${(err as NodeJS.ErrnoException).code ?? err}); check that the folder is writable`)
+        }
         process.stdout.write(`claimrun: wrote ${displayPath(file, process.cwd())}\n`)
         return
       }

@@ -4,6 +4,7 @@ import { escapeLine } from '../util/escape.js'
 import { DEFAULTS } from '../options/defaults.js'
 import type { InternalOptions } from '../options/resolve.js'
 import { failures } from '../reporters/summary.js'
+import { exitCodeOf } from '../record/outcome.js'
 import type { RunOptions, RunResult } from '../types.js'
 
 /** Changes closer together than this are one change (an editor's save is often several events). */
@@ -14,7 +15,7 @@ export interface WatchSession {
   options: RunOptions & InternalOptions
   /** One run with its reporters and summary. */
   runOnce: (options: RunOptions & InternalOptions) => Promise<RunResult>
-  /** Aborted by SIGINT/SIGTERM (reason: the signal's name): the session ends, a run under way is interrupted. */
+  /** Aborted by SIGINT/SIGTERM/SIGHUP (reason: the signal's name): the session ends, a run under way is interrupted. */
   signal: AbortSignal
   stdin?: NodeJS.ReadStream
   stdout?: NodeJS.WriteStream
@@ -169,7 +170,8 @@ function ignoredPath(path: string, roots: string[], outDir: string, files: Set<s
 
 const displayRoot = (root: string, cwd: string): string => (root === cwd ? '.' : escapeLine(relative(cwd, root).startsWith('..') ? root : relative(cwd, root)))
 
-const exitFor = (signal: AbortSignal): number => (signal.reason === 'SIGTERM' ? 143 : 130)
+/** 129/130/143 by the signal that ended the session, as for a single run. */
+const exitFor = (signal: AbortSignal): number => exitCodeOf([], String(signal.reason))
 
 /**
  * Single keys on a terminal (raw mode, so no Enter is needed). Raw mode also swallows Ctrl-C as a

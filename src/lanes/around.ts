@@ -5,7 +5,7 @@ import { Recorder } from '../record/recorder.js'
 import { buildRunResult } from '../record/run-result.js'
 import { displayPath } from '../reporters/format.js'
 import { writeAtomic } from '../record/out-dir.js'
-import { writeRunFiles } from '../record/run-files.js'
+import { failOutputs, writeRunFiles } from '../record/run-files.js'
 import { now } from '../util/time.js'
 import type { RunResult } from '../types.js'
 import { laneName } from './names.js'
@@ -51,7 +51,11 @@ function record(result: RunResult, opts: ResolvedOptions, setup: HookResult | un
     opts.onEvent?.({ type: 'run:warning', message })
   }
   const { out, ...file } = result
-  writeAtomic(join(out, 'results.json'), JSON.stringify(file, null, 2) + '\n')
+  try {
+    writeAtomic(join(out, 'results.json'), JSON.stringify(file, null, 2) + '\n')
+  } catch (err) {
+    failOutputs(result, [`could not write results.json in ${out} after the teardown (${(err as NodeJS.ErrnoException).code ?? err})`])
+  }
 }
 
 /** The result of a run whose setup failed: every test `notrun`, exit code 2. */

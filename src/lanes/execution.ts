@@ -5,10 +5,10 @@ import { encodePlan } from '../claim/plan-buffer.js'
 import { ClaimrunError } from '../errors.js'
 import type { ResolvedOptions } from '../options/resolve.js'
 import type { PlanEntry } from '../plan/plan.js'
-import { mergeHistory, saveHistory, type History } from '../record/history.js'
+import { saveHistoryMerged, type History } from '../record/history.js'
 import { exitCodeOf } from '../record/outcome.js'
 import { Recorder } from '../record/recorder.js'
-import { writeRunFiles } from '../record/run-files.js'
+import { failOutputs, writeRunFiles } from '../record/run-files.js'
 import { buildRunResult } from '../record/run-result.js'
 import type { RunEvent, RunResult, TestResult } from '../types.js'
 import { endGroup, signalGroup } from '../util/process-group.js'
@@ -283,14 +283,15 @@ export class Execution implements RunContext {
       out: this.opts.out,
     })
     if (this.storeFault) result.storeError = this.storeFault.reason
-    this.internalErrors.push(...writeRunFiles(result, { cwd: this.opts.cwd, html: this.opts.html, json: this.opts.json, junit: this.opts.junit }))
+    // History first: a failure to save it is an output error, which results.json must record.
     if (this.opts.history) {
       try {
-        saveHistory(this.opts.history, mergeHistory(this.history, tests, result.startedAt))
+        saveHistoryMerged(this.opts.history, tests, result.startedAt)
       } catch (err) {
-        this.internalErrors.push(`could not save history ${this.opts.history}: ${(err as Error).message}`)
+        failOutputs(result, [`could not save --history ${this.opts.history} (${(err as Error).message})`])
       }
     }
+    writeRunFiles(result, { cwd: this.opts.cwd, html: this.opts.html, json: this.opts.json, junit: this.opts.junit })
     if (this.internalErrors.length > 0) result.internalErrors = this.internalErrors
     this.state.to('finished')
     this.emit({ type: 'run:end', result })

@@ -1,8 +1,10 @@
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
 import { ClaimrunError } from '../errors.js'
 import { dirname, join } from 'node:path'
 import { VERDICT } from './outcome.js'
 import { writeAtomic } from './out-dir.js'
+import { lockWithin } from './file-lock.js'
+import { makeDirs } from '../util/make-dirs.js'
 import type { Status, TestResult } from '../types.js'
 
 /** Durations kept per test; their mean is the estimate (a moving average of recent runs). */
@@ -83,6 +85,26 @@ export function mergeHistory(history: History, tests: TestResult[], at: string):
 }
 
 export function saveHistory(path: string, history: History): void {
-  mkdirSync(dirname(path), { recursive: true })
+  makeDirs(dirname(path))
   writeAtomic(path, JSON.stringify(history, null, 1) + '\n')
 }
+
+/** Longer than any merge takes (milliseconds), short enough that a stuck holder is reported, not waited out. */
+const HISTORY_LOCK_WAIT_MS = 10_000
+
+/**
+ * Folds a run's outcomes into the history file under a lock (`<file>.lock`), reading the file
+ * again inside it: two runs sharing one history both land, neither overwrites the other's entries
+ * with what it read at its start. Throws when the lock stays held or the file cannot be written.
+ */
+export function saveHistoryMerged(path: string, tests: TestResult[], at: string): void {
+  makeDirs(dirname(path))
+  const lock = lockWithin(`${path}.lock`, HISTORY_LOCK_WAIT_MS)
+  if (!lock.ok) throw new Error(`locked by pid ${lock.holder.pid} for ${HISTORY_LOCK_WAIT_MS / 1000}s`)
+  try {
+    saveHistory(path, mergeHistory(loadHistory(path).history, tests, at))
+  } finally {
+    lock.release()
+  }
+}
+

@@ -1,9 +1,9 @@
-import { mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { writeAtomic } from './out-dir.js'
+import { ensureOut, writeAtomic } from './out-dir.js'
 import { renderReport } from '../reporters/html.js'
 import { renderJunit } from '../reporters/junit.js'
 import { renderSummary } from '../reporters/summary.js'
+import { makeDirs } from '../util/make-dirs.js'
 import type { RunResult } from '../types.js'
 
 export interface RunFiles {
@@ -16,32 +16,66 @@ export interface RunFiles {
   logs?: boolean
 }
 
+/** The exit code when a file the run was asked to write could not be written. */
+export const EXIT_OUTPUT_FAILED = 2
+
+function why(err: unknown): string {
+  const e = err as NodeJS.ErrnoException
+  return e.code === 'ENOTDIR' ? 'ENOTDIR: a file is in the way' : e.code ?? e.message ?? String(err)
+}
+
+/**
+ * Marks the result as having failed to write some of its files: each is named in `outputErrors`,
+ * and the exit code becomes 2 (unless the run was interrupted: its signal's code says more).
+ */
+export function failOutputs(result: RunResult, errors: string[]): void {
+  if (errors.length === 0) return
+  result.outputErrors = [...(result.outputErrors ?? []), ...errors]
+  if (!result.interrupted) result.exitCode = EXIT_OUTPUT_FAILED
+}
+
 /**
  * Writes a finished run's files, each atomically: results.json, summary.txt and report.html in the
- * out folder, plus the copies asked for. results.json and summary.txt must be written (they throw);
- * a report that cannot be written is returned as a message, and the others are still written.
+ * out folder (recreated if a test deleted it), plus the copies asked for. Never throws: a file that
+ * cannot be written is named in `result.outputErrors` and makes the exit code 2 (see failOutputs),
+ * and results.json is then written again so that it says so too.
  */
-export function writeRunFiles(result: RunResult, files: RunFiles): string[] {
-  const { out, ...file } = result
-  const json = JSON.stringify(file, null, 2) + '\n'
-  writeAtomic(join(out, 'results.json'), json)
-  writeAtomic(join(out, 'summary.txt'), renderSummary(result, { color: false, cwd: files.cwd }))
-  const html = renderReport(result, out, files.logs ?? true)
-  const targets: Array<[string | null | undefined, () => string]> = [
-    [join(out, 'report.html'), () => html],
-    [files.html, () => html],
-    [files.json, () => json],
-    [files.junit, () => renderJunit(result)],
-  ]
+export function writeRunFiles(result: RunResult, files: RunFiles): void {
+  const { out } = result
   const errors: string[] = []
-  for (const [path, render] of targets) {
-    if (!path) continue
+  const attempt = (what: string, path: string, render: () => string): void => {
     try {
-      mkdirSync(dirname(path), { recursive: true })
+      makeDirs(dirname(path))
       writeAtomic(path, render())
     } catch (err) {
-      errors.push(`could not write ${path}: ${(err as Error).message}`)
+      errors.push(`could not write ${what} ${path} (${why(err)})`)
     }
   }
-  return errors
+  const json = (): string => {
+    const { out: _out, ...file } = result
+    return JSON.stringify(file, null, 2) + '\n'
+  }
+  try {
+    ensureOut(out)
+  } catch (err) {
+    errors.push(`could not recreate --out ${out} (${why(err)})`)
+  }
+  const html = renderReport(result, out, files.logs ?? true)
+  attempt('results.json in', join(out, 'results.json'), json)
+  attempt('summary.txt in', join(out, 'summary.txt'), () => renderSummary(result, { color: false, cwd: files.cwd }))
+  attempt('report.html in', join(out, 'report.html'), () => html)
+  if (files.html) attempt('--html', files.html, () => html)
+  if (files.json) attempt('--json', files.json, json)
+  if (files.junit) attempt('--junit', files.junit, () => renderJunit(result))
+  if (errors.length === 0) return
+  failOutputs(result, errors)
+  // Best effort: the written copies of results.json now carry the exit code and the errors too.
+  for (const path of [join(out, 'results.json'), files.json]) {
+    if (!path) continue
+    try {
+      writeAtomic(path, json())
+    } catch {
+      // Already named in outputErrors.
+    }
+  }
 }

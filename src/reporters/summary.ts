@@ -82,6 +82,7 @@ export function renderSummary(result: RunResult, options: SummaryOptions): strin
     lines.push(`${sum.counts.interrupted} interrupted, ${sum.counts.notrun} not run`)
   }
   for (const e of result.internalErrors ?? []) lines.push(style('red', `internal: ${escapeLine(e)}`))
+  for (const e of result.outputErrors ?? []) lines.push(style('red', `not written: ${escapeLine(e)}`))
   const subtests = subtestTotals(result.tests)
   lines.push('')
   if (subtests) lines.push(escapeLine(subtests))

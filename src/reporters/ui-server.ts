@@ -1,3 +1,4 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -16,6 +17,11 @@ export interface UiServer {
  * `--ui`: the report page served on 127.0.0.1 (a free port), filled in live through server-sent
  * events. Every event so far is replayed to a page that connects late, so it always shows the
  * whole run. Worker logs are read from the out folder when the page asks for them.
+ *
+ * Only the URL it prints reaches anything: a request must carry that Host (`127.0.0.1:<port>`),
+ * which a page on another site cannot send even after DNS rebinding points its name here, and
+ * its path must start with the random token in the URL, which another local user or a page
+ * guessing ports does not know. Anything else is refused without a hint.
  */
 export async function startUiServer(out: string): Promise<UiServer> {
   const events: string[] = []
@@ -23,21 +29,36 @@ export async function startUiServer(out: string): Promise<UiServer> {
   let final: RunResult | null = null
   let workers: string[] = []
   const finished = new Map<string, TestResult>()
+  const token = randomBytes(18).toString('base64url')
+  let host = ''
 
   const server = createServer((req, res) => {
+    if ((req.headers.host ?? '').toLowerCase() !== host) {
+      res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end('claimrun: this server answers only to the address it printed\n')
+      return
+    }
     const url = new URL(req.url ?? '/', 'http://localhost')
+    const [, first = '', ...rest] = url.pathname.split('/')
+    if (!sameToken(first, token)) {
+      res.writeHead(404).end()
+      return
+    }
+    const path = `/${rest.join('/')}`
     if (req.method !== 'GET') {
       res.writeHead(405).end()
-    } else if (url.pathname === '/') {
+    } else if (url.pathname === `/${token}`) {
+      // The page's links (events, log/…) are relative: it must be served from the folder URL.
+      res.writeHead(308, { location: `/${token}/` }).end()
+    } else if (path === '/') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
       res.end(final ? renderReport(final, out) : renderPage({ mode: 'live' }))
-    } else if (url.pathname === '/events') {
+    } else if (path === '/events') {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' })
       for (const e of events) res.write(e)
       clients.add(res)
       req.on('close', () => clients.delete(res))
-    } else if (url.pathname.startsWith('/log/')) {
-      const worker = decodeURIComponent(url.pathname.slice(5))
+    } else if (path.startsWith('/log/')) {
+      const worker = decodeURIComponent(path.slice(5))
       if (!workers.includes(worker)) {
         res.writeHead(400).end()
         return
@@ -53,9 +74,10 @@ export async function startUiServer(out: string): Promise<UiServer> {
     server.listen(0, '127.0.0.1', resolve)
   })
   const { port } = server.address() as AddressInfo
+  host = `127.0.0.1:${port}`
 
   return {
-    url: `http://127.0.0.1:${port}/`,
+    url: `http://${host}/${token}/`,
     onEvent(event) {
       let payload: object = event
       if (event.type === 'run:start') workers = event.workers
@@ -84,4 +106,11 @@ export async function startUiServer(out: string): Promise<UiServer> {
       return closed.finally(() => clearTimeout(force))
     },
   }
+}
+
+/** Compares a path segment with the token in constant time (no timing hint about its prefix). */
+function sameToken(given: string, token: string): boolean {
+  const a = Buffer.from(given)
+  const b = Buffer.from(token)
+  return a.length === b.length && timingSafeEqual(a, b)
 }

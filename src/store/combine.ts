@@ -61,9 +61,12 @@ export async function report(options: ReportOptions): Promise<RunResult> {
       exitCode: unfinished ? 1 : exitCodeOf(tests, undefined),
       out: options.out,
     })
-    prepareOut(options.out)
-    const errors = writeRunFiles(result, { cwd: options.cwd ?? process.cwd(), junit: join(options.out, 'junit.xml'), logs: false })
-    if (errors.length) result.internalErrors = errors
+    const lease = prepareOut(options.out)
+    try {
+      writeRunFiles(result, { cwd: options.cwd ?? process.cwd(), junit: join(options.out, 'junit.xml'), logs: false })
+    } finally {
+      lease.release()
+    }
     return result
   } finally {
     await store.close()

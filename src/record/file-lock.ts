@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto'
+import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+
+/** Who holds a lock: a pid and that process's start time (so a recycled pid is not taken for it). */
+export interface LockHolder {
+  pid: number
+  start: string | null
+  token: string
+}
+
+export type LockResult = { ok: true; release: () => void } | { ok: false; holder: LockHolder }
+
+/** A process's start time in clock ticks since boot (/proc/<pid>/stat field 22), or null off Linux. */
+function startTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null
+  } catch {
+    return null
+  }
+}
+
+/** Whether the process that wrote the lock still runs: same pid, same start time, not a zombie. */
+export function holderAlive(holder: LockHolder): boolean {
+  try {
+    process.kill(holder.pid, 0)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false
+  }
+  try {
+    const stat = readFileSync(`/proc/${holder.pid}/stat`, 'latin1')
+    if (stat[stat.lastIndexOf(')') + 2] === 'Z') return false
+  } catch {
+    // No /proc (not Linux): the signal check is all there is.
+  }
+  const start = startTime(holder.pid)
+  return holder.start === null || start === null || start === holder.start
+}
+
+function readHolder(path: string): { text: string; holder: LockHolder | null } | null {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch {
+    return null
+  }
+  try {
+    const h = JSON.parse(text) as LockHolder
+    return { text, holder: Number.isInteger(h.pid) && h.pid > 0 ? h : null }
+  } catch {
+    return { text, holder: null }
+  }
+}
+
+/**
+ * Takes a lock file, or says who holds it. The lock is written whole to a temp file and then
+ * hard-linked into place, which fails if the lock exists: so a lock is never seen half-written.
+ * A lock whose holder is dead (or unreadable) is stale and taken over: renamed away first, which
+ * only one contender can do, and checked to be the very file judged stale.
+ */
+export function tryLock(path: string): LockResult {
+  const mine: LockHolder = { pid: process.pid, start: startTime(process.pid), token: randomUUID() }
+  const tmp = `${path}.${mine.token}.claimrun-tmp`
+  writeFileSync(tmp, JSON.stringify(mine) + '\n')
+  try {
+    for (let tries = 0; tries < 10; tries++) {
+      try {
+        linkSync(tmp, path)
+        return { ok: true, release: () => releaseLock(path, mine.token) }
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      }
+      const seen = readHolder(path)
+      if (!seen) continue // released in between: try again
+      if (seen.holder && holderAlive(seen.holder)) return { ok: false, holder: seen.holder }
+      const aside = `${path}.stale-${mine.token}`
+      try {
+        renameSync(path, aside)
+      } catch {
+        continue // another contender moved it first
+      }
+      const moved = readHolder(aside)
+      // Not the file we judged: a live lock slipped in between; put it back.
+      if (moved && moved.text !== seen.text) {
+        try {
+          linkSync(aside, path)
+        } catch {
+          // Someone holds it now; theirs stands.
+        }
+      }
+      rmSync(aside, { force: true })
+    }
+    const seen = readHolder(path)
+    return { ok: false, holder: seen?.holder ?? { pid: 0, start: null, token: '' } }
+  } finally {
+    rmSync(tmp, { force: true })
+  }
+}
+
+/** Removes the lock if it is still ours (a test may have deleted it, or a stale takeover replaced it). */
+function releaseLock(path: string, token: string): void {
+  const seen = readHolder(path)
+  if (seen?.holder?.token === token) rmSync(path, { force: true })
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4))
+
+/**
+ * Waits for a lock held only for moments (a history merge takes milliseconds): tries every 10 ms,
+ * synchronously, up to `timeoutMs`; returns the failed result if it never frees.
+ */
+export function lockWithin(path: string, timeoutMs: number): LockResult {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const result = tryLock(path)
+    if (result.ok || Date.now() >= deadline) return result
+    Atomics.wait(pause, 0, 0, 10)
+  }
+}
