@@ -71,6 +71,48 @@ describe('item 3: SIGHUP (terminal closed, ssh dropped) is handled like SIGTERM'
   })
 })
 
+describe('items 3 and 4 on a real terminal: the live view, then the terminal closes', () => {
+  it('a pty whose other end closes (SIGHUP, then EIO on every write): exit 129, results.json, nothing left running', async () => {
+    const dir = tempDir()
+    const { pids } = hangingSuite(dir)
+    const out = join(dir, 'out')
+    // python3's pty.fork: claimrun gets a terminal of 30x100 as its controlling tty (live view on);
+    // closing the master end is what closing a terminal window does.
+    const driver = [
+      'import os, pty, sys, fcntl, termios, struct, time',
+      'pid, fd = pty.fork()',
+      'if pid == 0:',
+      '    os.execv(sys.argv[1], sys.argv[1:])',
+      'fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))',
+      'seen = b""',
+      'while True:',
+      '    try:',
+      '        chunk = os.read(fd, 65536)',
+      '    except OSError:',
+      '        break',
+      '    seen += chunk',
+      '    if os.path.exists(sys.argv[-1] + "/ready"):',
+      '        break',
+      'os.close(fd)',
+      '_, status = os.waitpid(pid, 0)',
+      'print("live" if b"worker03" in seen else "plain", os.waitstatus_to_exitcode(status))',
+    ].join('\n')
+    const child = spawn('python3', ['-c', driver, process.execPath, CLI, 'run', 't', '--workers', '3', '--out', out, '--kill-grace', '1', '--no-history', dir], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+    onTestFinished(() => {
+      if (child.exitCode === null) child.kill('SIGKILL')
+    })
+    let said = ''
+    child.stdout.on('data', (d) => (said += d))
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+    await waitFor(() => existsSync(pids) && pidsIn(pids).length === 6, 'three hanging tests to start')
+    writeFileSync(join(dir, 'ready'), '')
+    expect(await exited).toBe(0)
+    expect(said.trim()).toBe('live 129')
+    expect(readResults(out).counts).toMatchObject({ passed: 2, interrupted: 3, notrun: 1 })
+    for (const pid of pidsIn(pids)) expect(isAlive(pid), `pid ${pid} survived`).toBe(false)
+  })
+})
+
 describe('item 4: a closed stdout (claimrun run t | head -1) never takes the run down', () => {
   it('the run goes on to its normal end: every test runs, results.json written, no stack trace, exit code as usual', async () => {
     const dir = tempDir()

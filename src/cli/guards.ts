@@ -3,6 +3,7 @@
  * a result: stop signals (SIGINT, SIGTERM, SIGHUP) and a stdout or stderr whose reader went away.
  * Imports nothing but Node built-ins: it must be armed within the first milliseconds.
  */
+import { closeSync } from 'node:fs'
 
 /** Signals that stop a run: first one stops (grace for running tests), a second ends them at once. */
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
@@ -31,6 +32,7 @@ export function armStopSignals(): StopSignals {
   const force = new AbortController()
   const state: StopSignals = { stop, force, grace: '', dispose, handOver }
   function onSignal(signal: NodeJS.Signals): void {
+    if (signal === 'SIGHUP') process.once('exit', releaseHungUpTerminal)
     if (!stop.signal.aborted) {
       const again = signal === 'SIGINT' ? 'Ctrl-C again' : 'again'
       say(`\nclaimrun: ${signal}: stopping${state.grace ? `; running tests get ${state.grace} to end (${again} to end them now)` : ''}\n`)
@@ -52,6 +54,23 @@ export function armStopSignals(): StopSignals {
 }
 
 let armed: StopSignals | undefined
+
+/**
+ * Node 20 resets the terminal's modes at exit and aborts (SIGABRT, a native stack trace) when the
+ * terminal is gone (tcsetattr fails with EIO; nodejs/node#51519, fixed in Node 24 by #58200).
+ * After a hang-up, stdio is closed on the way out so that reset skips it (it skips closed fds):
+ * the run then ends with its own exit code, 129. Everything was written by now (stdio writes to
+ * a terminal, a pipe or a file are synchronous on Linux).
+ */
+function releaseHungUpTerminal(): void {
+  for (const fd of [0, 1, 2]) {
+    try {
+      closeSync(fd)
+    } catch {
+      // Already closed.
+    }
+  }
+}
 
 /**
  * A stdout or stderr whose reader has gone (`claimrun run | head -1`, a closed terminal, a dead
