@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { ClaimrunError, run } from 'claimrun'
 import { CLI, readLines, readResults, runCli, tempDir, waitFor, write } from './helpers.js'
@@ -31,7 +31,7 @@ function startCli(args: string[], cwd: string) {
 }
 
 /** A test that waits until `go` exists, so a run can be held open while another one starts. */
-const waitsFor = (go: string, started: string): string => `echo "$CLAIMRUN_TEST" >> '${started}'\nwhile [ ! -e '${go}' ]; do sleep 0.05; done\n`
+const waitsFor = (go: string, started: string): string => `echo "$CLAIMRUN_TEST" >> '${started}'\nwhile [ ! -e '${go}' ] && [ -d '${dirname(go)}' ]; do sleep 0.05; done\n`
 
 describe('item 6: a test that deletes the out folder (or the history) does not lose the results', () => {
   it('results.json, summary.txt, report.html and the history are still written', async () => {

@@ -24,7 +24,8 @@ function hangingSuite(dir: string): { pids: string } {
   write(dir, 't/test_1.sh', 'exit 0\n')
   write(dir, 't/test_2.sh', 'exit 0\n')
   for (let i = 3; i <= 6; i++) {
-    write(dir, `t/test_${i}.sh`, `sh -c 'echo $$ >> "${pids}"; while :; do sleep 1; done' &\necho $$ >> '${pids}'\nwhile :; do sleep 1; done\n`)
+    // They hang while their temp folder exists, so a failed test leaves nothing running.
+    write(dir, `t/test_${i}.sh`, `sh -c 'echo $$ >> "${pids}"; while [ -d "${dir}" ]; do sleep 1; done' &\necho $$ >> '${pids}'\nwhile [ -d '${dir}' ]; do sleep 1; done\n`)
   }
   return { pids }
 }
@@ -120,7 +121,7 @@ describe('item 4: a closed stdout (claimrun run t | head -1) never takes the run
     const ran = join(dir, 'ran')
     // Each test waits for the go file, so every line the reporter writes comes after stdout is gone.
     for (let i = 1; i <= 8; i++) {
-      write(dir, `t/test_${i}.sh`, `while [ ! -e '${go}' ]; do sleep 0.05; done\necho "$CLAIMRUN_TEST $$" >> '${ran}'\nexit ${i === 8 ? 1 : 0}\n`)
+      write(dir, `t/test_${i}.sh`, `while [ ! -e '${go}' ] && [ -d '${dir}' ]; do sleep 0.05; done\necho "$CLAIMRUN_TEST $$" >> '${ran}'\nexit ${i === 8 ? 1 : 0}\n`)
     }
     const out = join(dir, 'out')
     const cli = startCli(['run', 't', '--workers', '2', '--out', out, '--no-history', '--no-progress'], dir)
@@ -154,7 +155,7 @@ describe('item 12: a stop signal in the first milliseconds still ends with resul
   it('SIGTERM the moment claimrun can catch it: exit 143, a line, results.json with every test and none left running', async () => {
     const dir = tempDir()
     const pids = join(dir, 'pids')
-    for (let i = 1; i <= 4; i++) write(dir, `t/test_${i}.sh`, `echo $$ >> '${pids}'\nsleep 30\n`)
+    for (let i = 1; i <= 4; i++) write(dir, `t/test_${i}.sh`, `echo $$ >> '${pids}'\nwhile [ -d '${dir}' ]; do sleep 1; done\n`)
     const out = join(dir, 'out')
     const cli = startCli(['run', 't', '--workers', '2', '--out', out, '--no-history', '--kill-grace', '1'], dir)
     const pid = cli.child.pid as number
