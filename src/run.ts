@@ -1,3 +1,5 @@
+import { resolve } from 'node:path'
+import { DEFAULTS } from './options/defaults.js'
 import { resolveOptions, type InternalOptions, type ResolvedOptions } from './options/resolve.js'
 import { workersWarning } from './options/workers.js'
 import type { History } from './record/history.js'
@@ -24,13 +26,31 @@ export async function run(options: RunOptions = {}): Promise<RunResult> {
   const crowded = workersWarning(Math.min(opts.workers, tests.length))
   if (crowded) warnings.push(crowded)
   // Every file the run will write is checked before the out folder is touched or a test runs.
-  probeOutputs([['--json', opts.json], ['--junit', opts.junit], ['--html', opts.html], ['--history', opts.history]])
-  const lease = prepareOut(opts.out)
+  probeOutputs([['--json', opts.json], ['--junit', opts.junit], ['--html', opts.html]])
+  const checked = withWritableHistory(opts, warnings)
+  const lease = prepareOut(checked.out)
   try {
-    ignoreClaimrunDir(opts.cwd, [opts.out, opts.history])
-    return await aroundRun(opts, tests, warnings, () => execute(opts, tests, warnings, history))
+    ignoreClaimrunDir(checked.cwd, [checked.out, checked.history])
+    return await aroundRun(checked, tests, warnings, () => execute(checked, tests, warnings, history))
   } finally {
     lease.release()
+  }
+}
+
+/**
+ * A --history the user named must be writable (checked now: exit 2, nothing run). The default one
+ * is a convenience: in a folder this user cannot write (a read-only checkout), the run goes on
+ * without saving history and says so, rather than refusing to test.
+ */
+function withWritableHistory(opts: ResolvedOptions, warnings: string[]): ResolvedOptions {
+  if (!opts.history) return opts
+  try {
+    probeOutputs([['--history', opts.history]])
+    return opts
+  } catch (err) {
+    if (opts.history !== resolve(opts.cwd, DEFAULTS.history)) throw err
+    warnings.push(`${(err as Error).message.replace(/; choose .*$/, '')}: this run saves no history (name a writable --history <file>, or --no-history)`)
+    return { ...opts, history: null }
   }
 }
 

@@ -84,6 +84,6 @@ describe('usage errors: one line, exit 2, nothing run', () => {
     write(dir, 'blocker', 'a file, not a folder\n')
     const r = await runCli(['run', 't', '--out', 'blocker/out'], { cwd: dir })
     expect(r.code).toBe(2)
-    expect(r.stderr.trim()).toMatch(/^claimrun: cannot write to --out ".*blocker\/out" \(ENOTDIR\); choose a writable folder with --out <dir>$/)
+    expect(r.stderr.trim()).toMatch(/^claimrun: cannot write to --out ".*blocker\/out" \(ENOTDIR: a file is in the way\); choose a writable folder with --out <dir>$/)
   })
 })

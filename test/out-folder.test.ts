@@ -148,7 +148,7 @@ describe('item 9: output targets are checked before anything runs; a later faile
     ['--out under /proc (mkdir used to spin forever)', () => ['--out', '/proc/claimrun-x/out'], /^claimrun: cannot write to --out "\/proc\/claimrun-x\/out" \(ENOENT\)/],
     ['--junit under /proc', () => ['--junit', '/proc/claimrun-x/j.xml'], /^claimrun: cannot write --junit "\/proc\/claimrun-x\/j\.xml" \(ENOENT\); choose a path in a writable folder/],
     ['--json naming a folder', (dir) => ['--json', join(dir, 't')], /^claimrun: --json ".*\/t" is a folder; name a file, such as ".*\/t\/results\.json"/],
-    ['--html below a file', (dir) => ['--html', join(dir, 't/test_1.sh/r.html')], /^claimrun: cannot write --html ".*r\.html" \(a file is in the way\)/],
+    ['--html below a file', (dir) => ['--html', join(dir, 't/test_1.sh/r.html')], /^claimrun: cannot write --html ".*r\.html" \(ENOTDIR: a file is in the way\)/],
     ['--history naming a folder', (dir) => ['--history', join(dir, 't')], /^claimrun: --history ".*\/t" is a folder; name a file/],
   ]
   for (const [what, args, message] of bad) {

@@ -12,7 +12,7 @@ export const LOCK = '.claimrun-lock'
 const MARKER_TEXT = 'This folder is written by claimrun (https://www.npmjs.com/package/claimrun); each run replaces its files.\n'
 
 /** Files a run writes into its out folder; only these are cleared before a run (never the folder). */
-const OWNED = /^(worker\d+\.log|summary\.txt|results\.json|report\.html|junit\.xml|runner-died\.txt|(?!\.claimrun-lock).*\.claimrun-tmp)$/
+const OWNED = /^(worker\d+\.log|summary\.txt|results\.json|report\.html|junit\.xml|runner-died\.txt|(setup|teardown)\.log|(?!\.claimrun-lock).*\.claimrun-tmp)$/
 
 export interface OutLease {
   /** Lets the next run have the folder. Safe to call twice, and after the folder was deleted. */
@@ -21,7 +21,7 @@ export interface OutLease {
 
 function notWritable(out: string, err: unknown): ClaimrunError {
   const code = (err as NodeJS.ErrnoException).code ?? String(err)
-  const why = code === 'ENOTDIR' ? 'a file is in the way' : code
+  const why = code === 'ENOTDIR' ? 'ENOTDIR: a file is in the way' : code
   return new ClaimrunError('CLAIMRUN_OUT_NOT_WRITABLE', `cannot write to --out ${JSON.stringify(out)} (${why}); choose a writable folder with --out <dir>`, { cause: err })
 }
 
@@ -110,7 +110,7 @@ export function probeOutputs(targets: Array<[flag: string, path: string | null]>
       writeFileSync(probe, '')
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? String(err)
-      throw new ClaimrunError('CLAIMRUN_OUT_NOT_WRITABLE', `cannot write ${flag} ${JSON.stringify(path)} (${code === 'ENOTDIR' ? 'a file is in the way' : code}); choose a path in a writable folder`, { cause: err })
+      throw new ClaimrunError('CLAIMRUN_OUT_NOT_WRITABLE', `cannot write ${flag} ${JSON.stringify(path)} (${code === 'ENOTDIR' ? 'ENOTDIR: a file is in the way' : code}); choose a path in a writable folder`, { cause: err })
     } finally {
       try {
         rmSync(probe, { force: true })
