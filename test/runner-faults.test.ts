@@ -92,7 +92,7 @@ describe('items 3 and 4 on a real terminal: the live view, then the terminal clo
       '    except OSError:',
       '        break',
       '    seen += chunk',
-      '    if os.path.exists(sys.argv[-1] + "/ready"):',
+      '    if b"worker03" in seen and os.path.exists(sys.argv[-1] + "/ready"):',
       '        break',
       'os.close(fd)',
       '_, status = os.waitpid(pid, 0)',
