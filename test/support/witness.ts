@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { onTestFinished } from 'vitest'
-import { CLI, readLines, write } from '../helpers.js'
+import { CLI, readLines, write } from './helpers.js'
 
 /**
  * Tests that leave a witness of when they ran: "start <id> <worker> <pid> <ns>" when they begin and

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ClaimrunError, run } from 'claimrun'
 import { splitCommand, templateArgv } from '../../dist/src/plan/command.js'
-import { tempDir, write } from '../helpers.js'
+import { tempDir, write } from '../support/helpers.js'
 
 const NASTY = [
   'test a b.sh',

@@ -2,10 +2,10 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { ClaimrunError, run, type RunEvent, type RunOptions } from 'claimrun'
-import { isAlive, readLines, readResults, tempDir, write } from './helpers.js'
+import { isAlive, readLines, readResults, tempDir, write } from '../support/helpers.js'
 
 type Death = 'throw' | 'exit' | 'oom' | 'lose'
-const DYING_WORKER = fileURLToPath(new URL('./support/dying-worker.mjs', import.meta.url))
+const DYING_WORKER = fileURLToPath(new URL('../support/dying-worker.mjs', import.meta.url))
 /** claimrun's one test-only seam (run()'s internal `_testOnlyWorker`): a worker that dies on cue. */
 const dying = (options: RunOptions, test: string, how: Death, attempts: number): RunOptions =>
   ({ ...options, _testOnlyWorker: { file: DYING_WORKER, data: { test, how, attempts } } }) as RunOptions

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { readResults, ROOT, runCli, tempDir, write } from './helpers.js'
+import { readResults, ROOT, runCli, tempDir, write } from '../support/helpers.js'
 
 describe('the demo suite', () => {
   it('npx claimrun run fixtures/demo: 20 tests on 3 workers, 3 failures, exit 1 by design', async () => {

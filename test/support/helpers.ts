@@ -5,7 +5,7 @@ import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { onTestFinished } from 'vitest'
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 export const CLI = join(ROOT, 'dist/src/cli/bin.js')
 
 /** Registers cleanup for the running test (a no-op outside one, e.g. in a beforeAll). */

@@ -4,8 +4,8 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { ClaimrunError, run } from 'claimrun'
-import { CLI, readResults, runCli, tempDir, write } from './helpers.js'
-import { startRedis } from './support/redis.js'
+import { CLI, readResults, runCli, tempDir, write } from '../support/helpers.js'
+import { startRedis } from '../support/redis.js'
 
 /** A suite of one test that leaves a witness file when it runs, so "nothing ran" can be checked. */
 function suite(): { dir: string; ran: string } {

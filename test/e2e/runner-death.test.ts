@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { isAlive, pidsIn, readLines, readResults, runCli, tempDir, waitFor, write } from './helpers.js'
-import { startRedis } from './support/redis.js'
-import { killRecordedOnFinish, overlaps, processesWith, spans, startRunner, startTimeOf, stillAlive, timedSuite } from './support/witness.js'
+import { isAlive, pidsIn, readLines, readResults, runCli, tempDir, waitFor, write } from '../support/helpers.js'
+import { startRedis } from '../support/redis.js'
+import { killRecordedOnFinish, overlaps, processesWith, spans, startRunner, startTimeOf, stillAlive, timedSuite } from '../support/witness.js'
 
 describe('when the runner dies, its tests die with it', () => {
   it('a runner killed with SIGKILL: its watchdog ends every test process (grandchildren too) and leaves a note naming them', async () => {

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { run } from 'claimrun'
-import { isAlive, pidsIn, tempDir, write } from './helpers.js'
+import { isAlive, pidsIn, tempDir, write } from '../support/helpers.js'
 
 describe('processes a test leaves behind', () => {
   it('a test that backgrounds `sleep 300` holding its stdout: ends from its exit, the sleep is ended and counted', async () => {

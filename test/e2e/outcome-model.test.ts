@@ -3,8 +3,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { XMLParser } from 'fast-xml-parser'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { openPage } from './support/browser.js'
-import { CLI, readResults, tempDir, waitFor, write } from './helpers.js'
+import { openPage } from '../support/browser.js'
+import { CLI, readResults, tempDir, waitFor, write } from '../support/helpers.js'
 
 /**
  * One outcome model (src/record/outcome.ts): a run with a test of every status is reported with

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { run } from 'claimrun'
-import { readLines, tempDir, witnessTest, write } from './helpers.js'
+import { readLines, tempDir, witnessTest, write } from '../support/helpers.js'
 
 /** A suite of `count` shell tests, each appending "<id> <worker>" to one witness file. */
 function witnessSuite(count: number): { dir: string; witness: string; out: string } {

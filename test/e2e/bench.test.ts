@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { ROOT, runCli, tempDir, write } from './helpers.js'
-import { startRedis } from './support/redis.js'
+import { ROOT, runCli, tempDir, write } from '../support/helpers.js'
+import { startRedis } from '../support/redis.js'
 
 interface Row { strategy: string; threads: number; slots: number; reps: number; nsPerClaim: number; claimsPerSec: number; duplicates: number; missing: number; shares: number[] }
 
@@ -131,7 +131,7 @@ describe('claimrun/board, the exported claim primitive', () => {
   }, 60_000)
 
   it('rejects a board it cannot make, naming the argument', async () => {
-    const { create } = await import('../src/claim/public-board.js')
+    const { create } = await import('../../dist/src/claim/public-board.js')
     expect(() => create(-1, 2)).toThrow(new RangeError('size must be a whole number ≥ 0 (received -1)'))
     expect(() => create(10, 0)).toThrow(/lanes must be a whole number from 1 to 1024 \(received 0\)/)
   })

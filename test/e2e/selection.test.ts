@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { readLines, readResults, ROOT, runCli, tempDir, witnessTest, write } from './helpers.js'
+import { readLines, readResults, ROOT, runCli, tempDir, witnessTest, write } from '../support/helpers.js'
 
 /** Five tests that each append their id to a witness file. */
 function suite(dir: string): string {

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { openPage } from './support/browser.js'
-import { CLI, readResults, startCli, tempDir, waitFor, write } from './helpers.js'
+import { openPage } from '../support/browser.js'
+import { CLI, readResults, startCli, tempDir, waitFor, write } from '../support/helpers.js'
 
 /**
  * Tests that each wait until `gate` exists, so a run is visibly in progress until we let it go.

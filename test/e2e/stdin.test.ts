@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { run } from 'claimrun'
-import { tempDir, write } from './helpers.js'
+import { tempDir, write } from '../support/helpers.js'
 
 describe('stdin', () => {
   it('a test that reads stdin gets end-of-file at once', async () => {

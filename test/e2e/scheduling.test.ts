@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { run, type RunEvent } from 'claimrun'
-import { readLines, runCli, tempDir, write } from './helpers.js'
+import { readLines, runCli, tempDir, write } from '../support/helpers.js'
 
 /** Shell tests that append their id to `order` when they start. */
 function suite(names: string[], body = 'exit 0'): { dir: string; order: string } {

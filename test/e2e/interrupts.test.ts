@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { run } from 'claimrun'
-import { CLI, isAlive, pidsIn, readLines, readResults, tempDir, waitFor, write } from './helpers.js'
+import { CLI, isAlive, pidsIn, readLines, readResults, tempDir, waitFor, write } from '../support/helpers.js'
 
 /** Six tests: two quick ones first, then four that start a grandchild, record both pids and hang. */
 function hangingSuite(dir: string, trapTerm = false): { pids: string; started: string } {

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { run } from 'claimrun'
-import { isAlive, pidsIn, tempDir, write } from './helpers.js'
+import { isAlive, pidsIn, tempDir, write } from '../support/helpers.js'
 
 describe('per-test timeout', () => {
   it('ends the whole process group (grandchild too) with TERM, then KILL after the grace; status timedout, output kept', async () => {

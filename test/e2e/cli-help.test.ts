@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { runCli, tempDir, write } from './helpers.js'
+import { runCli, tempDir, write } from '../support/helpers.js'
 
 describe('help and usage errors', () => {
   it('bare claimrun prints the help on stdout and exits 0', async () => {

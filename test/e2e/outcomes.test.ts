@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { run, type RunEvent } from 'claimrun'
-import { tempDir, write } from './helpers.js'
+import { tempDir, write } from '../support/helpers.js'
 
 describe('test outcomes', () => {
   it('exit 0 passes; non-zero exit and signals fail with code and signal recorded; a missing interpreter is an error and the rest go on', async () => {

@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { RedisStore } from '../dist/src/store/redis-store.js'
-import { CLI, pidsIn, readLines, readResults, runCli, tempDir, waitFor, write } from './helpers.js'
-import { makeCerts, startRedis } from './support/redis.js'
-import { startTimeOf, stillAlive } from './support/witness.js'
+import { RedisStore } from '../../dist/src/store/redis-store.js'
+import { CLI, pidsIn, readLines, readResults, runCli, tempDir, waitFor, write } from '../support/helpers.js'
+import { makeCerts, startRedis } from '../support/redis.js'
+import { startTimeOf, stillAlive } from '../support/witness.js'
 
 /**
  * Tests that append "<id> <worker> <attempt>" to a witness file; `hang` hangs on its first attempt.

@@ -1,9 +1,9 @@
 import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { prestartLanes } from '../src/cli/prestart-args.js'
-import { DEFAULTS } from '../src/options/defaults.js'
-import { runCli, tempDir, write } from './helpers.js'
+import { prestartLanes } from '../../dist/src/cli/prestart-args.js'
+import { DEFAULTS } from '../../dist/src/options/defaults.js'
+import { runCli, tempDir, write } from '../support/helpers.js'
 
 describe('worker threads started while the CLI loads', () => {
   it('the entry reads how many threads a run will use from its arguments, or starts none when unsure', () => {

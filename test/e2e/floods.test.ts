@@ -4,9 +4,9 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import type { TestResult } from 'claimrun'
-import { tempDir, write } from './helpers.js'
+import { tempDir, write } from '../support/helpers.js'
 
-const RSS_RUN = new URL('./support/rss-run.mjs', import.meta.url).pathname
+const RSS_RUN = new URL('../support/rss-run.mjs', import.meta.url).pathname
 
 async function measure(cwd: string, path: string, out: string, maxOutput?: number): Promise<{ maxRssKiB: number; tests: TestResult[] }> {
   const args = [RSS_RUN, cwd, path, out, ...(maxOutput ? [String(maxOutput)] : [])]

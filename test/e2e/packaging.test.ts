@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ROOT, write } from './helpers.js'
+import { ROOT, write } from '../support/helpers.js'
 
 // The package as a user gets it: packed from the built tree, installed into a fresh app, used there
 // through the bin, the ES module API from TypeScript, and require(). Needs the npm registry (or a

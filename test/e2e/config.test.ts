@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { readLines, readResults, runCli, tempDir, write } from './helpers.js'
+import { readLines, readResults, runCli, tempDir, write } from '../support/helpers.js'
 
 /** A repository (`.git`) with tests a1, a2, b1 that journal "<id> <worker> FOO=<$FOO>", and a sub folder. */
 function repo(): { root: string; journal: string } {

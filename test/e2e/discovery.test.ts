@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { run } from 'claimrun'
-import { runCli, tempDir, write, readableCli } from './helpers.js'
+import { runCli, tempDir, write, readableCli } from '../support/helpers.js'
 
 describe('discovery', () => {
   it('default pattern, natural order, node_modules and dot-folders skipped, duplicates once', async () => {

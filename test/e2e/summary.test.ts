@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { runCli, tempDir, write } from './helpers.js'
+import { runCli, tempDir, write } from '../support/helpers.js'
 
 const TABLE_HEADER = /^TEST +WORKER +STATUS +DURATION +ATTEMPTS$/m
 

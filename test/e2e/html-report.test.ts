@@ -2,8 +2,8 @@ import { mkdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { run } from 'claimrun'
-import { openPage } from './support/browser.js'
-import { ROOT, runCli, tempDir, write } from './helpers.js'
+import { openPage } from '../support/browser.js'
+import { ROOT, runCli, tempDir, write } from '../support/helpers.js'
 
 const XSS = `<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2"></pre><b onmouseover=alert(1)>`
 

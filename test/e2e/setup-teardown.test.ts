@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { CLI, isAlive, readLines, readResults, runCli, tempDir, waitFor, write } from './helpers.js'
+import { CLI, isAlive, readLines, readResults, runCli, tempDir, waitFor, write } from '../support/helpers.js'
 
 /** Three tests that log "<id> FOO=<$FOO> state=<the setup's state file>" to a shared journal. */
 function suite(dir: string): string {

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import MarkdownIt from 'markdown-it'
 import { describe, expect, it } from 'vitest'
-import { runCli, tempDir, write } from './helpers.js'
+import { runCli, tempDir, write } from '../support/helpers.js'
 
 /** Output that tries every escape: %, CR, `:` and `,`, a workflow command, backtick fences, HTML. */
 const NASTY = ['100% sure: a,b', 'carriage\rreturn', '::add-mask::not-a-secret', '```', '`````js', '<script>alert(1)</script> | cell']

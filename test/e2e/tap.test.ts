@@ -5,11 +5,11 @@ import { promisify } from 'node:util'
 import { XMLParser, XMLValidator } from 'fast-xml-parser'
 import { describe, expect, it } from 'vitest'
 import { run, type SubtestSummary, type TestResult } from 'claimrun'
-import { openPage } from './support/browser.js'
-import { readResults, ROOT, runCli, tempDir, write } from './helpers.js'
+import { openPage } from '../support/browser.js'
+import { readResults, ROOT, runCli, tempDir, write } from '../support/helpers.js'
 
 const TAP_FIXTURES = join(ROOT, 'fixtures/tap')
-const RSS_RUN = new URL('./support/rss-run.mjs', import.meta.url).pathname
+const RSS_RUN = new URL('../support/rss-run.mjs', import.meta.url).pathname
 
 interface ProveFile {
   verdict: 'PASS' | 'FAIL' | 'SKIP'

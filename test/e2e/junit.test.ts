@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { XMLParser, XMLValidator } from 'fast-xml-parser'
 import { describe, expect, it } from 'vitest'
 import { run } from 'claimrun'
-import { tempDir, write } from './helpers.js'
+import { tempDir, write } from '../support/helpers.js'
 
 /** A CDATA body that the writer had to split (around `]]>`) comes back from the parser in pieces. */
 const text = (cdata: string | string[]): string => ([] as string[]).concat(cdata).join('')

@@ -3,7 +3,7 @@ import { appendFileSync, readdirSync, readFileSync, readlinkSync } from 'node:fs
 import { join } from 'node:path'
 import { onTestFinished } from 'vitest'
 import { describe, expect, it } from 'vitest'
-import { CLI, isAlive, tempDir, waitFor, write } from './helpers.js'
+import { CLI, isAlive, tempDir, waitFor, write } from '../support/helpers.js'
 
 const WATCHING = /^claimrun: watching \. for changes/gm
 

@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { pidsIn, readResults, runCli, tempDir, waitFor } from './helpers.js'
-import { killRedis, startRedis } from './support/redis.js'
-import { startProxy } from './support/proxy.js'
-import { killRecordedOnFinish, overlaps, spans, startRunner, startTimeOf, stillAlive, timedSuite } from './support/witness.js'
+import { pidsIn, readResults, runCli, tempDir, waitFor } from '../support/helpers.js'
+import { killRedis, startRedis } from '../support/redis.js'
+import { startProxy } from '../support/proxy.js'
+import { killRecordedOnFinish, overlaps, spans, startRunner, startTimeOf, stillAlive, timedSuite } from '../support/witness.js'
 
 /** n tests have started and recorded their pids (shell and background sleep). */
 const started = (witness: string, n: number) => (): boolean =>
