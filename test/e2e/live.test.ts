@@ -89,7 +89,11 @@ describe('--ui', () => {
       throw new Error(`${err}\nstate: ${await page.locator('#run-state').textContent()}\nstdout: ${stdout}`)
     })
     expect(await page.locator('#tests tbody tr').count()).toBe(4)
-    await page.click('tr[data-test="t/test_2.sh"]')
+    // The page may still be redrawing from the last events when it is first clicked: click until it shows.
+    await expect.poll(async () => {
+      await page.click('tr[data-test="t/test_2.sh"]')
+      return page.locator('#detail pre.output').count()
+    }, { timeout: 30_000 }).toBeGreaterThan(0)
     expect(await page.locator('#detail pre.output').textContent()).toBe('<b>nope</b>\n')
     await page.click('[data-node="worker01"]')
     // Its log arrived with the last event (the server is gone now): it holds the tests it ran.

@@ -124,7 +124,8 @@ describe('--last-failed, --bail, --retries, --shard', () => {
       expect(t1.previousAttempts).toHaveLength(1)
       expect(t1.previousAttempts?.[0]).toMatchObject({ status: 'failed', exitCode: 1, attempts: 1 })
       expect(t1.previousAttempts?.[0]?.tail).toContain('first try fails')
-      expect(t1.previousAttempts?.[0]?.worker).not.toBe(t1.worker)
+      // (Which worker takes the retry depends on which is free first; the preference for another
+      // worker is checked on the board itself, in test/unit/claims.test.ts.)
       expect(t1.tail).toContain('second try passes')
       expect(result.counts).toMatchObject({ flaky: 1, passed: 4 })
       expect(result.exitCode).toBe(failOnFlaky ? 1 : 0)

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
 import {
-  attemptOf, awaitWork, cancelFree, claimNext, createBoard, doneCount, markDone, release, slotState, slotsHeldBy,
+  attemptOf, awaitWork, cancelFree, claimNext, createBoard, doneCount, markDone, release, requeue, slotState, slotsHeldBy,
 } from '../../dist/src/claim/board.js'
 
 const RACER = new URL('../support/claim-racer.mjs', import.meta.url)
@@ -80,5 +80,24 @@ describe('claim board states', () => {
     expect(claimNext(board, 1)).toBe(0)
     markDone(board, 0, 1)
     expect(awaitWork(board, 10)).toBe(false)
+  })
+})
+
+describe('a retried test prefers another worker', () => {
+  it('the lane that failed it takes other work first, another lane takes the retry, and its own lane only when nothing else is left', () => {
+    const board = createBoard(3, 2)
+    expect(claimNext(board, 1)).toBe(0)
+    expect(requeue(board, 0, 1)).toBe(true)
+    // Lane 1 skips its own failure while there is other work.
+    expect(claimNext(board, 1)).toBe(1)
+    // Lane 2 takes the retry before the next free slot, as attempt 2.
+    expect(claimNext(board, 2)).toBe(0)
+    expect(attemptOf(board, 0)).toBe(2)
+    expect(slotState(board, 0)).toEqual({ state: 'running', lane: 2 })
+    expect(requeue(board, 0, 2)).toBe(true)
+    expect(claimNext(board, 2)).toBe(2)
+    // Nothing else is left: lane 2 takes back its own failure rather than leave it waiting.
+    expect(claimNext(board, 2)).toBe(0)
+    expect(attemptOf(board, 0)).toBe(3)
   })
 })
