@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { request } from 'node:http'
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { CLI, tempDir, waitFor, write } from './helpers.js'
+import { CLI, tempDir, waitFor, write } from '../support/helpers.js'
 
 /** One real HTTP GET with the Host header we choose (fetch would not let us forge it). */
 function get(url: string, host?: string): Promise<{ status: number; type: string; body: string }> {

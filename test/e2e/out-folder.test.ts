@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { dirname, join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { ClaimrunError, run } from 'claimrun'
-import { CLI, readLines, readResults, runCli, tempDir, waitFor, write } from './helpers.js'
+import { CLI, readLines, readResults, runCli, tempDir, waitFor, write } from '../support/helpers.js'
 
 /** Every file below `dir` whose name says it is a temp file claimrun left behind. */
 function leftoverTemps(dir: string): string[] {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { CLI, isAlive, pidsIn, readLines, readResults, tempDir, waitFor, write } from './helpers.js'
+import { CLI, isAlive, pidsIn, readLines, readResults, tempDir, waitFor, write } from '../support/helpers.js'
 
 /** Starts the real CLI with piped stdout and stderr; the test may close either pipe's reading end. */
 function startCli(args: string[], cwd: string) {
