@@ -25,16 +25,18 @@ describe('one outcome model', () => {
     write(dir, 't/test_3_fail.sh', 'echo broken\nexit 1\n')
     // An executable whose interpreter does not exist cannot start: error.
     write(dir, 't/test_4_error.sh', '#!/nonexistent/interpreter\n', 0o755)
-    // Passes once test_1 has ticked a few times, so the held tests below start well after test_1 did
-    // and its timeout (then the interrupt) comes long before theirs could.
-    write(dir, 't/test_5_pass.sh', `until [ "$(cat '${ticks}' 2>/dev/null | wc -l)" -ge 4 ] || [ ! -d '${dir}' ]; do sleep 0.05; done\n`)
+    // Pass once test_1 has ticked a few times (~3 s), holding workers B and C, so the held tests
+    // below start well after test_1 did and its timeout (then the interrupt) comes long before
+    // theirs could. B and C then have ~9 s to reach them, so when test_1 times out no worker but
+    // its own is free, and its retry is never claimed before the interrupt.
+    for (const n of [5, 6]) write(dir, `t/test_${n}_pass.sh`, `until [ "$(cat '${ticks}' 2>/dev/null | wc -l)" -ge 6 ] || [ ! -d '${dir}' ]; do sleep 0.05; done\n`)
     // Held until the run is interrupted: two on workers B and C, the third on A once test_1 timed out.
-    for (const n of [6, 7, 8]) write(dir, `t/test_${n}_block.sh`, `: > '${marks}.${n}'\nexec sleep 600\n`)
-    write(dir, 't/test_9_never.sh', 'exit 0\n')
+    for (const n of [7, 8, 9]) write(dir, `t/test_${n}_block.sh`, `: > '${marks}.${n}'\nexec sleep 600\n`)
+    write(dir, 't/test_10_never.sh', 'exit 0\n')
 
     const junit = join(dir, 'junit.xml')
     const child = spawn(process.execPath, [CLI, 'run', 't', '--out', out, '--workers', '3', '--order', 'given', '--no-history',
-      '--retries', '1', '--timeout', '6', '--kill-grace', '0', '--junit', junit], { cwd: dir, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] })
+      '--retries', '1', '--timeout', '12', '--kill-grace', '0', '--junit', junit], { cwd: dir, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] })
     onTestFinished(() => {
       child.kill('SIGKILL')
     })
@@ -42,7 +44,7 @@ describe('one outcome model', () => {
     child.stdout.on('data', (d) => (stdout += d))
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
     const timedOut = (): boolean => readdirSync(out).some((f) => f.endsWith('.log') && readFileSync(join(out, f), 'utf8').includes('test_1_timeout.sh: timed out'))
-    await waitFor(() => [6, 7, 8].every((n) => existsSync(`${marks}.${n}`)) && timedOut(), 'the timeout, then the three held tests to start', 60_000)
+    await waitFor(() => [7, 8, 9].every((n) => existsSync(`${marks}.${n}`)) && timedOut(), 'the timeout, then the three held tests to start', 60_000)
     child.kill('SIGINT')
     expect(await exited).toBe(130)
 
@@ -50,13 +52,13 @@ describe('one outcome model', () => {
     const statuses = Object.fromEntries(results.tests.map((t) => [t.id.slice(2), t.status]))
     expect(statuses).toEqual({
       'test_1_timeout.sh': 'timedout', 'test_2_flaky.sh': 'flaky', 'test_3_fail.sh': 'failed', 'test_4_error.sh': 'error',
-      'test_5_pass.sh': 'passed', 'test_6_block.sh': 'interrupted', 'test_7_block.sh': 'interrupted', 'test_8_block.sh': 'interrupted',
-      'test_9_never.sh': 'notrun',
+      'test_5_pass.sh': 'passed', 'test_6_pass.sh': 'passed', 'test_7_block.sh': 'interrupted', 'test_8_block.sh': 'interrupted',
+      'test_9_block.sh': 'interrupted', 'test_10_never.sh': 'notrun',
     })
-    expect(results.counts).toEqual({ passed: 1, flaky: 1, failed: 1, timedout: 1, error: 1, interrupted: 3, notrun: 1 })
+    expect(results.counts).toEqual({ passed: 2, flaky: 1, failed: 1, timedout: 1, error: 1, interrupted: 3, notrun: 1 })
 
-    // 2 passed (passed + flaky), 3 failed (failed + timedout + error), 4 skipped (interrupted + notrun).
-    const totals = '2 passed, 3 failed, 4 skipped (1 flaky, 1 timedout, 1 error, 3 interrupted, 1 notrun) - 9 tests in'
+    // 3 passed (passed + flaky), 3 failed (failed + timedout + error), 4 skipped (interrupted + notrun).
+    const totals = '3 passed, 3 failed, 4 skipped (1 flaky, 1 timedout, 1 error, 3 interrupted, 1 notrun) - 10 tests in'
     expect(stdout).toContain(totals)
     expect(readFileSync(join(out, 'summary.txt'), 'utf8')).toContain(totals)
     // The pipeline's worker lines add up to the same failures.
@@ -65,11 +67,11 @@ describe('one outcome model', () => {
 
     const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(readFileSync(junit, 'utf8'))
     const suite = xml.testsuites.testsuite
-    expect({ tests: suite.tests, failures: suite.failures, errors: suite.errors, skipped: suite.skipped }).toEqual({ tests: '9', failures: '2', errors: '1', skipped: '4' })
+    expect({ tests: suite.tests, failures: suite.failures, errors: suite.errors, skipped: suite.skipped }).toEqual({ tests: '10', failures: '2', errors: '1', skipped: '4' })
 
     const { page, errors } = await openPage()
     await page.goto(`file://${join(out, 'report.html')}`)
-    expect(await page.locator('[data-node="summary"] small').textContent()).toBe('2 passed, 3 failed, 4 skipped')
+    expect(await page.locator('[data-node="summary"] small').textContent()).toBe('3 passed, 3 failed, 4 skipped')
     const workerFailed = await page.locator('[data-node^="worker"] small').allTextContents()
     expect(workerFailed.map((t) => Number(/(\d+) failed/.exec(t)?.[1])).reduce((a, b) => a + b, 0)).toBe(3)
     expect(errors).toEqual([])
