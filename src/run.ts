@@ -4,7 +4,7 @@ import { resolveOptions, type InternalOptions, type ResolvedOptions } from './op
 import { workersWarning } from './options/workers.js'
 import type { History } from './record/history.js'
 import { aroundRun } from './lanes/around.js'
-import { prepareOut, probeOutputs } from './record/out-dir.js'
+import { prepareOut, probeOutputs } from './record/out-folder.js'
 import type { PlanEntry } from './plan/plan.js'
 import { preparePlan } from './plan/prepare.js'
 import { Execution } from './lanes/execution.js'

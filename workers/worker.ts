@@ -12,7 +12,7 @@ import { escapeLine } from '../src/util/escape.js'
 import type { EndMessage, Host, WorkerTask } from '../src/lanes/protocol.js'
 import { decodeTest, planSize } from '../src/claim/plan-buffer.js'
 import { now } from '../src/util/time.js'
-import { postNote, reportPassed } from '../src/lanes/notes.js'
+import { postNote } from '../src/lanes/notes.js'
 import { spawnTest } from './spawn-test.js'
 import { TapStream } from './tap-stream.js'
 import { TestOutput, WorkerLog } from './worker-log.js'
@@ -117,7 +117,7 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
       // A pass needs no answer: a note, and on to the next claim (the main thread marks the slot
       // done when it records it). Anything else is awaited, so that a --bail or a retry it causes
       // takes effect before this lane claims again; a shared run awaits every report (the store's say).
-      if (reportPassed(report) && task.claimsInWorker) postNote(task.port, { note: 'finished', report })
+      if (status === 'passed' && task.claimsInWorker) postNote(task.port, { note: 'finished', report })
       else await host.testFinished(report)
       ran++
     }

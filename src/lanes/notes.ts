@@ -10,15 +10,11 @@
  */
 import type { Endpoint } from 'comlink'
 import type { MessagePort } from 'node:worker_threads'
-import { statusOfEnd } from '../record/outcome.js'
 import type { EndMessage, StartMessage } from './protocol.js'
 
 export type LaneNote =
   | { note: 'started'; report: StartMessage }
   | { note: 'finished'; report: EndMessage }
-
-/** Whether a report is a pass (by the outcome model's one rule): the worker's choice of a note. */
-export const reportPassed = (r: EndMessage): boolean => statusOfEnd({ ...r, tapProblems: r.subtests?.problems }, false) === 'passed'
 
 const isNote = (data: unknown): data is LaneNote =>
   typeof data === 'object' && data !== null && typeof (data as { note?: unknown }).note === 'string'

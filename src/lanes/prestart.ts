@@ -12,6 +12,7 @@
  */
 import type { Piscina } from 'piscina'
 import { createPool, type TestOnlyWorker } from './pool.js'
+import { sleep } from '../util/time.js'
 
 interface Early {
   pool: Piscina
@@ -60,7 +61,7 @@ const BOOT_WAIT_MS = 2000
 /** Resolves once every prestarted thread has booted (or after BOOT_WAIT_MS: a thread that died booting never will). */
 async function whenBooted(e: Early): Promise<void> {
   const deadline = Date.now() + BOOT_WAIT_MS
-  while (Atomics.load(e.booted, 0) < e.threads && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2))
+  while (Atomics.load(e.booted, 0) < e.threads && Date.now() < deadline) await sleep(2)
 }
 
 /** Ends the process; with threads still booting, first waits (at most 2 s) until they have loaded. */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { procStat } from '../util/process-group.js'
 
 /** Who holds a lock: a pid and that process's start time (so a recycled pid is not taken for it). */
 export interface LockHolder {
@@ -11,14 +12,7 @@ export interface LockHolder {
 export type LockResult = { ok: true; release: () => void } | { ok: false; holder: LockHolder }
 
 /** A process's start time in clock ticks since boot (/proc/<pid>/stat field 22), or null off Linux. */
-function startTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null
-  } catch {
-    return null
-  }
-}
+const startTime = (pid: number): string | null => procStat(pid)?.[19] ?? null
 
 /** Whether the process that wrote the lock still runs: same pid, same start time, not a zombie. */
 export function holderAlive(holder: LockHolder): boolean {
@@ -27,13 +21,10 @@ export function holderAlive(holder: LockHolder): boolean {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false
   }
-  try {
-    const stat = readFileSync(`/proc/${holder.pid}/stat`, 'latin1')
-    if (stat[stat.lastIndexOf(')') + 2] === 'Z') return false
-  } catch {
-    // No /proc (not Linux): the signal check is all there is.
-  }
-  const start = startTime(holder.pid)
+  // No /proc (not Linux): the signal check is all there is.
+  const fields = procStat(holder.pid)
+  if (fields?.[0] === 'Z') return false
+  const start = fields?.[19] ?? null
   return holder.start === null || start === null || start === holder.start
 }
 

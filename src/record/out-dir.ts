@@ -1,7 +1,5 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs'
 
-export { ensureOut, prepareOut, probeOutputs, type OutLease } from './out-folder.js'
-
 /**
  * Writes a file so that readers see the old content or the new, never half of it: temp file, then
  * rename. A write that fails takes its temp file with it.

@@ -1,5 +1,6 @@
 import { dirname, join } from 'node:path'
-import { ensureOut, writeAtomic } from './out-dir.js'
+import { writeAtomic } from './out-dir.js'
+import { ensureOut } from './out-folder.js'
 import { renderReport } from '../reporters/html.js'
 import { renderJunit } from '../reporters/junit.js'
 import { renderSummary } from '../reporters/summary.js'

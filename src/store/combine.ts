@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { ClaimrunError } from '../errors.js'
-import { prepareOut } from '../record/out-dir.js'
+import { prepareOut } from '../record/out-folder.js'
 import { exitCodeOf } from '../record/outcome.js'
 import { buildRunResult } from '../record/run-result.js'
 import { fromStored, type StoredOutcome } from './stored-outcome.js'

@@ -26,6 +26,19 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
 }
 
 /**
+ * The fields of /proc/<pid>/stat after the parenthesised command name (state, ppid, pgrp, …, and
+ * at [19] the start time in clock ticks), or null when there is no such process or no /proc.
+ */
+export function procStat(pid: number | string): string[] | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  } catch {
+    return null
+  }
+}
+
+/**
  * Live (non-zombie) members of a process group. A zombie still answers `kill(-pgid, 0)` until its
  * parent reaps it, so the signal alone cannot tell "left behind" from "already dead".
  */
@@ -35,15 +48,8 @@ export function groupMembers(pgid: number): number[] {
     const members: number[] = []
     for (const name of readdirSync('/proc')) {
       if (name.charCodeAt(0) > 57) continue // not a pid folder
-      let stat: string
-      try {
-        stat = readFileSync(`/proc/${name}/stat`, 'latin1')
-      } catch {
-        continue // exited meanwhile
-      }
-      // Fields after the parenthesised command name: state ppid pgrp ...
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      if (Number(fields[2]) === pgid && fields[0] !== 'Z') members.push(Number(name))
+      const fields = procStat(name) // null: exited meanwhile
+      if (fields && Number(fields[2]) === pgid && fields[0] !== 'Z') members.push(Number(name))
     }
     return members
   }
