@@ -94,7 +94,7 @@ export function registerRun(program: Command): void {
         // A terminal that reports no size (some CI ptys) gets plain lines: a live view needs rows to redraw in.
         // (The live view, the --ui server and the Redis client are loaded only when used: start-up time.)
         const live = flags.progress !== false && process.stdout.isTTY && process.stdout.rows > 0
-          ? (await import('../reporters/live-reporter.js')).liveReporter(process.stdout, color)
+          ? await (await import('../reporters/live-reporter.js')).liveReporter(process.stdout, color)
           : null
         const own = live ? live.onEvent : lineReporter(process.stdout, color, mode === 'short')
         let result

@@ -1,5 +1,4 @@
 import { isAbsolute, relative, resolve, sep } from 'node:path'
-import { watch as chokidar } from 'chokidar'
 import { escapeLine } from '../util/escape.js'
 import { DEFAULTS } from '../options/defaults.js'
 import type { InternalOptions } from '../options/resolve.js'
@@ -72,6 +71,8 @@ export async function watchRuns(session: WatchSession): Promise<number> {
   absorb(await session.runOnce(options), true)
   if (signal.aborted) return exitFor(signal)
 
+  // Loaded only now, when there is something to watch (see scripts/bundle.mjs).
+  const { watch: chokidar } = await import('chokidar')
   const watcher = chokidar(roots, {
     ignoreInitial: true,
     ignored: (path) => ignoredPath(path, roots, outDir, ignoredFiles),

@@ -1,4 +1,3 @@
-import { createLogUpdate } from 'log-update'
 import { escapeLine } from '../util/escape.js'
 import { describeEnd, isFailure } from '../record/outcome.js'
 import type { RunEvent, TestResult } from '../types.js'
@@ -12,7 +11,9 @@ const BAR = 24
  * progress bar with failures and an ETA; failures and slow tests are printed above it as they
  * happen. log-update does the redrawing (cursor moves, erasing) so we write no escape codes by hand.
  */
-export function liveReporter(stream: NodeJS.WriteStream, color: boolean): { onEvent: (event: RunEvent) => void; stop: () => void } {
+export async function liveReporter(stream: NodeJS.WriteStream, color: boolean): Promise<{ onEvent: (event: RunEvent) => void; stop: () => void }> {
+  // Loaded here, not at the top: only a terminal run wants it (see scripts/bundle.mjs).
+  const { createLogUpdate } = await import('log-update')
   const log = createLogUpdate(stream)
   const style = makeStyle(color)
   const current = new Map<string, { test: string; since: number }>()

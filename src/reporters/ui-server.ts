@@ -1,5 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import { createServer, type ServerResponse } from 'node:http'
+import type { ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { renderPage, renderReport, tailOfFile } from './html.js'
@@ -32,6 +32,8 @@ export async function startUiServer(out: string): Promise<UiServer> {
   const token = randomBytes(18).toString('base64url')
   let host = ''
 
+  // Loaded only for --ui: the CLI's bundle would otherwise load node:http at every start (scripts/bundle.mjs).
+  const { createServer } = await import('node:http')
   const server = createServer((req, res) => {
     if ((req.headers.host ?? '').toLowerCase() !== host) {
       res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end('claimrun: this server answers only to the address it printed\n')

@@ -1,7 +1,8 @@
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import { DEFAULTS } from '../options/defaults.js'
 import { ClaimrunError } from '../errors.js'
 import { storeDb } from '../options/store-url.js'
+import { withRedis } from './load-redis.js'
 
 /**
  * The claim store for runs that span machines: the same promise as the in-process board (every test
@@ -166,7 +167,9 @@ export class RedisStore {
     checkUrl(url)
     let connected = false
     let lastError: Error | undefined
-    const redis = new Redis(url, {
+    // Imported here, not at the top: the CLI's bundle would otherwise load it at every start (see scripts/bundle.mjs).
+    const { Redis: Client } = await withRedis(() => import('ioredis'))
+    const redis = new Client(url, {
       lazyConnect: true,
       connectTimeout: 3000,
       // A command waits at most this long, so the runner always learns that the store is away in
