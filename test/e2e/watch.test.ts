@@ -29,6 +29,15 @@ function processesIn(dir: string): number[] {
   return pids
 }
 
+/**
+ * Nothing of the session is left running in `dir`. Waited for, not checked at once: the last run's
+ * watchdog (detached; see src/lanes/watchdog.ts) ends by itself once it has read the runner's
+ * goodbye, and after a short run it may still be starting when claimrun exits.
+ */
+async function nothingLeftIn(dir: string): Promise<void> {
+  await waitFor(() => processesIn(dir).length === 0, `no process left in ${dir} (left: ${processesIn(dir).join(', ')})`)
+}
+
 /** `claimrun run … --watch` as a subprocess, its stdout collected; killed if the test fails. */
 function startWatch(dir: string, args: string[]): { child: ChildProcess; stdout: () => string; stderr: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
   const child = spawn(process.execPath, [CLI, 'run', ...args, '--watch'], { cwd: dir, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -86,7 +95,7 @@ describe('--watch', () => {
     expect(w.stderr()).not.toMatch(/\n\s+at /)
     expect(runs()).toBe(4)
     expect(isAlive(w.child.pid!)).toBe(false)
-    expect(processesIn(dir)).toEqual([])
+    await nothingLeftIn(dir)
   })
 
   it('on a terminal, keys: f runs the failed tests, a runs all, q quits with the last outcome', async () => {
@@ -112,7 +121,7 @@ describe('--watch', () => {
     expect(screen.slice(screen.lastIndexOf('running all tests'))).toMatch(/1 passed, 1 failed - 2 tests/)
     child.stdin.write('q')
     expect(await exited).toBe(1)
-    expect(processesIn(dir)).toEqual([])
+    await nothingLeftIn(dir)
   })
 
   it('Ctrl-C during a rerun ends the running test and the session, exit 130; --watch refuses --ui and --store', async () => {
@@ -136,7 +145,7 @@ describe('--watch', () => {
     expect(code).toBe(130)
     expect(w.stdout()).toMatch(/^\[\d\/2\] interrupted +worker0\d .* t\/test_hang\.sh$/m)
     expect(isAlive(sleeper)).toBe(false)
-    expect(processesIn(dir)).toEqual([])
+    await nothingLeftIn(dir)
 
     for (const flag of ['--ui', '--store']) {
       const bad = startWatch(dir, ['t', ...(flag === '--store' ? [flag, 'redis://127.0.0.1:1'] : [flag])])
