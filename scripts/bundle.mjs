@@ -13,7 +13,6 @@
 import { readFile } from 'node:fs/promises'
 import { dirname, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { build } from 'esbuild'
 
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '../dist')
 
@@ -73,9 +72,19 @@ const commanderByRequire = {
   },
 }
 
+/**
+ * esbuild is a devDependency added after many checkouts were installed: without it the build leaves
+ * tsc's output as it is (it works the same, only starts slower) and says so, instead of failing.
+ */
+const esbuild = await import('esbuild').catch(() => null)
+if (!esbuild) {
+  console.warn('scripts/bundle.mjs: esbuild is not installed (npm ci installs it): the CLI is left unbundled, so it starts slower')
+  process.exit(0)
+}
+
 async function bundle(entry, sharedFiles = []) {
   const file = resolve(dist, entry)
-  await build({
+  await esbuild.build({
     entryPoints: [file],
     outfile: file,
     allowOverwrite: true,
