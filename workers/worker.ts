@@ -14,6 +14,8 @@ import { decodeTest, planSize } from '../src/claim/plan-buffer.js'
 import { now } from '../src/util/time.js'
 import { postNote } from '../src/lanes/notes.js'
 import { spawnTest } from './spawn-test.js'
+import { launchHere } from './launch.js'
+import { SpawnerClient } from './spawner-client.js'
 import { TapStream } from './tap-stream.js'
 import { TestOutput, WorkerLog } from './worker-log.js'
 import { tellWatchdog, watchdogFd } from '../src/lanes/watchdog-wire.js'
@@ -45,6 +47,15 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
   const env: NodeJS.ProcessEnv = { ...process.env, CLAIMRUN_WORKER: task.name, CLAIMRUN_WORKER_ID: String(task.lane) }
   // How the watchdog finds this run's processes even when it was not told their group in time.
   if (task.watchdog) env.CLAIMRUN_WATCHDOG = task.watchdog.token
+  // Forked here until the run's spawner answers (see src/lanes/spawn-server.ts: forking this
+  // multi-threaded process costs about twice what forking that small one does), and for good if it never does.
+  const wd = task.watchdog
+  const here = launchHere(
+    // Before anything else: from here on, the runner's death must take this group along.
+    (pgid, id) => tellWatchdog(watchdogFd(wd), { t: 'start', pgid, id }),
+    (pgid) => tellWatchdog(watchdogFd(wd), { t: 'end', pgid }),
+  )
+  const spawner = wd?.socket ? new SpawnerClient(wd.socket, wd.token, env) : undefined
   let ran = 0
   try {
     for (;;) {
@@ -74,22 +85,22 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
       const output = new TestOutput(log, task.maxOutputBytes, `=== ${escapeLine(test.id)} (attempt ${attempt}, started ${new Date(startAt).toISOString()})\n`)
       const tap = task.tap ? new TapStream() : undefined
       const outcome = await spawnTest({
+        launch: spawner?.ready ? spawner.launch : here,
+        test: test.id,
         argv: test.argv,
         cwd: task.cwd,
-        env: Object.assign(env, { CLAIMRUN_TEST: test.id, CLAIMRUN_ATTEMPT: String(attempt) }),
+        env,
+        testEnv: { CLAIMRUN_TEST: test.id, CLAIMRUN_ATTEMPT: String(attempt) },
         timeoutMs: task.timeoutMs,
         killGraceMs: task.killGraceMs,
         output,
         ...(tap ? { onStdout: tap.write } : {}),
         onSpawn: (pid) => {
           setLanePid(board, task.lane, pid)
-          // Before anything else: from here on, the runner's death must take this group along.
-          tellWatchdog(watchdogFd(task.watchdog), { t: 'start', pgid: pid, id: test.id })
           postNote(task.port, { note: 'started', report: { slot, lane: task.lane, attempt, at: startAt } })
         },
       })
       setLanePid(board, task.lane, 0)
-      if (outcome.pid !== undefined) tellWatchdog(watchdogFd(task.watchdog), { t: 'end', pgid: outcome.pid })
       const subtests = tap?.finish()
       const ms = outcome.endAt - startAt
       const status = statusOfEnd({ ...outcome, tapProblems: subtests?.problems }, false)
@@ -124,6 +135,7 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
     // Answered after every note above is recorded: no report can arrive after the lane is counted finished.
     await host.flush()
   } finally {
+    spawner?.close()
     log.close()
     host[releaseProxy]()
     task.port.close()

@@ -15,15 +15,24 @@
  * it was told about: a child that left its group with setsid, or a test that started in the
  * instant before the runner died. Elsewhere it goes by the groups alone.
  *
- * argv: <out folder> <kill grace ms> <runner pid> <token>
+ * It is also the run's spawner (spawn-server.ts): given a socket path, it starts the tests the
+ * worker threads ask it to, and guards each one from the moment it forks it.
+ *
+ * argv: <out folder> <kill grace ms> <runner pid> <token> [<socket path>]
  */
-import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { serveSpawns } from './spawn-server.js'
 import type { WatchdogMessage } from './watchdog-wire.js'
 
-const [out = '.', graceArg = '5000', runnerPid = '?', token = ''] = process.argv.slice(2)
+const [out = '.', graceArg = '5000', runnerPid = '?', token = '', socketPath] = process.argv.slice(2)
 const killGraceMs = Number(graceArg)
 const groups = new Map<number, string>()
+if (socketPath && token) {
+  serveSpawns(socketPath, token, groups)
+  // The socket's private folder (made by the runner for this run) goes with us, however the run ended.
+  process.on('exit', () => rmSync(dirname(socketPath), { recursive: true, force: true }))
+}
 let said = false
 let fenceTimer: NodeJS.Timeout | undefined
 

@@ -24,6 +24,8 @@ export interface WatchdogLink {
   cell: SharedArrayBuffer
   /** Put in every test's environment as CLAIMRUN_WATCHDOG, for the watchdog to find them by. */
   token: string
+  /** The spawner's socket (the watchdog serves it once it has booted), when there is one. */
+  socket?: string | undefined
 }
 
 /** The watchdog pipe's fd, if the watchdog runs yet. */

@@ -1,4 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import type { Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { tellWatchdog, type WatchdogLink, type WatchdogMessage } from './watchdog-wire.js'
 
@@ -15,9 +19,13 @@ const SCRIPT = fileURLToPath(new URL('./watchdog-process.js', import.meta.url))
  * Should a caller start it later, workers find no pipe in the link until then and say nothing;
  * `start` tells the watchdog about every test already running, and the token in each test's
  * environment covers the instant in between.
+ *
+ * The watchdog is also the run's spawner (spawn-server.ts): it listens on a Unix socket in a private
+ * folder made here, and the workers start their tests through it once it answers (before that, and
+ * if it never does, they spawn the tests themselves and tell it through the pipe as above).
  */
 export class Watchdog {
-  private child: ChildProcess | null = null
+  private pipe: Writable | null = null
   private fd: number | undefined
   private closed = false
   private started = false
@@ -41,8 +49,11 @@ export class Watchdog {
   start(running: () => Array<{ pgid: number; id: string }>): void {
     if (this.closed || this.started) return
     this.started = true
+    this.link.socket = socketPath()
+    const args = [SCRIPT, this.out, String(this.killGraceMs), String(process.pid), this.link.token]
+    if (this.link.socket) args.push(this.link.socket)
     try {
-      const child = spawn(process.execPath, [SCRIPT, this.out, String(this.killGraceMs), String(process.pid), this.link.token], {
+      const child = spawn(process.execPath, args, {
         stdio: ['pipe', 'ignore', 'ignore'],
         detached: true,
         // Nothing of the user's environment is needed, and NODE_OPTIONS or NODE_EXTRA_CA_CERTS
@@ -50,12 +61,19 @@ export class Watchdog {
         env: {},
       })
       child.on('error', () => {})
-      child.stdin?.on('error', () => {})
+      // The pipe is ours, not the ChildProcess's: Node destroys a child's stdin when the child exits,
+      // and a closed fd number is soon reused (by a test's stdout pipe, say) while worker threads
+      // still write to it. Held here, it stays open until close(), after every lane has ended;
+      // writes to a dead watchdog fail with EPIPE, which tellWatchdog ignores.
+      const pipe = child.stdin
+      ;(child as { stdin: Writable | null }).stdin = null
+      pipe?.on('error', () => {})
       child.unref()
-      ;(child.stdin as unknown as { unref?: () => void } | null)?.unref?.()
-      this.child = child
-      this.fd = (child.stdin as unknown as { _handle?: { fd?: number } } | null)?._handle?.fd
+      ;(pipe as unknown as { unref?: () => void } | null)?.unref?.()
+      this.pipe = pipe
+      this.fd = (pipe as unknown as { _handle?: { fd?: number } } | null)?._handle?.fd
     } catch {
+      this.removeSocket()
       return // too many processes, say: the run goes on unguarded rather than not at all
     }
     if (this.fd === undefined) return
@@ -78,6 +96,30 @@ export class Watchdog {
     this.tell({ t: 'bye' })
     Atomics.store(new Int32Array(this.link.cell), 0, 0)
     this.fd = undefined
-    this.child?.stdin?.destroy()
+    this.pipe?.destroy()
+    this.removeSocket()
   }
+
+  /** The watchdog removes its socket's folder when it exits; this covers a watchdog that never ran. */
+  private removeSocket(): void {
+    const socket = this.link.socket
+    this.link.socket = undefined
+    if (socket) rmSync(dirname(socket), { recursive: true, force: true })
+  }
+}
+
+/** Beyond this many bytes a socket path does not fit sockaddr_un (104 on macOS, 108 on Linux). */
+const MAX_SOCKET_PATH = 100
+
+/** A socket path in a new folder only this user can enter, or undefined (a long TMPDIR, a read-only one). */
+function socketPath(): string | undefined {
+  try {
+    const dir = mkdtempSync(join(tmpdir(), 'claimrun-'))
+    const path = join(dir, 'spawn.sock')
+    if (Buffer.byteLength(path) <= MAX_SOCKET_PATH) return path
+    rmSync(dir, { recursive: true, force: true })
+  } catch {
+    // no spawner: the workers spawn their tests themselves
+  }
+  return undefined
 }

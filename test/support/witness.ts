@@ -94,7 +94,8 @@ export function processesWith(needle: string): number[] {
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'latin1')
       if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue
-      if (readFileSync(`/proc/${name}/cmdline`, 'latin1').includes(needle)) found.push(Number(name))
+      // Arguments are NUL-separated in /proc: joined with spaces, as a needle spells them.
+      if (readFileSync(`/proc/${name}/cmdline`, 'latin1').replaceAll('\0', ' ').includes(needle)) found.push(Number(name))
     } catch {
       // exited meanwhile
     }

@@ -1,0 +1,119 @@
+/**
+ * The spawner half of the watchdog process: worker threads ask it to start their tests, so the fork
+ * for each test happens in this small single-threaded process, not in the runner.
+ *
+ * Why: Node 20 (libuv 1.46) forks the whole calling process for every spawn. Forking the runner,
+ * four V8 isolates on several threads, copies and write-protects far more memory than forking this
+ * process, and every page the runner's threads then write faults, with a TLB shootdown across the
+ * CPUs they run on: about half of claimrun's CPU per test went there (bench/RESULTS.md has the
+ * profile). Here a spawn costs what it costs a plain Node script.
+ *
+ * And the watchdog now *is* the parent of every test it starts: it knows the test's process group
+ * the moment it exists (no window in which the runner could die before telling it).
+ *
+ * One connection per lane (a Unix socket in a private folder, plus the run's token as a first frame:
+ * only this run's threads can start anything here). Imports nothing of claimrun but the wire.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer, type Server, type Socket } from 'node:net'
+import { CLOSED, DONE, DROP, EXITED, FAILED, FrameReader, HELLO, SPAWN, SPAWNED, STDERR, STDOUT, frame } from './spawn-wire.js'
+
+interface SpawnRequest {
+  argv: string[]
+  cwd: string
+  test: string
+  env: Record<string, string>
+}
+
+/**
+ * Serves spawns on `path`. Each test's group goes into `groups` (pgid → test id) as it is forked and
+ * leaves it when the worker says the group is gone: what the watchdog ends if the runner dies.
+ */
+export function serveSpawns(path: string, token: string, groups: Map<number, string>): Server {
+  const server = createServer((socket) => serveLane(socket, token, groups))
+  server.on('error', () => server.close()) // the workers then spawn in their own threads
+  server.listen(path)
+  return server
+}
+
+function serveLane(socket: Socket, token: string, groups: Map<number, string>): void {
+  let env: Record<string, string> | null = null
+  const children = new Map<number, ChildProcess>()
+  const pids = new Map<number, number>()
+  let paused = false
+  socket.on('error', () => socket.destroy())
+  const flow = (child: ChildProcess, on: boolean): void => {
+    for (const pipe of [child.stdout, child.stderr]) if (on) pipe?.resume()
+    else pipe?.pause()
+  }
+
+  // A worker that reads slowly holds its test's output back here, in the pipe, not in our memory.
+  const send = (kind: number, id: number, payload?: string | Uint8Array): void => {
+    if (socket.destroyed || socket.write(frame(kind, id, payload)) || paused) return
+    paused = true
+    for (const child of children.values()) flow(child, false)
+    socket.once('drain', () => {
+      paused = false
+      for (const child of children.values()) flow(child, true)
+    })
+  }
+
+  const start = (id: number, req: SpawnRequest, base: Record<string, string>): void => {
+    const [command, ...args] = req.argv
+    let child: ChildProcess
+    try {
+      child = spawn(command ?? '', args, { cwd: req.cwd, env: Object.assign(base, req.env), stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    } catch (err) {
+      send(FAILED, id, JSON.stringify({ code: (err as NodeJS.ErrnoException).code, message: (err as Error).message }))
+      return
+    }
+    const pid = child.pid
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      if (pid === undefined) send(FAILED, id, JSON.stringify({ code: err.code, message: err.message }))
+    })
+    if (pid === undefined) return
+    groups.set(pid, req.test)
+    pids.set(id, pid)
+    children.set(id, child)
+    send(SPAWNED, id, String(pid))
+    child.stdout?.on('data', (chunk: Buffer) => send(STDOUT, id, chunk))
+    child.stderr?.on('data', (chunk: Buffer) => send(STDERR, id, chunk))
+    if (paused) flow(child, false)
+    child.on('exit', (code, signal) => send(EXITED, id, JSON.stringify({ code, signal })))
+    let open = 2
+    const closed = (): void => {
+      if (--open > 0) return
+      children.delete(id)
+      send(CLOSED, id)
+    }
+    child.stdout?.once('close', closed)
+    child.stderr?.once('close', closed)
+  }
+
+  const reader = new FrameReader((kind, id, payload) => {
+    if (env === null) {
+      // The first frame must prove the peer is this run's: anything else is hung up on.
+      const hello = kind === HELLO ? (JSON.parse(payload.toString()) as { token?: string; env?: Record<string, string> }) : null
+      if (!hello || hello.token !== token || !hello.env) return void socket.destroy()
+      env = hello.env
+    } else if (kind === SPAWN) {
+      start(id, JSON.parse(payload.toString()) as SpawnRequest, env)
+    } else if (kind === DROP) {
+      const child = children.get(id)
+      children.delete(id)
+      child?.stdout?.destroy()
+      child?.stderr?.destroy()
+    } else if (kind === DONE) {
+      const pid = pids.get(id)
+      pids.delete(id)
+      if (pid !== undefined) groups.delete(pid)
+    }
+  })
+  socket.on('data', (chunk: Buffer) => {
+    try {
+      reader.push(chunk)
+    } catch {
+      socket.destroy() // not our protocol
+    }
+  })
+}

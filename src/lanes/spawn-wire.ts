@@ -1,0 +1,52 @@
+/**
+ * The wire between a worker thread and the run's spawner (the watchdog process, which also starts
+ * tests: see spawn-server.ts). One Unix socket per lane, carrying frames both ways:
+ * a 9-byte header (kind u8, test number u32, payload length u32, little-endian) and the payload.
+ * Binary because most frames are a test's output, passed on as it is.
+ * Imports nothing but Node: the watchdog process loads it.
+ */
+
+/** Worker → spawner. */
+export const HELLO = 1 // JSON { token, env }: the lane's environment, once
+export const SPAWN = 2 // JSON { argv, cwd, test, env }: env holds only what differs from the hello's
+export const DROP = 3 // stop reading this test's pipes (its group is being ended)
+export const DONE = 4 // the test's group is gone: the watchdog no longer guards it
+
+/** Spawner → worker. */
+export const SPAWNED = 10 // decimal pid (= process group id)
+export const FAILED = 11 // JSON { code, message }: the test could not be started
+export const STDOUT = 12
+export const STDERR = 13
+export const EXITED = 14 // JSON { code, signal }
+export const CLOSED = 15 // both pipes are closed
+
+const HEADER = 9
+
+export function frame(kind: number, id: number, payload: string | Uint8Array = ''): Buffer {
+  const body = typeof payload === 'string' ? Buffer.from(payload) : payload
+  const out = Buffer.allocUnsafe(HEADER + body.length)
+  out.writeUInt8(kind, 0)
+  out.writeUInt32LE(id, 1)
+  out.writeUInt32LE(body.length, 5)
+  out.set(body, HEADER)
+  return out
+}
+
+/** Splits a byte stream into frames, however the chunks fall. */
+export class FrameReader {
+  private pending: Buffer = Buffer.alloc(0)
+
+  constructor(private readonly onFrame: (kind: number, id: number, payload: Buffer) => void) {}
+
+  push(chunk: Buffer): void {
+    let buf = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk
+    while (buf.length >= HEADER) {
+      const length = buf.readUInt32LE(5)
+      if (buf.length < HEADER + length) break
+      this.onFrame(buf.readUInt8(0), buf.readUInt32LE(1), buf.subarray(HEADER, HEADER + length))
+      buf = buf.subarray(HEADER + length)
+    }
+    // Copied: the rest may be a view into a chunk the socket reuses.
+    this.pending = buf.length > 0 ? Buffer.from(buf) : Buffer.alloc(0)
+  }
+}

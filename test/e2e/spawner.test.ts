@@ -1,0 +1,122 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { createConnection } from 'node:net'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { readLines, readResults, tempDir, waitFor, write } from '../support/helpers.js'
+import { killRecordedOnFinish, processesWith, startRunner } from '../support/witness.js'
+
+/** The socket a run's watchdog serves spawns on (its last argument), once it is listening, with how many lanes are connected. */
+function spawnerSocket(out: string): { pid: number; path: string; connections: number } | null {
+  const [pid] = processesWith(`watchdog-process.js ${out} `)
+  if (pid === undefined) return null
+  const path = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).at(-1) ?? ''
+  if (!path.endsWith('spawn.sock')) return null
+  // /proc/net/unix names the path on the listening socket and on each connection it accepted.
+  const entries = readFileSync('/proc/net/unix', 'utf8').split('\n').filter((line) => line.endsWith(` ${path}`)).length
+  return entries === 0 ? null : { pid, path, connections: entries - 1 }
+}
+
+/** A test that records its pid and its parent's command line, then waits for `gate` if one is given. */
+const parentTest = (record: string, pids: string, gate?: string): string =>
+  [
+    `echo $$ >> '${pids}'`,
+    `printf '%s %s\\n' "$CLAIMRUN_TEST" "$(tr '\\0' ' ' < /proc/$PPID/cmdline)" >> '${record}'`,
+    gate ? `while [ ! -e '${gate}' ]; do sleep 0.02; done` : '',
+    'exit 0',
+  ].join('\n') + '\n'
+
+describe.runIf(process.platform === 'linux')('the spawner: tests are forked by the small watchdog process, not by the runner', () => {
+  it('once every lane is connected, every test is the watchdog\'s child; before that a lane forks by itself; all pass', async () => {
+    const dir = tempDir()
+    const out = join(dir, 'out')
+    const record = join(dir, 'parents')
+    const pids = join(dir, 'pids')
+    const gate = join(dir, 'gate')
+    killRecordedOnFinish(pids)
+    // The first test of each lane holds its lane until both lanes are connected to the spawner.
+    write(dir, 't/test_00a.sh', parentTest(record, pids, gate))
+    write(dir, 't/test_00b.sh', parentTest(record, pids, gate))
+    for (let i = 1; i <= 12; i++) write(dir, `t/test_${String(i).padStart(2, '0')}.sh`, parentTest(record, pids))
+    const runner = startRunner(dir, ['--workers', '2', '--order', 'given', '--no-history', '--out', out])
+    await waitFor(() => (spawnerSocket(out)?.connections ?? 0) >= 2 && readLines(record).length >= 2, 'both lanes connected to the spawner and holding their first test')
+    const socket = spawnerSocket(out)?.path as string
+    writeFileSync(gate, '')
+    expect(await runner.exited).toBe(0)
+    expect(readResults(out).counts.passed).toBe(14)
+    const parents = new Map(readLines(record).map((line) => [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)]))
+    expect(parents.size).toBe(14)
+    for (const [id, parent] of parents) {
+      if (id.startsWith('t/test_00')) expect(parent).toMatch(/bin\.js run t|watchdog-process\.js/)
+      else expect(parent, id).toContain(`watchdog-process.js ${out} `)
+    }
+    // The socket's private folder goes with the watchdog.
+    await waitFor(() => processesWith(`watchdog-process.js ${out} `).length === 0, 'the watchdog to exit')
+    expect(existsSync(join(socket, '..'))).toBe(false)
+  })
+
+  it('the spawner killed mid-run: its running test is an error and ends, the lane forks the rest itself, nothing is left', async () => {
+    const dir = tempDir()
+    const out = join(dir, 'out')
+    const record = join(dir, 'parents')
+    const pids = join(dir, 'pids')
+    const hang = join(dir, 'hang')
+    killRecordedOnFinish(pids)
+    write(dir, 't/test_01.sh', parentTest(record, pids, join(dir, 'gate-1')))
+    // Started by the spawner (lane connected by then), it runs until it is ended.
+    write(dir, 't/test_02.sh', `echo $$ >> '${pids}'\necho $$ > '${hang}'\nexec sleep 300\n`)
+    for (let i = 3; i <= 5; i++) write(dir, `t/test_0${i}.sh`, parentTest(record, pids))
+    const runner = startRunner(dir, ['--workers', '1', '--order', 'given', '--no-history', '--kill-grace', '1', '--out', out])
+    await waitFor(() => (spawnerSocket(out)?.connections ?? 0) >= 1 && readLines(record).length >= 1, 'the lane connected to the spawner, holding test_01')
+    const spawner = spawnerSocket(out)?.pid as number
+    writeFileSync(join(dir, 'gate-1'), '')
+    await waitFor(() => existsSync(hang) && readLines(hang).length === 1, 'test_02 to start')
+    const hanging = Number(readLines(hang)[0])
+    expect(readFileSync(`/proc/${hanging}/stat`, 'latin1').split(' ')[3]).toBe(String(spawner)) // its parent
+    process.kill(spawner, 'SIGKILL')
+    expect(await runner.exited).toBe(1)
+    const results = readResults(out)
+    const byId = new Map(results.tests.map((t) => [t.id, t]))
+    expect(byId.get('t/test_02.sh')?.status).toBe('error')
+    expect(String(byId.get('t/test_02.sh')?.error)).toMatch(/spawner .* ended while the test ran/)
+    // Each on its first attempt: the lane's thread lived on (it once died writing to the dead
+    // watchdog's pipe after Node had closed it and a test's stdout had taken its fd number).
+    for (const id of ['t/test_01.sh', 't/test_03.sh', 't/test_04.sh', 't/test_05.sh']) expect([byId.get(id)?.status, byId.get(id)?.attempts], id).toEqual(['passed', 1])
+    // The rest were forked by the runner itself, and the hanging test is gone.
+    for (const line of readLines(record).slice(1)) expect(line).toMatch(/bin\.js run t/)
+    await waitFor(() => !existsSync(`/proc/${hanging}`) || readFileSync(`/proc/${hanging}/stat`, 'latin1').split(' ')[2] === 'Z', 'the hanging test to be gone')
+  })
+
+  it('a connection that does not open with the run\'s token is hung up on, and starts nothing', async () => {
+    const dir = tempDir()
+    const out = join(dir, 'out')
+    const pids = join(dir, 'pids')
+    const gate = join(dir, 'gate')
+    const made = join(dir, 'made-by-a-stranger')
+    killRecordedOnFinish(pids)
+    write(dir, 't/test_01.sh', `echo $$ >> '${pids}'\nwhile [ ! -e '${gate}' ]; do sleep 0.02; done\n`)
+    const runner = startRunner(dir, ['--workers', '1', '--no-history', '--out', out])
+    await waitFor(() => spawnerSocket(out) !== null, 'the spawner to listen')
+    const { path } = spawnerSocket(out) as { path: string }
+    const frame = (kind: number, id: number, payload: string): Buffer => {
+      const body = Buffer.from(payload)
+      const head = Buffer.alloc(9)
+      head.writeUInt8(kind, 0)
+      head.writeUInt32LE(id, 1)
+      head.writeUInt32LE(body.length, 5)
+      return Buffer.concat([head, body])
+    }
+    const spawnTouch = frame(2, 1, JSON.stringify({ argv: ['touch', made], cwd: dir, test: 'x', env: {} }))
+    for (const hello of [frame(1, 0, JSON.stringify({ token: 'not-the-token', env: { PATH: process.env.PATH } })), spawnTouch]) {
+      const closed = await new Promise<boolean>((resolve) => {
+        const socket = createConnection(path, () => socket.write(Buffer.concat([hello, spawnTouch])))
+        socket.on('error', () => resolve(true))
+        socket.on('close', () => resolve(true))
+        socket.on('data', () => resolve(false))
+      })
+      expect(closed).toBe(true)
+    }
+    writeFileSync(gate, '')
+    expect(await runner.exited).toBe(0)
+    expect(existsSync(made)).toBe(false)
+  })
+})

@@ -1,0 +1,103 @@
+import { createConnection, type Socket } from 'node:net'
+import { CLOSED, DONE, DROP, EXITED, FAILED, FrameReader, HELLO, SPAWN, SPAWNED, STDERR, STDOUT, frame } from '../src/lanes/spawn-wire.js'
+import { describeSpawnError, type LaunchEvents, type Launcher } from './launch.js'
+
+/** How long a lane keeps trying to reach a spawner that is still booting (it spawns by itself meanwhile). */
+const CONNECT_FOR_MS = 5000
+const RETRY_MS = 5
+
+/**
+ * A lane's connection to the run's spawner (src/lanes/spawn-server.ts). It connects in the
+ * background; until it is `ready`, and for good if the spawner never answers or goes away, the
+ * lane forks its tests itself.
+ */
+export class SpawnerClient {
+  private socket: Socket | null = null
+  private ready_ = false
+  private ended = false
+  private retry: NodeJS.Timeout | undefined
+  private nextId = 1
+  private readonly pending = new Map<number, { events: LaunchEvents; command: string; spawned: boolean; closed: boolean }>()
+  private readonly deadline = Date.now() + CONNECT_FOR_MS
+
+  constructor(
+    private readonly path: string,
+    private readonly token: string,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {
+    this.connect()
+  }
+
+  get ready(): boolean {
+    return this.ready_
+  }
+
+  private connect(): void {
+    const socket = createConnection(this.path)
+    const reader = new FrameReader((kind, id, payload) => this.received(kind, id, payload))
+    socket.on('connect', () => {
+      socket.write(frame(HELLO, 0, JSON.stringify({ token: this.token, env: this.env })))
+      this.socket = socket
+      this.ready_ = true
+    })
+    socket.on('data', (chunk: Buffer) => reader.push(chunk))
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      socket.destroy()
+      const booting = err.code === 'ENOENT' || err.code === 'ECONNREFUSED'
+      if (!this.ready_ && !this.ended && booting && Date.now() < this.deadline) this.retry = setTimeout(() => this.connect(), RETRY_MS)
+    })
+    socket.on('close', () => {
+      if (this.socket !== socket) return
+      this.socket = null
+      this.ready_ = false
+      for (const { events, spawned } of this.pending.values()) {
+        events.lost(`claimrun's spawner (the run's watchdog process) ended ${spawned ? 'while the test ran' : 'before it said whether the test started'}`)
+      }
+      this.pending.clear()
+    })
+  }
+
+  private received(kind: number, id: number, payload: Buffer): void {
+    const test = this.pending.get(id)
+    if (!test) return // dropped: what was still on its way is not wanted
+    const { events } = test
+    if (kind === STDOUT || kind === STDERR) events.data(payload, kind === STDOUT)
+    else if (kind === SPAWNED) {
+      test.spawned = true
+      events.spawned(Number(payload.toString()))
+    } else if (kind === EXITED) {
+      const { code, signal } = JSON.parse(payload.toString()) as { code: number | null; signal: string | null }
+      events.exited(code, signal)
+    } else if (kind === CLOSED) {
+      test.closed = true
+      events.closed()
+    } else if (kind === FAILED) {
+      this.pending.delete(id)
+      events.failed(describeSpawnError(test.command, JSON.parse(payload.toString()) as { code?: string; message: string }))
+    }
+  }
+
+  readonly launch: Launcher = (req, events) => {
+    const id = this.nextId++
+    this.pending.set(id, { events, command: req.argv[0] ?? '', spawned: false, closed: false })
+    this.socket?.write(frame(SPAWN, id, JSON.stringify({ argv: req.argv, cwd: req.cwd, test: req.test, env: req.testEnv })))
+    const send = (kind: number): void => void this.socket?.write(frame(kind, id))
+    return {
+      drop: () => {
+        const test = this.pending.get(id)
+        this.pending.delete(id)
+        if (test && !test.closed) send(DROP)
+      },
+      release: () => send(DONE),
+    }
+  }
+
+  close(): void {
+    this.ended = true
+    clearTimeout(this.retry)
+    const socket = this.socket
+    this.socket = null
+    this.ready_ = false
+    socket?.end()
+  }
+}
