@@ -1,5 +1,6 @@
 import { createConnection, type Socket } from 'node:net'
 import { CLOSED, DONE, DROP, EXITED, FAILED, FrameReader, HELLO, SPAWN, SPAWNED, STDERR, STDOUT, frame } from '../src/lanes/spawn-wire.js'
+import { processesWithEnv } from '../src/util/process-group.js'
 import { describeSpawnError, type LaunchEvents, type Launcher } from './launch.js'
 
 /** How long a lane keeps trying to reach a spawner that is still booting (it spawns by itself meanwhile). */
@@ -17,7 +18,7 @@ export class SpawnerClient {
   private ended = false
   private retry: NodeJS.Timeout | undefined
   private nextId = 1
-  private readonly pending = new Map<number, { events: LaunchEvents; command: string; spawned: boolean; closed: boolean }>()
+  private readonly pending = new Map<number, { events: LaunchEvents; command: string; testEnv: Record<string, string>; spawned: boolean; closed: boolean }>()
   private readonly deadline = Date.now() + CONNECT_FOR_MS
 
   constructor(
@@ -50,8 +51,17 @@ export class SpawnerClient {
       if (this.socket !== socket) return
       this.socket = null
       this.ready_ = false
-      for (const { events, spawned } of this.pending.values()) {
-        events.lost(`claimrun's spawner (the run's watchdog process) ended ${spawned ? 'while the test ran' : 'before it said whether the test started'}`)
+      for (const test of this.pending.values()) {
+        // It may have forked the test and died before saying so: the test's environment finds it.
+        if (!test.spawned) {
+          const entries = [`CLAIMRUN_WATCHDOG=${this.token}`, ...Object.entries(test.testEnv).map(([k, v]) => `${k}=${v}`)]
+          const leader = processesWithEnv(entries).find((p) => p.pid === p.pgrp)
+          if (leader) {
+            test.spawned = true
+            test.events.spawned(leader.pid)
+          }
+        }
+        test.events.lost(`claimrun's spawner (the run's watchdog process) ended ${test.spawned ? 'while the test ran' : 'before it said whether the test started'}`)
       }
       this.pending.clear()
     })
@@ -79,7 +89,7 @@ export class SpawnerClient {
 
   readonly launch: Launcher = (req, events) => {
     const id = this.nextId++
-    this.pending.set(id, { events, command: req.argv[0] ?? '', spawned: false, closed: false })
+    this.pending.set(id, { events, command: req.argv[0] ?? '', testEnv: req.testEnv, spawned: false, closed: false })
     this.socket?.write(frame(SPAWN, id, JSON.stringify({ argv: req.argv, cwd: req.cwd, test: req.test, env: req.testEnv })))
     const send = (kind: number): void => void this.socket?.write(frame(kind, id))
     return {

@@ -66,6 +66,29 @@ export function groupMembers(pgid: number): number[] {
 }
 
 /**
+ * Live processes whose environment holds every one of `entries` ("KEY=value"), with their process
+ * group: how a test is found when whoever forked it could not say its pid. Linux only (/proc);
+ * elsewhere none are found.
+ */
+export function processesWithEnv(entries: string[]): Array<{ pid: number; pgrp: number }> {
+  if (process.platform !== 'linux') return []
+  const needles = entries.map((e) => Buffer.from(`${e}\0`))
+  const found: Array<{ pid: number; pgrp: number }> = []
+  for (const name of readdirSync('/proc')) {
+    if (name.charCodeAt(0) > 57) continue // not a pid folder
+    try {
+      const environ = readFileSync(`/proc/${name}/environ`)
+      if (!needles.every((n) => environ.includes(n))) continue
+      const fields = procStat(name)
+      if (fields && fields[0] !== 'Z') found.push({ pid: Number(name), pgrp: Number(fields[2]) })
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return found
+}
+
+/**
  * Ends a process group: SIGTERM, then SIGKILL once `graceMs` has passed with members still alive.
  * Resolves when no live member is left (or shortly after SIGKILL, which cannot be refused).
  */
