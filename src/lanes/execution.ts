@@ -15,7 +15,7 @@ import { endGroup, signalGroup } from '../util/process-group.js'
 import { now, sleep } from '../util/time.js'
 import type { RunContext } from './context.js'
 import { LOST_TEST, runLane } from './lane.js'
-import { takePool } from './prestart.js'
+import { endPool, takePool } from './prestart.js'
 import type { StartMessage } from './protocol.js'
 import type { WatchdogLink } from './watchdog-wire.js'
 import { RunStateMachine } from './run-state.js'
@@ -145,7 +145,7 @@ export class Execution implements RunContext {
       await reaper
       // Every lane has returned, so the threads hold nothing: they are ended while the run's files
       // are written (10-20 ms each here), not before.
-      threadsEnded = this.pool.destroy()
+      threadsEnded = endPool(this.pool)
       this.watchdog.close()
       signal?.removeEventListener('abort', onAbort)
       forceSignal?.removeEventListener('abort', onForce)

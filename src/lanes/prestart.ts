@@ -39,12 +39,27 @@ export async function takePool(lanes: number, testOnly: TestOnlyWorker | undefin
   const e = early
   early = undefined
   const plain = !testOnly && Object.keys(env).length === 0
-  if (e && plain && e.max >= lanes) return e.pool
+  if (e && plain && e.max >= lanes) {
+    adopted.set(e.pool, e)
+    return e.pool
+  }
   if (e) {
     await whenBooted(e)
     await e.pool.destroy()
   }
   return createPool(lanes, testOnly, env)
+}
+
+const adopted = new WeakMap<Piscina, Early>()
+
+/**
+ * Ends a run's pool. A prestarted pool may hold threads the run never needed (fewer tests than
+ * the guess) that are still loading the worker module: they are waited for first (see above).
+ */
+export async function endPool(pool: Piscina): Promise<void> {
+  const e = adopted.get(pool)
+  if (e) await whenBooted(e)
+  await pool.destroy()
 }
 
 /** A prestarted pool no run took (`--list`, nothing left to run…): ended, once booted, so the process can end. */
