@@ -81,9 +81,12 @@ ${perTest.rows.map((r) => {
 
 ## Whole runs: ${nodeSuites.count} node scripts and ${nodeSuites.count} node:test files, 3 at a time
 
-| suite | runner | wall ms | CPU ms | wall × Node floor | repetitions |
-| --- | --- | ---: | ---: | ---: | ---: |
-${nodeSuites.rows.map((r) => `| ${r.suite} | ${r.name} | ${fmt(r.ms)} | ${fmt(r.cpuMs)} | ${nsFloor(r.suite) ? ratio(r.ms, nsFloor(r.suite).ms) : ''} | ${r.reps} |`).join('\n')}
+| suite | runner | wall ms | CPU ms | wall × Node floor | CPU × Node floor | repetitions |
+| --- | --- | ---: | ---: | ---: | ---: | ---: |
+${nodeSuites.rows.map((r) => {
+  const f = nsFloor(r.suite)
+  return `| ${r.suite} | ${r.name} | ${fmt(r.ms)} | ${fmt(r.cpuMs)} | ${f ? ratio(r.ms, f.ms) : ''} | ${f ? ratio(r.cpuMs, f.cpuMs) : ''} | ${r.reps} |`
+}).join('\n')}
 
 ## Fixed cost: start-up and the uneven makespan suite
 

@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 /**
  * The environment every tool gets. NODE_EXTRA_CA_CERTS is removed for all of them alike: on the
@@ -14,27 +15,51 @@ export const BENCH_ENV = Object.fromEntries(Object.entries(process.env).filter((
 export const median = (xs) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] : NaN)
 
 /**
- * CPU time of a whole process tree: the command runs under `bash -c '"$@"; times'`, and the second
- * line of `times` is getrusage(RUSAGE_CHILDREN) of that bash, user + system, millisecond resolution:
- * every descendant that its parent waited for (the runner, its threads, every test it spawned and
- * reaped). A process that outlives its parent and is reaped by init instead (a detached helper left
- * running when the runner exits) is not counted. Without bash, CPU figures are NaN.
+ * CPU time of a whole process tree. Preferred: bench/support/tree-usage.py (Linux, python3), a child
+ * subreaper around the command, so every descendant is reaped there, detached helpers that outlive
+ * the runner included, and getrusage(RUSAGE_CHILDREN) counts them all; it also reports the command's
+ * own wall time and spawn instant, so its start (~20 ms of python) is in no figure. Fallback:
+ * `bash -c '"$@"; times'`, which misses a process its parent did not wait for. Else no CPU figures.
  */
-const HAVE_BASH = spawnSync('bash', ['-c', 'times'], { stdio: 'ignore' }).status === 0
-export const CPU_METHOD = HAVE_BASH
-  ? "`bash -c '\"$@\"; times'` around each command: user + system time of every descendant that was waited for (getrusage RUSAGE_CHILDREN), ms resolution; a detached process reaped by init (not by its parent) is not counted"
-  : 'not measured (no bash on PATH)'
+const TREE = fileURLToPath(new URL('./tree-usage.py', import.meta.url))
+function cpuMethod() {
+  const py = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' })
+  // The resolved interpreter, not a version-manager shim that would add a shell to every run.
+  const python = py.status === 0 ? py.stdout.trim() : null
+  if (python && process.platform === 'linux' && spawnSync(python, ['-S', TREE, 'true'], { stdio: 'ignore' }).status === 0) {
+    return { kind: 'subreaper', wrap: (cmd, args) => [python, ['-S', TREE, cmd, ...args]], text: '`bench/support/tree-usage.py` around each command: a child subreaper (prctl), so every descendant is reaped by it, detached helpers that outlive the runner included; user + system time from getrusage(RUSAGE_CHILDREN); wall time and spawn instant are the command\'s own (fork to exit), without the wrapper\'s start' }
+  }
+  if (spawnSync('bash', ['-c', 'times'], { stdio: 'ignore' }).status === 0) {
+    return { kind: 'bash', wrap: (cmd, args) => ['bash', ['-c', '"$@"; s=$?; times >&2; exit $s', 'bench-cpu', cmd, ...args]], text: "`bash -c '\"$@\"; times'` around each command (no python3 subreaper here): user + system time of every descendant that was waited for; a detached process reaped by init is NOT counted; wall times include ~2 ms of bash" }
+  }
+  return { kind: 'none', wrap: (cmd, args) => [cmd, args], text: 'not measured (neither python3 nor bash here)' }
+}
+const CPU = cpuMethod()
+export const CPU_METHOD = CPU.text
+const TREE_LINE = /\n?bench-tree spawned_epoch_ms=([\d.]+) wall_ms=([\d.]+) tree_ms=([\d.]+) cpu_ms=([\d.]+) orphans_left=(\d)\n?$/
 const TIMES = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\r?\n(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/
 const minSec = (m, s) => (Number(m) * 60 + Number(s)) * 1000
+
+/** Reads the wrapper's report off the end of stderr into the result. */
+function withCpu(res) {
+  if (CPU.kind === 'subreaper') {
+    const m = TREE_LINE.exec(res.stderr)
+    if (!m) return { ...res, cpuMs: NaN }
+    if (m[5] !== '0') console.log(`  warning: a process of this run was still running 10 s after it exited; its CPU time is not counted`)
+    return { ...res, stderr: res.stderr.slice(0, m.index), spawnedAt: Number(m[1]), ms: Number(m[2]), treeMs: Number(m[3]), cpuMs: Number(m[4]) }
+  }
+  const m = CPU.kind === 'bash' ? TIMES.exec(res.stderr) : null
+  return { ...res, cpuMs: m ? minSec(m[5], m[6]) + minSec(m[7], m[8]) : NaN }
+}
 
 /**
  * Runs a command to its end (its 'close': exited and every holder of its stdout/stderr gone).
  * Resolves with wall ms, `spawnedAt` (Date.now(), the clock results.json's startedAt uses; the
  * harness's monotonic clock may drift from it over a long run), exit code, output, and with
- * `cpu: true` the CPU ms of the tree (the bash wrapper adds ~2 ms of wall to every tool alike).
+ * `cpu: true` the CPU ms of the whole tree (see CPU_METHOD).
  */
 export function timed(cmd, args, { cwd, input, cpu = false } = {}) {
-  const [file, argv] = cpu && HAVE_BASH ? ['bash', ['-c', '"$@"; s=$?; times >&2; exit $s', 'bench-cpu', cmd, ...args]] : [cmd, args]
+  const [file, argv] = cpu ? CPU.wrap(cmd, args) : [cmd, args]
   return new Promise((resolve, reject) => {
     const spawnedAt = Date.now()
     const t0 = process.hrtime.bigint()
@@ -46,9 +71,8 @@ export function timed(cmd, args, { cwd, input, cpu = false } = {}) {
     if (input !== undefined) child.stdin.end(input)
     child.on('error', reject)
     child.on('close', (code) => {
-      const ms = Number(process.hrtime.bigint() - t0) / 1e6
-      const m = cpu ? TIMES.exec(stderr) : null
-      resolve({ ms, spawnedAt, code, stdout, stderr, cpuMs: m ? minSec(m[5], m[6]) + minSec(m[7], m[8]) : NaN })
+      const res = { ms: Number(process.hrtime.bigint() - t0) / 1e6, spawnedAt, code, stdout, stderr, cpuMs: NaN }
+      resolve(cpu ? withCpu(res) : res)
     })
   })
 }
