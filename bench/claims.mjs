@@ -37,7 +37,7 @@ export async function benchClaims({ quick = false, log = console.log } = {}) {
   const printRow = (r) => log(`  claims  ${r.strategy.padEnd(11)} ${String(r.threads).padStart(2)} threads  ${fmt(r.nsPerClaim, 1).padStart(9)} ns/claim  ${fmt(r.claimsPerSec / 1e6, 2).padStart(7)} M/s  duplicates ${r.duplicates}  shares ${sharesText(r.shares)}`)
   const slots = 1_000_000
   const messageSlots = 10_000
-  const reps = quick ? 1 : 3
+  const reps = quick ? 1 : 2
   const rows = await runBench({ threads: [1, 2, 3, 4, 8], slots, messageSlots, reps, strategies: ['cursor', 'scan', 'naive', 'postmessage', 'comlink'], store: null }, printRow)
   const redisSlots = quick ? 5000 : 20_000
   rows.push(...(await withRedis(log, (url) => runBench({ threads: [1, 2, 4, 8], slots: redisSlots, messageSlots: redisSlots, reps: 1, strategies: ['redis'], store: url }, printRow))))
