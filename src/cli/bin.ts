@@ -18,3 +18,8 @@ if (lanes) prestart(lanes.threads, lanes.max)
 await import('./main.js')
 // The command is done; threads it did not use end here, never mid-boot (see lanes/prestart.ts).
 await releaseUnused()
+// Everything is written by now (the run's files are written synchronously, and so is stdio to a
+// file, a pipe or a terminal on Linux): exiting here skips Node tearing down the whole heap (~5 ms
+// under load). Output still queued (stdio written asynchronously, on other systems) waits for
+// the natural exit instead.
+if (process.stdout.writableLength === 0 && process.stderr.writableLength === 0) process.exit()
