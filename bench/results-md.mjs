@@ -1,8 +1,11 @@
 // bench/RESULTS.md from one run's figures: the environment, the targets, then each benchmark's table.
+import { cpus } from 'node:os'
 import { STRATEGIES } from '../dist/src/bench/strategies.js'
 import { sharesText } from '../dist/src/bench/render.js'
 import { fmt, ratio } from './targets.mjs'
 
+/** The 1-minute load average at the start or the end was above the core count. */
+const loaded = (env) => [env.loadStart, env.loadEnd].some((l) => Number(String(l).split(',')[0]) > cpus().length)
 const verdict = (ok) => (ok === null ? '' : ok ? 'met' : '**missed**')
 const msOr = (n, d = 0) => (Number.isFinite(n) ? `${fmt(n, d)} ms` : '')
 
@@ -58,7 +61,10 @@ ${env.lines.map((l) => `- ${l}`).join('\n')}
   threads are unreliable (the kernel shares the CPUs per thread); the CPU-time figures are the ones that hold.
 
 ## Targets
-
+${loaded(env) ? `
+**The load average exceeded the ${cpus().length} cores during this run: the wall-clock verdicts below measure the
+machine's other work as much as the runners; judge per-test cost and start-up by the CPU rows.**
+` : ''}
 | target | measured | |
 | --- | --- | --- |
 ${d.targets.map(([t, m, ok]) => `| ${t} | ${m} | ${verdict(ok)} |`).join('\n')}
