@@ -20,6 +20,7 @@ export class SpawnerClient {
   private nextId = 1
   private readonly pending = new Map<number, { events: LaunchEvents; command: string; testEnv: Record<string, string>; spawned: boolean; closed: boolean }>()
   private readonly deadline = Date.now() + CONNECT_FOR_MS
+  private readonly readBuffer = Buffer.allocUnsafe(64 * 1024)
 
   constructor(
     private readonly path: string,
@@ -34,14 +35,20 @@ export class SpawnerClient {
   }
 
   private connect(): void {
-    const socket = createConnection(this.path)
     const reader = new FrameReader((kind, id, payload) => this.received(kind, id, payload))
+    // Read straight into one buffer (no stream 'data' events): most of what arrives is a few small
+    // frames per test, and the stream machinery around each read cost more than handling them.
+    // Frames are handled synchronously; what outlives the call is copied (see FrameReader).
+    const onread = (n: number, buf: Uint8Array): boolean => {
+      reader.push(Buffer.from(buf.buffer, buf.byteOffset, n))
+      return true
+    }
+    const socket = createConnection({ path: this.path, onread: { buffer: this.readBuffer, callback: onread } })
     socket.on('connect', () => {
       socket.write(frame(HELLO, 0, JSON.stringify({ token: this.token, env: this.env })))
       this.socket = socket
       this.ready_ = true
     })
-    socket.on('data', (chunk: Buffer) => reader.push(chunk))
     socket.on('error', (err: NodeJS.ErrnoException) => {
       socket.destroy()
       const booting = err.code === 'ENOENT' || err.code === 'ECONNREFUSED'
@@ -87,11 +94,31 @@ export class SpawnerClient {
     }
   }
 
+  private corked = false
+
+  /**
+   * Writes a frame. Frames written in one turn go out in one write: a test's DONE and the next
+   * test's SPAWN, which the lane sends in the same turn, wake the spawner once.
+   */
+  private send(data: Buffer): void {
+    const socket = this.socket
+    if (!socket) return
+    if (!this.corked) {
+      this.corked = true
+      socket.cork()
+      setImmediate(() => {
+        this.corked = false
+        socket.uncork()
+      })
+    }
+    socket.write(data)
+  }
+
   readonly launch: Launcher = (req, events) => {
     const id = this.nextId++
     this.pending.set(id, { events, command: req.argv[0] ?? '', testEnv: req.testEnv, spawned: false, closed: false })
-    this.socket?.write(frame(SPAWN, id, JSON.stringify({ argv: req.argv, cwd: req.cwd, test: req.test, env: req.testEnv })))
-    const send = (kind: number): void => void this.socket?.write(frame(kind, id))
+    this.send(frame(SPAWN, id, JSON.stringify({ argv: req.argv, cwd: req.cwd, test: req.test, env: req.testEnv })))
+    const send = (kind: number): void => this.send(frame(kind, id))
     return {
       drop: () => {
         const test = this.pending.get(id)

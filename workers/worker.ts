@@ -9,7 +9,7 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
 import { attemptOf, awaitWork, claimNext, isStopped, openBoard, setLanePid } from '../src/claim/board.js'
 import { describeEnd, statusOfEnd } from '../src/record/outcome.js'
 import { escapeLine } from '../src/util/escape.js'
-import type { EndMessage, Host, WorkerTask } from '../src/lanes/protocol.js'
+import type { EndMessage, Host, StartMessage, WorkerTask } from '../src/lanes/protocol.js'
 import { decodeTest, planSize } from '../src/claim/plan-buffer.js'
 import { now } from '../src/util/time.js'
 import { postNote } from '../src/lanes/notes.js'
@@ -20,6 +20,9 @@ import { TapStream } from './tap-stream.js'
 import { TestOutput, WorkerLog } from './worker-log.js'
 import { tellWatchdog, watchdogFd } from '../src/lanes/watchdog-wire.js'
 
+
+/** How long a test runs before the main thread hears that it started (live view, --slow, test:start). */
+const START_NOTE_AFTER_MS = 50
 
 const notRunMessage = (slot: number, lane: number, attempt: number, at: number): EndMessage => ({
   slot, lane, attempt, startAt: at, endAt: at, exitCode: null, signal: null, notRun: true, timedOut: false,
@@ -84,6 +87,15 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
       }
       const output = new TestOutput(log, task.maxOutputBytes, `=== ${escapeLine(test.id)} (attempt ${attempt}, started ${new Date(startAt).toISOString()})\n`)
       const tap = task.tap ? new TapStream() : undefined
+      // The start is told only if the test still runs START_NOTE_AFTER_MS later: a quicker test's
+      // start goes with its end, in one message (half the main thread's wake-ups on a fast suite).
+      let start: StartMessage | null = null
+      let startTimer: NodeJS.Timeout | undefined
+      const tellStart = (): void => {
+        clearTimeout(startTimer)
+        if (start) postNote(task.port, { note: 'started', report: start })
+        start = null
+      }
       const outcome = await spawnTest({
         launch: spawner?.ready ? spawner.launch : here,
         test: test.id,
@@ -97,7 +109,8 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
         ...(tap ? { onStdout: tap.write } : {}),
         onSpawn: (pid) => {
           setLanePid(board, task.lane, pid)
-          postNote(task.port, { note: 'started', report: { slot, lane: task.lane, attempt, at: startAt } })
+          start = { slot, lane: task.lane, attempt, at: startAt }
+          startTimer = setTimeout(tellStart, START_NOTE_AFTER_MS)
         },
       })
       setLanePid(board, task.lane, 0)
@@ -128,8 +141,13 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
       // A pass needs no answer: a note, and on to the next claim (the main thread marks the slot
       // done when it records it). Anything else is awaited, so that a --bail or a retry it causes
       // takes effect before this lane claims again; a shared run awaits every report (the store's say).
-      if (status === 'passed' && task.claimsInWorker) postNote(task.port, { note: 'finished', report })
-      else await host.testFinished(report)
+      if (status === 'passed' && task.claimsInWorker) {
+        clearTimeout(startTimer)
+        postNote(task.port, start ? { note: 'ran', start, report } : { note: 'finished', report })
+      } else {
+        tellStart()
+        await host.testFinished(report)
+      }
       ran++
     }
     // Answered after every note above is recorded: no report can arrive after the lane is counted finished.

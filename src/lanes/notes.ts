@@ -15,6 +15,8 @@ import type { EndMessage, StartMessage } from './protocol.js'
 export type LaneNote =
   | { note: 'started'; report: StartMessage }
   | { note: 'finished'; report: EndMessage }
+  /** A test that ended before its start was told: both at once. */
+  | { note: 'ran'; start: StartMessage; report: EndMessage }
 
 const isNote = (data: unknown): data is LaneNote =>
   typeof data === 'object' && data !== null && typeof (data as { note?: unknown }).note === 'string'

@@ -47,9 +47,22 @@ function serveLane(socket: Socket, token: string, groups: Map<number, string>): 
     else pipe?.pause()
   }
 
+  // Frames made in one turn of the event loop (a test's exit and its pipes closing, say) go out in
+  // one write, so the worker wakes once for them.
+  let corked = false
+  const uncork = (): void => {
+    corked = false
+    socket.uncork()
+  }
   // A worker that reads slowly holds its test's output back here, in the pipe, not in our memory.
   const send = (kind: number, id: number, payload?: string | Uint8Array): void => {
-    if (socket.destroyed || socket.write(frame(kind, id, payload)) || paused) return
+    if (socket.destroyed) return
+    if (!corked) {
+      corked = true
+      socket.cork()
+      setImmediate(uncork)
+    }
+    if (socket.write(frame(kind, id, payload)) || paused) return
     paused = true
     for (const child of children.values()) flow(child, false)
     socket.once('drain', () => {

@@ -32,7 +32,10 @@ export function frame(kind: number, id: number, payload: string | Uint8Array = '
   return out
 }
 
-/** Splits a byte stream into frames, however the chunks fall. */
+/**
+ * Splits a byte stream into frames, however the chunks fall. A frame's payload may be a view into
+ * the chunk: `onFrame` must copy what it keeps past its return.
+ */
 export class FrameReader {
   private pending: Buffer = Buffer.alloc(0)
 
