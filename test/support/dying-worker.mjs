@@ -4,7 +4,7 @@
 // fault would: an uncaught exception, process.exit() inside the thread, running out of memory, or
 // ("lose") returning from the task while still holding the claim, unreported — a stand-in for a
 // runner bug. workerData: { test, how, attempts }.
-import { statSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { workerData } from 'node:worker_threads'
 import work from '../../dist/workers/worker.js'
 import { decodeTest } from '../../dist/src/claim/plan-buffer.js'
@@ -24,11 +24,15 @@ function die(how) {
   for (;;) hog.push(new Array(1 << 20).fill(hog.length))
 }
 
-const logSize = (file) => {
+/** Whether the log holds output after the last line starting with `header`. */
+const printedAfter = (file, header) => {
   try {
-    return statSync(file).size
+    const text = readFileSync(file, 'utf8')
+    const at = text.lastIndexOf(header)
+    const lineEnd = at < 0 ? -1 : text.indexOf('\n', at)
+    return lineEnd >= 0 && text.length > lineEnd + 1
   } catch {
-    return 0
+    return false
   }
 }
 
@@ -45,10 +49,11 @@ export default async function dyingWork(task) {
     // A start comes as a one-way note (src/lanes/notes.ts) or, failing that, a comlink call.
     const started = m?.note === 'started' ? m.report : m?.type === 'APPLY' && m.path?.[0] === 'testStarted' ? m.argumentList?.[0]?.value : undefined
     if (!started || decodeTest(task.plan, started.slot).id !== plan.test || started.attempt > plan.attempts) return
-    const size = logSize(task.logFile)
-    // Die once the test has shown it is running: its first output reached the log.
+    // Die once the test has shown it is running: its first output reached the log, after the
+    // header of this attempt (the start is told once the test has run a while, so it may be there already).
+    const header = `=== ${plan.test} (attempt ${started.attempt}, `
     const watch = setInterval(() => {
-      if (logSize(task.logFile) <= size) return
+      if (!printedAfter(task.logFile, header)) return
       clearInterval(watch)
       if (plan.how !== 'lose') return die(plan.how)
       // Return holding the claim, unreported: end the test's group, drop the lane's later reports.
