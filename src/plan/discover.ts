@@ -2,6 +2,7 @@ import { existsSync, readdirSync, realpathSync, statSync, type Dirent } from 'no
 import { extname, join, relative, resolve, sep } from 'node:path'
 import { createRequire } from 'node:module'
 import { isExecutable, RUNNABLE_EXTENSIONS } from './command.js'
+import { naturalCompare } from './natural-order.js'
 import { ClaimrunError } from '../errors.js'
 import { noRunnerText } from './select.js'
 
@@ -15,10 +16,6 @@ export interface Discovered {
   unrunnable: string[]
 }
 
-// Built on first use: setting up ICU collation costs milliseconds a one-file run need not pay.
-let collator: Intl.Collator | undefined
-const naturalCompare = (a: string, b: string): number =>
-  (collator ??= new Intl.Collator('en', { numeric: true, sensitivity: 'variant' })).compare(a, b) || (a < b ? -1 : a > b ? 1 : 0)
 
 /** Named like a test; with a --cmd (`anyType`) that is enough, since the command runs any file. */
 function defaultMatch(name: string, mode: number, anyType: boolean): 'test' | 'no-runner' | false {
