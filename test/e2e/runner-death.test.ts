@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { isAlive, pidsIn, readLines, readResults, runCli, tempDir, waitFor, write } from '../support/helpers.js'
 import { startRedis } from '../support/redis.js'
-import { killRecordedOnFinish, overlaps, processesWith, spans, startRunner, startTimeOf, stillAlive, timedSuite } from '../support/witness.js'
+import { killRecordedOnFinish, overlaps, spans, startRunner, startTimeOf, stillAlive, timedSuite, watchdogsOf } from '../support/witness.js'
 
 describe('when the runner dies, its tests die with it', () => {
   it('a runner killed with SIGKILL: its watchdog ends every test process (grandchildren too) and leaves a note naming them', async () => {
@@ -30,7 +30,7 @@ describe('when the runner dies, its tests die with it', () => {
     expect(show.stderr).toMatch(new RegExp(`^claimrun: .*results\\.json: not found: claimrun's runner \\(pid ${runner.child.pid}\\) died at \\S+ before it finished the run \\(see .*runner-died\\.txt\\)`, 'm'))
     // The hanging tests were ended by SIGTERM (their trap wrote "end"), within the grace.
     expect(spans(witness).filter((s) => s.end === null)).toEqual([])
-    expect(processesWith(`watchdog-process.js ${out} `)).toEqual([])
+    await waitFor(() => watchdogsOf(runner.child.pid).length === 0, 'the watchdog to exit once its note is written')
   })
 
   it('a test that starts a process outside its group (setsid): on the runner\'s death the watchdog finds it by its environment', async () => {
@@ -53,8 +53,9 @@ describe('when the runner dies, its tests die with it', () => {
     const { pids } = timedSuite(dir, 2)
     killRecordedOnFinish(pids)
     const out = join(dir, 'out')
-    expect(await startRunner(dir, ['--no-history', '--out', out]).exited).toBe(0)
-    await waitFor(() => processesWith(`watchdog-process.js ${out} `).length === 0, 'the watchdog to exit')
+    const runner = startRunner(dir, ['--no-history', '--out', out])
+    expect(await runner.exited).toBe(0)
+    await waitFor(() => watchdogsOf(runner.child.pid).length === 0, 'the watchdog to exit')
     expect(existsSync(join(out, 'runner-died.txt'))).toBe(false)
     expect(readResults(out).counts.passed).toBe(2)
   })

@@ -3,11 +3,11 @@ import { createConnection } from 'node:net'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { readLines, readResults, tempDir, waitFor, write } from '../support/helpers.js'
-import { killRecordedOnFinish, processesWith, startRunner } from '../support/witness.js'
+import { killRecordedOnFinish, startRunner, watchdogsOf } from '../support/witness.js'
 
-/** The socket a run's watchdog serves spawns on (its last argument), once it is listening, with how many lanes are connected. */
-function spawnerSocket(out: string): { pid: number; path: string; connections: number } | null {
-  const [pid] = processesWith(`watchdog-process.js ${out} `)
+/** The socket a runner's watchdog serves spawns on (its last argument), once it is listening, with how many lanes are connected. */
+function spawnerSocket(runnerPid: number | undefined): { pid: number; path: string; connections: number } | null {
+  const [pid] = watchdogsOf(runnerPid)
   if (pid === undefined) return null
   const path = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).at(-1) ?? ''
   if (!path.endsWith('spawn.sock')) return null
@@ -38,8 +38,8 @@ describe.runIf(process.platform === 'linux')('the spawner: tests are forked by t
     write(dir, 't/test_00b.sh', parentTest(record, pids, gate))
     for (let i = 1; i <= 12; i++) write(dir, `t/test_${String(i).padStart(2, '0')}.sh`, parentTest(record, pids))
     const runner = startRunner(dir, ['--workers', '2', '--order', 'given', '--no-history', '--out', out])
-    await waitFor(() => (spawnerSocket(out)?.connections ?? 0) >= 2 && readLines(record).length >= 2, 'both lanes connected to the spawner and holding their first test')
-    const socket = spawnerSocket(out)?.path as string
+    await waitFor(() => (spawnerSocket(runner.child.pid)?.connections ?? 0) >= 2 && existsSync(record) && readLines(record).length >= 2, 'both lanes connected to the spawner and holding their first test')
+    const socket = spawnerSocket(runner.child.pid)?.path as string
     writeFileSync(gate, '')
     expect(await runner.exited).toBe(0)
     expect(readResults(out).counts.passed).toBe(14)
@@ -47,10 +47,10 @@ describe.runIf(process.platform === 'linux')('the spawner: tests are forked by t
     expect(parents.size).toBe(14)
     for (const [id, parent] of parents) {
       if (id.startsWith('t/test_00')) expect(parent).toMatch(/bin\.js run t|watchdog-process\.js/)
-      else expect(parent, id).toContain(`watchdog-process.js ${out} `)
+      else expect(parent, id).toMatch(new RegExp(`watchdog-process\\.js .* ${runner.child.pid} ${runner.child.pid}-`))
     }
     // The socket's private folder goes with the watchdog.
-    await waitFor(() => processesWith(`watchdog-process.js ${out} `).length === 0, 'the watchdog to exit')
+    await waitFor(() => watchdogsOf(runner.child.pid).length === 0, 'the watchdog to exit')
     expect(existsSync(join(socket, '..'))).toBe(false)
   })
 
@@ -66,8 +66,8 @@ describe.runIf(process.platform === 'linux')('the spawner: tests are forked by t
     write(dir, 't/test_02.sh', `echo $$ >> '${pids}'\necho $$ > '${hang}'\nexec sleep 300\n`)
     for (let i = 3; i <= 5; i++) write(dir, `t/test_0${i}.sh`, parentTest(record, pids))
     const runner = startRunner(dir, ['--workers', '1', '--order', 'given', '--no-history', '--kill-grace', '1', '--out', out])
-    await waitFor(() => (spawnerSocket(out)?.connections ?? 0) >= 1 && readLines(record).length >= 1, 'the lane connected to the spawner, holding test_01')
-    const spawner = spawnerSocket(out)?.pid as number
+    await waitFor(() => (spawnerSocket(runner.child.pid)?.connections ?? 0) >= 1 && existsSync(record) && readLines(record).length >= 1, 'the lane connected to the spawner, holding test_01')
+    const spawner = spawnerSocket(runner.child.pid)?.pid as number
     writeFileSync(join(dir, 'gate-1'), '')
     await waitFor(() => existsSync(hang) && readLines(hang).length === 1, 'test_02 to start')
     const hanging = Number(readLines(hang)[0])
@@ -95,8 +95,8 @@ describe.runIf(process.platform === 'linux')('the spawner: tests are forked by t
     killRecordedOnFinish(pids)
     write(dir, 't/test_01.sh', `echo $$ >> '${pids}'\nwhile [ ! -e '${gate}' ]; do sleep 0.02; done\n`)
     const runner = startRunner(dir, ['--workers', '1', '--no-history', '--out', out])
-    await waitFor(() => spawnerSocket(out) !== null, 'the spawner to listen')
-    const { path } = spawnerSocket(out) as { path: string }
+    await waitFor(() => spawnerSocket(runner.child.pid) !== null, 'the spawner to listen')
+    const { path } = spawnerSocket(runner.child.pid) as { path: string }
     const frame = (kind: number, id: number, payload: string): Buffer => {
       const body = Buffer.from(payload)
       const head = Buffer.alloc(9)

@@ -103,6 +103,12 @@ export function processesWith(needle: string): number[] {
   return found
 }
 
+/** The watchdog process of the runner with this pid (its arguments hold the runner's pid and token), while it lives. */
+export function watchdogsOf(runnerPid: number | undefined): number[] {
+  const mine = new Set(processesWith(` ${runnerPid} ${runnerPid}-`))
+  return processesWith('watchdog-process.js ').filter((pid) => mine.has(pid))
+}
+
 function procStat(pid: number): { state: string; pgrp: number } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
