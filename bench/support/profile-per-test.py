@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Where claimrun's CPU goes per test: runs `perf record` over a whole run (every process and
+thread of the tree) of the N tests in a folder and of the first of them alone, then splits the
+samples by who spent them and on what. Per test = (N-test run - one-test run) / (N - 1), so the
+fixed cost of a run (start-up, exit) is out of it, as in the per-test benchmark.
+
+    python3 bench/support/profile-per-test.py <dir of N trivial tests> [claimrun args...]
+
+Needs `perf` (Linux). Prints, per part of the tree, CPU microseconds per test. Parts: the runner's main thread, its other threads (the worker lanes, V8's and libuv's
+helpers), the watchdog/spawner process, the tests' processes before they exec (the fork's child),
+and the tests themselves after exec. Within each part the stacks are put in buckets (fork, exec
+tearing down the copied address space, page faults, JavaScript, V8's compiler/GC, other kernel).
+NODE_EXTRA_CA_CERTS is removed, as in the rest of the benchmarks.
+"""
+import collections
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+FREQ = 2999
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CLI = os.path.join(ROOT, 'dist/src/cli/bin.js')
+
+BUCKETS = [
+    ('fork (copying the forking process)', re.compile(r'copy_process|dup_mmap|copy_page_range|kernel_clone')),
+    ('exec/exit tearing down an address space', re.compile(r'exit_mmap|unmap_page_range|unmap_vmas|free_pgtables|begin_new_exec|tlb_finish_mmu')),
+    ('page faults (copy-on-write and others)', re.compile(r'exc_page_fault|do_wp_page|handle_mm_fault')),
+    ('V8: compile, GC, deserialize', re.compile(r'v8::internal::(Compiler|Scavenger|Heap|MarkCompact|Deserializer|Parser|Scanner|BytecodeGenerator|Concurrent)|Builtins_CompileLazy')),
+    ('JavaScript and Node (user space)', re.compile(r'^(JS:|Builtins_|v8::|node::|uv_|uv__|\[unknown\])')),
+]
+
+
+def bucket(stack):
+    for name, pattern in BUCKETS:
+        if any(pattern.search(frame) for frame in stack):
+            return name
+    return 'other (kernel: syscalls, scheduler; libc)'
+
+
+def profile(tests_dir, args, env):
+    """Sample counts: part of the tree -> bucket -> samples."""
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, 'perf.data')
+        out = os.path.join(tmp, 'out')
+        subprocess.run(['perf', 'record', '-q', '-g', '-F', str(FREQ), '-o', data, '--', 'node', '--perf-basic-prof', CLI, 'run', tests_dir,
+                        '--no-history', '--out', out, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        script = subprocess.run(['perf', 'script', '-i', data, '--show-task-events', '-F', 'comm,pid,tid,ip,sym'],
+                                capture_output=True, text=True, check=False).stdout
+    parent, execed, root = {}, set(), None
+    samples = []
+    pid = tid = None
+    stack = []
+    for line in script.split('\n'):
+        m = re.search(r'PERF_RECORD_FORK\((\d+):(\d+)\):\((\d+):(\d+)\)', line)
+        if m:
+            child, ctid, ppid = int(m.group(1)), int(m.group(2)), int(m.group(3))
+            if child == ctid and child != ppid:
+                parent[child] = ppid
+            continue
+        m = re.search(r'PERF_RECORD_COMM exec: (\S+):(\d+)/(\d+)', line)
+        if m:
+            execed.add((int(m.group(2)), m.group(1)))
+            continue
+        if not line.strip():
+            if pid is not None and stack:
+                samples.append((pid, tid, stack))
+            pid, stack = None, []
+            continue
+        if not line.startswith((' ', '\t')):
+            m = re.match(r'\s*(\S+)\s+(\d+)/(\d+)', line)
+            if m:
+                pid, tid = int(m.group(2)), int(m.group(3))
+                root = root or pid
+            continue
+        parts = line.strip().split(None, 1)
+        if len(parts) == 2:
+            stack.append(re.sub(r'\+0x[0-9a-f]+$', '', parts[1]))
+    # The watchdog: the runner's child that exec'd node (the tests exec their own commands).
+    nodes = {p for p, comm in execed if comm == 'node' and parent.get(p) == root}
+    execed_pids = {p for p, _ in execed}
+
+    def part(p, t):
+        if p == root:
+            return 'runner: main thread' if t == root else 'runner: other threads (worker lanes, V8/libuv helpers)'
+        if p in nodes:
+            return 'watchdog/spawner: main thread' if t == p else 'watchdog/spawner: other threads'
+        if p not in execed_pids:
+            return 'tests: forked child, before exec'
+        return 'tests: after exec (the test itself)'
+
+    table = collections.defaultdict(collections.Counter)
+    for p, t, stack in samples:
+        table[part(p, t)][bucket(stack)] += 1
+    return table
+
+
+def main():
+    tests_dir, args = os.path.abspath(sys.argv[1]), sys.argv[2:]
+    files = sorted(os.listdir(tests_dir))
+    count = len(files)
+    env = {k: v for k, v in os.environ.items() if k != 'NODE_EXTRA_CA_CERTS'}
+    with tempfile.TemporaryDirectory() as one:
+        shutil.copy2(os.path.join(tests_dir, files[0]), one)
+        many, single = profile(tests_dir, args, env), profile(one, args, env)
+    per = lambda n: n / FREQ / (count - 1) * 1e6
+    print(f'CPU per test in µs, ({count}-test run - 1-test run) / {count - 1}, sampled at {FREQ} Hz')
+    print('| part | µs per test | largest buckets (µs) |')
+    print('| --- | ---: | --- |')
+    total = 0
+    for name in sorted(many, key=lambda k: -sum(many[k].values())):
+        diff = collections.Counter({b: many[name][b] - single.get(name, collections.Counter())[b] for b in many[name]})
+        n = sum(diff.values())
+        total += n
+        top = ', '.join(f'{b} {per(v):.0f}' for b, v in diff.most_common(3) if v > 0)
+        print(f'| {name} | {per(n):.0f} | {top} |')
+    print(f'| **total** | **{per(total):.0f}** | |')
+
+
+if __name__ == '__main__':
+    main()
