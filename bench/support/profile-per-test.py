@@ -7,8 +7,10 @@ fixed cost of a run (start-up, exit) is out of it, as in the per-test benchmark.
     python3 bench/support/profile-per-test.py <dir of N trivial tests> [claimrun args...]
 
 Needs `perf` (Linux). Prints, per part of the tree, CPU microseconds per test. Parts: the runner's main thread, its other threads (the worker lanes, V8's and libuv's
-helpers), the watchdog/spawner process, the tests' processes before they exec (the fork's child),
-and the tests themselves after exec. Within each part the stacks are put in buckets (fork, exec
+helpers), the watchdog/spawner process, and each test's process from the fork on (the child's last
+Node code, exec dropping the copied address space, the test, its exit).
+`--floor` profiles the Node floor instead (bench/support/spawn-floor.mjs, one thread, 3 lanes): its
+one process is reported as "runner". Within each part the stacks are put in buckets (fork, exec
 tearing down the copied address space, page faults, JavaScript, V8's compiler/GC, other kernel).
 NODE_EXTRA_CA_CERTS is removed, as in the rest of the benchmarks.
 """
@@ -23,6 +25,7 @@ import tempfile
 FREQ = 2999
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLI = os.path.join(ROOT, 'dist/src/cli/bin.js')
+FLOOR = os.path.join(ROOT, 'bench/support/spawn-floor.mjs')
 
 BUCKETS = [
     ('fork (copying the forking process)', re.compile(r'copy_process|dup_mmap|copy_page_range|kernel_clone')),
@@ -45,8 +48,12 @@ def profile(tests_dir, args, env):
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, 'perf.data')
         out = os.path.join(tmp, 'out')
-        subprocess.run(['perf', 'record', '-q', '-g', '-F', str(FREQ), '-o', data, '--', 'node', '--perf-basic-prof', CLI, 'run', tests_dir,
-                        '--no-history', '--out', out, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        if args[:1] == ['--floor']:
+            files = [os.path.join(tests_dir, f) for f in sorted(os.listdir(tests_dir))]
+            command = ['node', '--perf-basic-prof', FLOOR, 'main', '3', 'sh', *files]
+        else:
+            command = ['node', '--perf-basic-prof', CLI, 'run', tests_dir, '--no-history', '--out', out, *args]
+        subprocess.run(['perf', 'record', '-q', '-g', '-F', str(FREQ), '-o', data, '--', *command], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
         script = subprocess.run(['perf', 'script', '-i', data, '--show-task-events', '-F', 'comm,pid,tid,ip,sym'],
                                 capture_output=True, text=True, check=False).stdout
     parent, execed, root = {}, set(), None
@@ -80,16 +87,14 @@ def profile(tests_dir, args, env):
             stack.append(re.sub(r'\+0x[0-9a-f]+$', '', parts[1]))
     # The watchdog: the runner's child that exec'd node (the tests exec their own commands).
     nodes = {p for p, comm in execed if comm == 'node' and parent.get(p) == root}
-    execed_pids = {p for p, _ in execed}
 
     def part(p, t):
         if p == root:
             return 'runner: main thread' if t == root else 'runner: other threads (worker lanes, V8/libuv helpers)'
         if p in nodes:
             return 'watchdog/spawner: main thread' if t == p else 'watchdog/spawner: other threads'
-        if p not in execed_pids:
-            return 'tests: forked child, before exec'
-        return 'tests: after exec (the test itself)'
+        # Sampled under its own pid from the fork on: the child's last Node code, exec, the test, its exit.
+        return 'tests: each forked child, fork to exit'
 
     table = collections.defaultdict(collections.Counter)
     for p, t, stack in samples:
