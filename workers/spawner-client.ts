@@ -94,24 +94,21 @@ export class SpawnerClient {
     }
   }
 
-  private corked = false
+  /** DONE frames not sent yet: they go with the lane's next SPAWN (one write, one wake-up of the spawner). */
+  private done: Buffer[] = []
 
-  /**
-   * Writes a frame. Frames written in one turn go out in one write: a test's DONE and the next
-   * test's SPAWN, which the lane sends in the same turn, wake the spawner once.
-   */
+  /** Sends the DONE frames still held (the lane is about to wait, or to end). */
+  flush(): void {
+    if (this.done.length > 0) this.socket?.write(Buffer.concat(this.done))
+    this.done = []
+  }
+
   private send(data: Buffer): void {
-    const socket = this.socket
-    if (!socket) return
-    if (!this.corked) {
-      this.corked = true
-      socket.cork()
-      setImmediate(() => {
-        this.corked = false
-        socket.uncork()
-      })
+    if (this.done.length > 0) {
+      data = Buffer.concat([...this.done, data])
+      this.done = []
     }
-    socket.write(data)
+    this.socket?.write(data)
   }
 
   readonly launch: Launcher = (req, events) => {
@@ -125,13 +122,15 @@ export class SpawnerClient {
         this.pending.delete(id)
         if (test && !test.closed) send(DROP)
       },
-      release: () => send(DONE),
+      // Nothing waits on it (the group is gone): it goes with the next SPAWN, or before the lane waits.
+      release: () => void this.done.push(frame(DONE, id)),
     }
   }
 
   close(): void {
     this.ended = true
     clearTimeout(this.retry)
+    this.flush()
     const socket = this.socket
     this.socket = null
     this.ready_ = false

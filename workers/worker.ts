@@ -12,7 +12,7 @@ import { escapeLine } from '../src/util/escape.js'
 import type { EndMessage, Host, StartMessage, WorkerTask } from '../src/lanes/protocol.js'
 import { decodeTest, planSize } from '../src/claim/plan-buffer.js'
 import { now } from '../src/util/time.js'
-import { postNote } from '../src/lanes/notes.js'
+import { NoteQueue } from '../src/lanes/notes.js'
 import { spawnTest } from './spawn-test.js'
 import { launchHere } from './launch.js'
 import { SpawnerClient } from './spawner-client.js'
@@ -23,6 +23,8 @@ import { tellWatchdog, watchdogFd } from '../src/lanes/watchdog-wire.js'
 
 /** How long a test runs before the main thread hears that it started (live view, --slow, test:start). */
 const START_NOTE_AFTER_MS = 50
+/** How often a lane posts its queued notes (results of passed tests, starts) to the main thread. */
+const NOTES_EVERY_MS = 25
 
 const notRunMessage = (slot: number, lane: number, attempt: number, at: number): EndMessage => ({
   slot, lane, attempt, startAt: at, endAt: at, exitCode: null, signal: null, notRun: true, timedOut: false,
@@ -60,6 +62,21 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
   )
   const spawner = wd?.socket ? new SpawnerClient(wd.socket, wd.token, env) : undefined
   let ran = 0
+  const notes = new NoteQueue(task.port)
+  // The running test's start, until it is told: with its end if the test is quick, else on a tick.
+  let untold: StartMessage | null = null
+  const ticker = setInterval(() => {
+    if (untold && now() - untold.at >= START_NOTE_AFTER_MS) {
+      notes.add({ note: 'started', report: untold })
+      untold = null
+    }
+    notes.flush()
+  }, NOTES_EVERY_MS)
+  // Every call to the host comes after the notes queued before it (and so do its effects).
+  const call = <T>(fn: () => Promise<T> | T): Promise<T> | T => {
+    notes.flush()
+    return fn()
+  }
   try {
     for (;;) {
       if (isStopped(board)) break
@@ -67,12 +84,14 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
       let attempt: number
       if (!task.claimsInWorker) {
         // A shared run: the main thread claims from the store (one atomic round trip) for us.
-        const claim = await host.claim()
+        const claim = await call(() => host.claim())
         if (!claim) break
         ;({ slot, attempt } = claim)
       } else {
         slot = claimNext(board, task.lane)
         if (slot < 0) {
+          notes.flush()
+          spawner?.flush()
           if (awaitWork(board)) continue
           break
         }
@@ -82,20 +101,11 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
       const startAt = now()
       if (isStopped(board)) {
         // The run stopped between our claim and now: say so rather than start a test nobody waits for.
-        await host.testFinished(notRunMessage(slot, task.lane, attempt, startAt))
+        await call(() => host.testFinished(notRunMessage(slot, task.lane, attempt, startAt)))
         break
       }
       const output = new TestOutput(log, task.maxOutputBytes, `=== ${escapeLine(test.id)} (attempt ${attempt}, started ${new Date(startAt).toISOString()})\n`)
       const tap = task.tap ? new TapStream() : undefined
-      // The start is told only if the test still runs START_NOTE_AFTER_MS later: a quicker test's
-      // start goes with its end, in one message (half the main thread's wake-ups on a fast suite).
-      let start: StartMessage | null = null
-      let startTimer: NodeJS.Timeout | undefined
-      const tellStart = (): void => {
-        clearTimeout(startTimer)
-        if (start) postNote(task.port, { note: 'started', report: start })
-        start = null
-      }
       const outcome = await spawnTest({
         launch: spawner?.ready ? spawner.launch : here,
         test: test.id,
@@ -109,8 +119,7 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
         ...(tap ? { onStdout: tap.write } : {}),
         onSpawn: (pid) => {
           setLanePid(board, task.lane, pid)
-          start = { slot, lane: task.lane, attempt, at: startAt }
-          startTimer = setTimeout(tellStart, START_NOTE_AFTER_MS)
+          untold = { slot, lane: task.lane, attempt, at: startAt }
         },
       })
       setLanePid(board, task.lane, 0)
@@ -141,18 +150,20 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
       // A pass needs no answer: a note, and on to the next claim (the main thread marks the slot
       // done when it records it). Anything else is awaited, so that a --bail or a retry it causes
       // takes effect before this lane claims again; a shared run awaits every report (the store's say).
+      const start = untold
+      untold = null
       if (status === 'passed' && task.claimsInWorker) {
-        clearTimeout(startTimer)
-        postNote(task.port, start ? { note: 'ran', start, report } : { note: 'finished', report })
+        notes.add(start ? { note: 'ran', start, report } : { note: 'finished', report })
       } else {
-        tellStart()
-        await host.testFinished(report)
+        if (start) notes.add({ note: 'started', report: start })
+        await call(() => host.testFinished(report))
       }
       ran++
     }
     // Answered after every note above is recorded: no report can arrive after the lane is counted finished.
-    await host.flush()
+    await call(() => host.flush())
   } finally {
+    clearInterval(ticker)
     spawner?.close()
     log.close()
     host[releaseProxy]()

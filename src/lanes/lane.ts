@@ -51,6 +51,7 @@ export async function runLane(run: RunContext, lane: number, deaths: Map<number,
 /** A note is not a call: nobody waits for it, so whatever goes wrong handling it is a claimrun fault. */
 function onNote(run: RunContext, host: Host, note: LaneNote): void {
   try {
+    if (note.note === 'batch') return note.notes.forEach((n) => onNote(run, host, n))
     if (note.note === 'started') return host.testStarted(note.report)
     if (note.note === 'ran') host.testStarted(note.start)
     void Promise.resolve(host.testFinished(note.report)).catch((err: unknown) => run.fault(`recording a result failed: ${(err as Error)?.message ?? err}`))

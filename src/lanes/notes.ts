@@ -17,13 +17,33 @@ export type LaneNote =
   | { note: 'finished'; report: EndMessage }
   /** A test that ended before its start was told: both at once. */
   | { note: 'ran'; start: StartMessage; report: EndMessage }
+  /** Notes queued in a worker and posted together (NoteQueue). */
+  | { note: 'batch'; notes: LaneNote[] }
 
 const isNote = (data: unknown): data is LaneNote =>
   typeof data === 'object' && data !== null && typeof (data as { note?: unknown }).note === 'string'
 
-/** Worker side: posts a note (no reply comes back). */
-export function postNote(port: MessagePort, note: LaneNote): void {
-  port.postMessage(note)
+/**
+ * Worker side: notes are queued and posted together, in order, as one message: a postMessage and
+ * the main thread's wake-up for it cost more than recording a passed test. The lane flushes the
+ * queue on a short tick, before every comlink call (so the call still comes after them), and
+ * before it blocks waiting for work (the main thread marks a slot done only once it has the note).
+ */
+export class NoteQueue {
+  private queued: LaneNote[] = []
+
+  constructor(private readonly port: MessagePort) {}
+
+  add(note: LaneNote): void {
+    this.queued.push(note)
+  }
+
+  flush(): void {
+    const notes = this.queued
+    if (notes.length === 0) return
+    this.queued = []
+    this.port.postMessage(notes.length === 1 ? notes[0] : { note: 'batch', notes })
+  }
 }
 
 /**

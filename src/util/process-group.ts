@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
+import { constants as osConstants } from 'node:os'
 import { sleep } from './time.js'
 
 /**
@@ -8,10 +9,21 @@ import { sleep } from './time.js'
  * group on purpose (setsid).
  */
 
+/**
+ * kill(2) answering with an errno (0 when sent) instead of throwing: Node's own binding behind
+ * process.kill, present in every Node this runs on. Checked, with process.kill as the fallback.
+ */
+const rawKill = (process as unknown as { _kill?: (pid: number, signal: number) => number })._kill
+const SIGNALS = osConstants.signals as unknown as Record<string, number | undefined>
+
 /** Sends `signal` to the whole group. Returns false if the group has no process left. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
-  // The usual answer after a test exits is ESRCH (its group is gone), which process.kill throws:
-  // without a stack trace to capture, that exception costs ~1 µs instead of ~20 µs per test.
+  // The usual answer after a test exits is ESRCH (its group is gone). process.kill throws it, and
+  // building that exception cost ~60 µs of a worker's time per test; the binding just returns it.
+  if (typeof rawKill === 'function') {
+    const number = signal === 0 ? 0 : SIGNALS[signal]
+    if (number !== undefined) return rawKill.call(process, -pgid, number) === 0
+  }
   const limit = Error.stackTraceLimit
   Error.stackTraceLimit = 0
   try {

@@ -46,8 +46,10 @@ export default async function dyingWork(task) {
   const lose = new Promise((resolve) => (lost = resolve))
   port.postMessage = (m, transfer) => {
     if (!silenced) post(m, transfer)
-    // A start comes as a one-way note (src/lanes/notes.ts) or, failing that, a comlink call.
-    const started = m?.note === 'started' ? m.report : m?.type === 'APPLY' && m.path?.[0] === 'testStarted' ? m.argumentList?.[0]?.value : undefined
+    // A start comes as a one-way note (src/lanes/notes.ts), maybe in a batch, or, failing that, a comlink call.
+    const notes = m?.note === 'batch' ? m.notes : [m]
+    const startNote = notes.find((n) => n?.note === 'started')
+    const started = startNote ? startNote.report : m?.type === 'APPLY' && m.path?.[0] === 'testStarted' ? m.argumentList?.[0]?.value : undefined
     if (!started || decodeTest(task.plan, started.slot).id !== plan.test || started.attempt > plan.attempts) return
     // Die once the test has shown it is running: its first output reached the log, after the
     // header of this attempt (the start is told once the test has run a while, so it may be there already).
