@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs'
+import { readdirSync, statSync } from 'node:fs'
 import { DEFAULTS } from '../options/defaults.js'
 
 /** `run` options that take a value (the next argument, or `--opt=value`). */
@@ -49,15 +49,37 @@ export function prestartLanes(argv: readonly string[], cwd: string): { threads: 
     if (arg.startsWith('-')) continue
     paths.push(arg)
   }
+  // No path: test/, or what a config file names; the guess is --workers.
+  if (paths.length === 0) return { threads: workers, max: workers }
   let files = 0
   for (const p of paths) {
+    const path = p.startsWith('/') ? p : `${cwd}/${p}`
     try {
-      if (!statSync(p.startsWith('/') ? p : `${cwd}/${p}`).isFile()) return { threads: workers, max: workers }
-      files++
+      files += statSync(path).isFile() ? 1 : filesUpTo(path, workers - files)
     } catch {
       return null
     }
+    if (files >= workers) break
   }
-  const threads = paths.length === 0 ? workers : Math.min(workers, files)
+  const threads = Math.min(workers, files)
   return threads > 0 ? { threads, max: workers } : null
+}
+
+/**
+ * How many files a folder holds, counted only up to `limit`: a bound on its tests (every test is a
+ * file in it), so that a folder of one test does not boot three threads (~40 ms of a 2-core
+ * machine's start-up). A symbolic link may lead to more: it counts as the limit.
+ */
+function filesUpTo(dir: string, limit: number): number {
+  let count = 0
+  const folders = [dir]
+  while (folders.length > 0) {
+    const folder = folders.pop() as string
+    for (const entry of readdirSync(folder, { withFileTypes: true })) {
+      if (entry.isSymbolicLink()) return limit
+      if (entry.isDirectory()) folders.push(`${folder}/${entry.name}`)
+      else if (++count >= limit) return limit
+    }
+  }
+  return count
 }

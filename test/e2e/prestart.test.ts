@@ -11,11 +11,20 @@ describe('worker threads started while the CLI loads', () => {
     write(dir, 'a.sh', 'exit 0\n')
     write(dir, 'b.sh', 'exit 0\n')
     mkdirSync(join(dir, 'suite'))
+    write(dir, 'one/test_1.sh', 'exit 0\n')
+    write(dir, 'nested/a/test_1.sh', 'exit 0\n')
+    write(dir, 'nested/b/c/test_2.sh', 'exit 0\n')
+    for (let i = 1; i <= 7; i++) write(dir, `big/sub/test_${i}.sh`, 'exit 0\n')
     expect(DEFAULTS.workers).toBe(3)
     const cases: Array<[string[], { threads: number; max: number } | null]> = [
       [['run'], { threads: 3, max: 3 }],
-      [['run', 'suite'], { threads: 3, max: 3 }],
-      [['run', '-w', '5', 'suite'], { threads: 5, max: 5 }],
+      // A folder's files, counted up to --workers, bound its tests: no thread for a test that cannot exist.
+      [['run', 'suite'], null],
+      [['run', 'one'], { threads: 1, max: 3 }],
+      [['run', 'nested'], { threads: 2, max: 3 }],
+      [['run', 'big'], { threads: 3, max: 3 }],
+      [['run', '-w', '5', 'big'], { threads: 5, max: 5 }],
+      [['run', '-w', '5', 'nested', 'one'], { threads: 3, max: 5 }],
       [['run', '-w5', 'a.sh'], { threads: 1, max: 5 }],
       [['run', 'a.sh'], { threads: 1, max: 3 }],
       [['run', '--workers=2', 'a.sh', 'b.sh', 'suite'], { threads: 2, max: 2 }],
@@ -40,7 +49,7 @@ describe('worker threads started while the CLI loads', () => {
     const dir = tempDir()
     write(dir, 'suite/test_1.sh', 'exit 0\n')
     mkdirSync(join(dir, 'empty'))
-    // Each of these starts threads first (the paths exist), then fails on what only the CLI checks.
+    // Each of these (but `empty`, which holds no file) starts threads first, then fails on what only the CLI checks.
     const attempts: Array<[string[], RegExp]> = [
       [['run', 'suite', '--order', 'bogus'], /^claimrun: option '--order <mode>' argument 'bogus' is invalid/],
       [['run', 'suite', '--timeout', '-1'], /--timeout/],
