@@ -98,5 +98,5 @@ async function bundle(entry, sharedFiles = []) {
   })
 }
 
-await bundle('src/cli/main.js', ['src/cli/guards.js', 'src/lanes/prestart.js', 'src/lanes/watchdog.js'])
+await bundle('src/cli/main.js', ['src/cli/guards.js', 'src/lanes/prestart.js'])
 await bundle('workers/worker.js')

@@ -12,16 +12,11 @@ armStopSignals()
 
 const { prestart, releaseUnused } = await import('../lanes/prestart.js')
 const { prestartLanes } = await import('./prestart-args.js')
-const { prestartWatchdog, releaseWatchdog } = await import('../lanes/watchdog.js')
 
 const lanes = prestartLanes(process.argv.slice(2), process.cwd())
-if (lanes) {
-  prestartWatchdog()
-  prestart(lanes.threads, lanes.max)
-}
+if (lanes) prestart(lanes.threads, lanes.max)
 await import('./main.js')
 // The command is done; threads it did not use end here, never mid-boot (see lanes/prestart.ts).
-releaseWatchdog()
 await releaseUnused()
 // Everything is written by now (the run's files are written synchronously, and so is stdio to a
 // file, a pipe or a terminal on Linux): exiting here skips Node tearing down the whole heap (~5 ms

@@ -20,7 +20,7 @@ import type { StartMessage } from './protocol.js'
 import type { WatchdogLink } from './watchdog-wire.js'
 import { RunStateMachine } from './run-state.js'
 import { storeFaultError } from '../store/store-fault.js'
-import { watchdogFor, type Watchdog } from './watchdog.js'
+import { Watchdog } from './watchdog.js'
 
 /**
  * One run on this machine: its lifecycle (run-state.ts) from start to the closing check that every
@@ -68,7 +68,7 @@ export class Execution implements RunContext {
     this.plan = encodePlan(tests)
     this.recorder = new Recorder(tests, (lane) => source.workerName(lane), this.t0)
     this.reapGraceMs = opts.killGraceMs
-    this.watchdog = watchdogFor(opts.out, opts.killGraceMs)
+    this.watchdog = new Watchdog(opts.out, opts.killGraceMs)
   }
 
   get watchdogLink(): WatchdogLink {

@@ -18,17 +18,15 @@
  * It is also the run's spawner (spawn-server.ts): given a socket path, it starts the tests the
  * worker threads ask it to, and guards each one from the moment it forks it.
  *
- * argv: <out folder, or '' until a `setup` message> <kill grace ms> <runner pid> <token> [<socket path>]
+ * argv: <out folder> <kill grace ms> <runner pid> <token> [<socket path>]
  */
 import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { serveSpawns } from './spawn-server.js'
 import type { WatchdogMessage } from './watchdog-wire.js'
 
-const [outArg = '', graceArg = '5000', runnerPid = '?', token = '', socketPath] = process.argv.slice(2)
-// Both may come later, in a `setup` message, from a runner that started us before it knew them.
-let out = outArg
-let killGraceMs = Number(graceArg)
+const [out = '.', graceArg = '5000', runnerPid = '?', token = '', socketPath] = process.argv.slice(2)
+const killGraceMs = Number(graceArg)
 const groups = new Map<number, string>()
 if (socketPath && token) {
   serveSpawns(socketPath, token, groups)
@@ -123,10 +121,6 @@ function handle(message: WatchdogMessage): void {
   if (message.t === 'start') groups.set(message.pgid, message.id)
   else if (message.t === 'end') groups.delete(message.pgid)
   else if (message.t === 'bye') said = true
-  else if (message.t === 'setup') {
-    out = message.out
-    killGraceMs = message.killGraceMs
-  }
   else if (message.t === 'fence') {
     clearTimeout(fenceTimer)
     if (message.by === null) return
@@ -159,7 +153,6 @@ async function runnerGone(): Promise<void> {
     'What had finished is in the worker logs (workerNN.log) of this folder.',
     '',
   ]
-  if (!out) return // it died before it started a run: no folder to leave a note in
   try {
     const file = join(out, 'runner-died.txt')
     writeFileSync(`${file}.${process.pid}.claimrun-tmp`, lines.join('\n'))

@@ -17,8 +17,6 @@ export type WatchdogMessage =
   | { t: 'fence'; by: number | null; graceMs: number }
   /** The runner is finishing normally: when the pipe closes, nothing is to be done. */
   | { t: 'bye' }
-  /** For a watchdog started before the run was known (see prestartWatchdog): its folder and grace. */
-  | { t: 'setup'; out: string; killGraceMs: number }
 
 /** What worker threads get of the watchdog: where its pipe's fd will appear, and the run's token. */
 export interface WatchdogLink {

@@ -36,16 +36,9 @@ export class Watchdog {
   }
 
   constructor(
-    private out: string,
-    private killGraceMs: number,
+    private readonly out: string,
+    private readonly killGraceMs: number,
   ) {}
-
-  /** A prestarted watchdog learns its run's folder and kill grace before any test of the run starts. */
-  setUp(out: string, killGraceMs: number): void {
-    this.out = out
-    this.killGraceMs = killGraceMs
-    this.tell({ t: 'setup', out, killGraceMs })
-  }
 
   /**
    * Starts the watchdog process, publishes its pipe to the workers, then tells it every test
@@ -132,31 +125,4 @@ function socketPath(): string | undefined {
     // no spawner: the workers spawn their tests themselves
   }
   return undefined
-}
-
-let early: Watchdog | undefined
-
-/**
- * Starts the watchdog while `claimrun run` is still loading (cli/bin.ts), as the worker threads are:
- * the fork is cheapest now, while the process is small, and the watchdog boots while the CLI loads,
- * so it is serving spawns by the time the first tests are claimed. The run adopts it.
- */
-export function prestartWatchdog(): void {
-  early = new Watchdog('', 5000)
-  early.start(() => [])
-}
-
-/** The run's watchdog: the prestarted one, set up for this run, or a new one. */
-export function watchdogFor(out: string, killGraceMs: number): Watchdog {
-  const e = early
-  early = undefined
-  if (!e) return new Watchdog(out, killGraceMs)
-  e.setUp(out, killGraceMs)
-  return e
-}
-
-/** A prestarted watchdog no run took: it leaves quietly. */
-export function releaseWatchdog(): void {
-  early?.close()
-  early = undefined
 }
