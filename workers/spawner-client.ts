@@ -78,7 +78,9 @@ export class SpawnerClient {
     const test = this.pending.get(id)
     if (!test) return // dropped: what was still on its way is not wanted
     const { events } = test
-    if (kind === STDOUT || kind === STDERR) events.data(payload, kind === STDOUT)
+    // A copy: the payload is a view into the read buffer, which the next read overwrites, and the
+    // output's tail may keep a chunk as it is.
+    if (kind === STDOUT || kind === STDERR) events.data(Buffer.from(payload), kind === STDOUT)
     else if (kind === SPAWNED) {
       test.spawned = true
       events.spawned(Number(payload.toString()))
