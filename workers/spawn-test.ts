@@ -52,12 +52,17 @@ export function spawnTest(opts: SpawnOptions): Promise<Outcome> {
     let killTimer: NodeJS.Timeout | undefined
     let drainTimer: NodeJS.Timeout | undefined
     const onStdout = opts.onStdout
-
-    const failed = (spawnError: string): void => {
-      if (settled) return
+    // The test's outcome is decided: nothing more is to be timed.
+    const settle = (): void => {
       settled = true
       clearTimeout(termTimer)
       clearTimeout(killTimer)
+      clearTimeout(drainTimer)
+    }
+
+    const failed = (spawnError: string): void => {
+      if (settled) return
+      settle()
       resolve({ exitCode: null, signal: null, spawnError, timedOut: false, leaked: 0, endAt: exit?.endAt ?? now(), ...(pid === undefined ? {} : { pid }) })
     }
 
@@ -65,9 +70,7 @@ export function spawnTest(opts: SpawnOptions): Promise<Outcome> {
     // nothing of this test is alive once its result is in), stop reading it.
     const finish = (): void => {
       if (settled || !exit || pid === undefined) return
-      settled = true
-      clearTimeout(drainTimer)
-      clearTimeout(killTimer)
+      settle()
       const leftovers = groupMembers(pid)
       launched.drop()
       const { code, signal, endAt } = exit
@@ -112,12 +115,9 @@ export function spawnTest(opts: SpawnOptions): Promise<Outcome> {
         lost: (reason) => {
           // Its exit will never be told: end what is left of it here, and say what happened.
           if (exit && pid !== undefined) return finish()
-          clearTimeout(drainTimer)
           if (pid === undefined) return failed(reason)
           const group = pid
-          settled = true
-          clearTimeout(termTimer)
-          clearTimeout(killTimer)
+          settle()
           void endGroup(group, opts.killGraceMs).then(() => {
             launched.release()
             resolve({ exitCode: null, signal: null, spawnError: reason, timedOut, leaked: 0, endAt: now(), pid: group })

@@ -6,8 +6,9 @@
  * group whose lease the runner has not confirmed in time is ended, even if the runner hangs.
  *
  * Started detached (its own session), so a terminal's Ctrl-C or hang-up and a signal to the
- * runner's process group reach the runner, never the watchdog. It imports nothing of claimrun, so
- * it starts as fast as node can.
+ * runner's process group reach the runner, never the watchdog. It imports only its spawner, the
+ * socket's wire format and the /proc scan (Node built-ins below them), so it starts about as fast
+ * as node can.
  *
  * On Linux every process of the run is known by the token in its environment (CLAIMRUN_WATCHDOG,
  * which every test and all it starts inherit). The watchdog signals a group only while it still
@@ -20,8 +21,9 @@
  *
  * argv: <out folder> <kill grace ms> <runner pid> <token> [<socket path>]
  */
-import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { renameSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { processesWithEnv } from '../util/process-group.js'
 import { serveSpawns } from './spawn-server.js'
 import type { WatchdogMessage } from './watchdog-wire.js'
 
@@ -66,21 +68,10 @@ function signal(target: number, sig: NodeJS.Signals): void {
  */
 function processesOfRun(): Map<number, { pgrp: number; test: string }> | null {
   if (!token || process.platform !== 'linux') return null
-  const needle = Buffer.from(`CLAIMRUN_WATCHDOG=${token}\0`)
   const found = new Map<number, { pgrp: number; test: string }>()
-  for (const name of readdirSync('/proc')) {
-    const c = name.charCodeAt(0)
-    if (c < 48 || c > 57) continue
-    try {
-      const environ = readFileSync(`/proc/${name}/environ`)
-      if (!environ.includes(needle)) continue
-      const stat = readFileSync(`/proc/${name}/stat`, 'latin1')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      const test = environ.toString('utf8').split('\0').find((v) => v.startsWith('CLAIMRUN_TEST='))?.slice(14) ?? '?'
-      if (fields[0] !== 'Z') found.set(Number(name), { pgrp: Number(fields[2]), test })
-    } catch {
-      // gone, or not ours to read
-    }
+  for (const { pid, pgrp, environ } of processesWithEnv([`CLAIMRUN_WATCHDOG=${token}`])) {
+    const test = environ.toString('utf8').split('\0').find((v) => v.startsWith('CLAIMRUN_TEST='))?.slice(14) ?? '?'
+    found.set(pid, { pgrp, test })
   }
   return found
 }

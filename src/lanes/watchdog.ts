@@ -52,7 +52,8 @@ export class Watchdog {
     this.link.socket = socketPath()
     // A small heap and no V8 helper threads: the process forks every test, and a fork copies the
     // page tables of what the heap has touched (and write-protects it, so that each later write
-    // faults). ~10% less CPU per spawn than a default node here (bench/RESULTS.md).
+    // faults). Its helper threads' CPU per test fell from ~200 to ~16 µs
+    // (bench/support/profile-per-test.py).
     const args = ['--max-semi-space-size=1', '--single-threaded', SCRIPT, this.out, String(this.killGraceMs), String(process.pid), this.link.token]
     if (this.link.socket) args.push(this.link.socket)
     try {

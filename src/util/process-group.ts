@@ -82,17 +82,17 @@ export function groupMembers(pgid: number): number[] {
  * group: how a test is found when whoever forked it could not say its pid. Linux only (/proc);
  * elsewhere none are found.
  */
-export function processesWithEnv(entries: string[]): Array<{ pid: number; pgrp: number }> {
+export function processesWithEnv(entries: string[]): Array<{ pid: number; pgrp: number; environ: Buffer }> {
   if (process.platform !== 'linux') return []
   const needles = entries.map((e) => Buffer.from(`${e}\0`))
-  const found: Array<{ pid: number; pgrp: number }> = []
+  const found: Array<{ pid: number; pgrp: number; environ: Buffer }> = []
   for (const name of readdirSync('/proc')) {
     if (name.charCodeAt(0) > 57) continue // not a pid folder
     try {
       const environ = readFileSync(`/proc/${name}/environ`)
       if (!needles.every((n) => environ.includes(n))) continue
       const fields = procStat(name)
-      if (fields && fields[0] !== 'Z') found.push({ pid: Number(name), pgrp: Number(fields[2]) })
+      if (fields && fields[0] !== 'Z') found.push({ pid: Number(name), pgrp: Number(fields[2]), environ })
     } catch {
       // gone, or not ours to read
     }
