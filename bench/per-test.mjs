@@ -1,11 +1,17 @@
 // Cost per test, apart from the fixed cost of a run: every runner takes the same N trivial `sh`
-// tests and the same one test, 3 at a time; its cost per test is the slope (T_N − T_1) / (N − 1),
-// in wall time and in CPU time of its whole process tree. Also the whole-run comparisons on node
+// tests and the same 3 (one per lane), 3 at a time; its cost per test is the slope
+// (T_N − T_3) / (N − 3), in wall time and in CPU time of its whole process tree. The small run has
+// one test per lane so that both runs start the same lanes: claimrun boots only as many worker
+// threads as a folder has tests, and against a one-test run the two extra threads' boot counted as
+// per-test cost (~0.1 ms of CPU per test at N = 500). Also the whole-run comparisons on node
 // scripts and node:test files.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { median, mustPass, scratch, timed } from './support/measure.mjs'
 import { BASELINE, claimrun, EXTRA_NODES, floor, THIS_NODE, xargs } from './support/runners.mjs'
+
+/** The small run: one test per lane. */
+const FEW = 3
 
 function writeSuite(dir, sub, count, name, body) {
   mkdirSync(join(dir, sub))
@@ -20,7 +26,7 @@ function writeSuite(dir, sub, count, name, body) {
 /** Each runner the per-test table compares; `of` is the floor its ratio is taken against (same Node). */
 function shRunners(dir) {
   const out = join(dir, 'out')
-  const cr = (o) => (n) => claimrun(o)(out, n === 1 ? 'one' : 'sh', { cwd: dir, cpu: true })
+  const cr = (o) => (n) => claimrun(o)(out, n === FEW ? 'few' : 'sh', { cwd: dir, cpu: true })
   const fl = (mode, o) => (n, files) => floor(mode, o)(files, 'sh', { cwd: dir, cpu: true })
   const rows = [
     { key: 'claimrun', name: 'claimrun', run: cr(), claimrun: true, of: 'floor' },
@@ -40,31 +46,31 @@ export async function benchPerTest({ count = 500, reps = 5, log = console.log } 
   const { dir, done } = scratch()
   try {
     const many = writeSuite(dir, 'sh', count, (i) => `test_${i}.sh`, 'exit 0\n')
-    const one = writeSuite(dir, 'one', 1, () => 'test_1.sh', 'exit 0\n')
-    const rows = shRunners(dir).map((r) => ({ ...r, many: [], one: [] }))
+    const few = writeSuite(dir, 'few', FEW, (i) => `test_${i}.sh`, 'exit 0\n')
+    const rows = shRunners(dir).map((r) => ({ ...r, many: [], few: [] }))
     // Interleaved: every repetition runs every runner at N and at 1, so a burst of load on this
-    // shared machine falls on all of them alike; the order of N and 1 alternates between repetitions.
+    // shared machine falls on all of them alike; the order of N and 3 alternates between repetitions.
     for (let rep = 0; rep < reps; rep++) {
       for (const row of rows) {
-        for (const n of rep % 2 ? [1, count] : [count, 1]) {
-          const res = mustPass(await row.run(n, n === 1 ? one : many), `${row.name} on ${n} sh tests`)
+        for (const n of rep % 2 ? [FEW, count] : [count, FEW]) {
+          const res = mustPass(await row.run(n, n === FEW ? few : many), `${row.name} on ${n} sh tests`)
           if (row.claimrun) {
             const passed = JSON.parse(readFileSync(join(dir, 'out', 'results.json'), 'utf8')).counts.passed
             if (passed !== n) throw new Error(`${row.name}: ${passed} of ${n} tests passed`)
           }
-          ;(n === 1 ? row.one : row.many).push(res)
+          ;(n === FEW ? row.few : row.many).push(res)
         }
       }
     }
     for (const row of rows) {
       row.reps = row.many.length
       row.ms = median(row.many.map((r) => r.ms))
-      row.oneMs = median(row.one.map((r) => r.ms))
+      row.fewMs = median(row.few.map((r) => r.ms))
       row.cpuMs = median(row.many.map((r) => r.cpuMs))
-      row.oneCpuMs = median(row.one.map((r) => r.cpuMs))
-      row.slope = (row.ms - row.oneMs) / (count - 1)
-      row.cpuSlope = (row.cpuMs - row.oneCpuMs) / (count - 1)
-      log(`  per-test  ${row.name.padEnd(52)} N=${count} ${row.ms.toFixed(0).padStart(5)} ms, N=1 ${row.oneMs.toFixed(0).padStart(4)} ms → ${row.slope.toFixed(3)} ms/test wall, ${row.cpuSlope.toFixed(3)} ms/test CPU`)
+      row.fewCpuMs = median(row.few.map((r) => r.cpuMs))
+      row.slope = (row.ms - row.fewMs) / (count - FEW)
+      row.cpuSlope = (row.cpuMs - row.fewCpuMs) / (count - FEW)
+      log(`  per-test  ${row.name.padEnd(52)} N=${count} ${row.ms.toFixed(0).padStart(5)} ms, N=${FEW} ${row.fewMs.toFixed(0).padStart(4)} ms → ${row.slope.toFixed(3)} ms/test wall, ${row.cpuSlope.toFixed(3)} ms/test CPU`)
     }
     return { count, rows, node: THIS_NODE.version }
   } finally {

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Where claimrun's CPU goes per test: runs `perf record` over a whole run (every process and
-thread of the tree) of the N tests in a folder and of the first of them alone, then splits the
-samples by who spent them and on what. Per test = (N-test run - one-test run) / (N - 1), so the
-fixed cost of a run (start-up, exit) is out of it, as in the per-test benchmark.
+thread of the tree) of the N tests in a folder and of its first 3 (one per lane, so that both runs
+start the same worker threads), then splits the samples by who spent them and on what. Per test =
+(N-test run - 3-test run) / (N - 3), so the fixed cost of a run (start-up, thread boots, exit) is out
+of it, as in the per-test benchmark.
 
     python3 bench/support/profile-per-test.py <dir of N trivial tests> [claimrun args...]
 
@@ -23,6 +24,7 @@ import sys
 import tempfile
 
 FREQ = 2999
+FEW = 3
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLI = os.path.join(ROOT, 'dist/src/cli/bin.js')
 FLOOR = os.path.join(ROOT, 'bench/support/spawn-floor.mjs')
@@ -107,11 +109,12 @@ def main():
     files = sorted(os.listdir(tests_dir))
     count = len(files)
     env = {k: v for k, v in os.environ.items() if k != 'NODE_EXTRA_CA_CERTS'}
-    with tempfile.TemporaryDirectory() as one:
-        shutil.copy2(os.path.join(tests_dir, files[0]), one)
-        many, single = profile(tests_dir, args, env), profile(one, args, env)
-    per = lambda n: n / FREQ / (count - 1) * 1e6
-    print(f'CPU per test in µs, ({count}-test run - 1-test run) / {count - 1}, sampled at {FREQ} Hz')
+    with tempfile.TemporaryDirectory() as few:
+        for f in files[:FEW]:
+            shutil.copy2(os.path.join(tests_dir, f), few)
+        many, single = profile(tests_dir, args, env), profile(few, args, env)
+    per = lambda n: n / FREQ / (count - FEW) * 1e6
+    print(f'CPU per test in µs, ({count}-test run - {FEW}-test run) / {count - FEW}, sampled at {FREQ} Hz')
     print('| part | µs per test | largest buckets (µs) |')
     print('| --- | ---: | --- |')
     total = 0
