@@ -12,6 +12,7 @@ import { LocalClaims } from './claim/local-claims.js'
 import { withRedis } from './store/load-redis.js'
 import { ignoreClaimrunDir } from './record/self-ignore.js'
 import type { RunOptions, RunResult } from './types.js'
+import { trace } from './util/trace.js'
 
 /**
  * Runs a suite: discovers the tests, has N worker threads claim and run them, and resolves with
@@ -19,9 +20,12 @@ import type { RunOptions, RunResult } from './types.js'
  * ClaimrunError before anything runs; test failures never reject.
  */
 export async function run(options: RunOptions = {}): Promise<RunResult> {
+  trace('run: start')
   const opts = resolveOptions(options as RunOptions & InternalOptions)
+  trace('run: options resolved')
   const prepared = preparePlan(opts)
   const { tests, history } = prepared
+  trace('run: planned')
   const warnings = [...prepared.warnings]
   const crowded = workersWarning(Math.min(opts.workers, tests.length))
   if (crowded) warnings.push(crowded)
@@ -29,6 +33,7 @@ export async function run(options: RunOptions = {}): Promise<RunResult> {
   probeOutputs([['--json', opts.json], ['--junit', opts.junit], ['--html', opts.html]])
   const checked = withWritableHistory(opts, warnings)
   const lease = prepareOut(checked.out)
+  trace('run: out folder prepared')
   try {
     ignoreClaimrunDir(checked.cwd, [checked.out, checked.history])
     return await aroundRun(checked, tests, warnings, () => execute(checked, tests, warnings, history))

@@ -18,7 +18,10 @@ import { launchHere } from './launch.js'
 import { SpawnerClient } from './spawner-client.js'
 import { TapStream } from './tap-stream.js'
 import { TestOutput, WorkerLog } from './worker-log.js'
-import { tellWatchdog, watchdogFd } from '../src/lanes/watchdog-wire.js'
+import { spawnerBooting, tellWatchdog, watchdogFd } from '../src/lanes/watchdog-wire.js'
+import { trace } from '../src/util/trace.js'
+
+trace('worker: module loaded')
 
 
 /** How long a test runs before the main thread hears that it started (live view, --slow, test:start). */
@@ -45,6 +48,7 @@ if (booted) {
 }
 
 export default async function work(task: WorkerTask): Promise<{ lane: number; ran: number; threadId: number }> {
+  trace(`worker: task lane ${task.lane}`)
   const host = wrap<Host>(nodeEndpoint(task.port))
   const board = openBoard(task.board, planSize(task.plan), task.lanes)
   const log = new WorkerLog(task.logFile)
@@ -60,12 +64,19 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
     (pgid, id) => tellWatchdog(watchdogFd(wd), { t: 'start', pgid, id }),
     (pgid) => tellWatchdog(watchdogFd(wd), { t: 'end', pgid }),
   )
-  const spawner = wd?.socket ? new SpawnerClient(wd.socket, wd.token, env) : undefined
+  // Connected once the watchdog has been told to boot (a short run never boots it: see src/lanes/watchdog.ts).
+  let spawner: SpawnerClient | undefined
+  const spawnerNow = (): SpawnerClient | undefined => {
+    if (!spawner && wd?.socket && spawnerBooting(wd)) spawner = new SpawnerClient(wd.socket, wd.token, env)
+    return spawner
+  }
   let ran = 0
   const notes = new NoteQueue(task.port)
   // The running test's start, until it is told: with its end if the test is quick, else on a tick.
   let untold: StartMessage | null = null
   const ticker = setInterval(() => {
+    // Connects as soon as the spawner boots, even while this lane's test runs long.
+    spawnerNow()
     if (untold && now() - untold.at >= START_NOTE_AFTER_MS) {
       notes.add({ note: 'started', report: untold })
       untold = null
@@ -107,7 +118,7 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
       const output = new TestOutput(log, task.maxOutputBytes, `=== ${escapeLine(test.id)} (attempt ${attempt}, started ${new Date(startAt).toISOString()})\n`)
       const tap = task.tap ? new TapStream() : undefined
       const outcome = await spawnTest({
-        launch: spawner?.ready ? spawner.launch : here,
+        launch: spawnerNow()?.ready ? (spawner as SpawnerClient).launch : here,
         test: test.id,
         argv: test.argv,
         cwd: task.cwd,
@@ -118,10 +129,12 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
         output,
         ...(tap ? { onStdout: tap.write } : {}),
         onSpawn: (pid) => {
+          trace(`worker: spawned slot ${slot} by ${spawner?.ready ? 'spawner' : 'lane'}`)
           setLanePid(board, task.lane, pid)
           untold = { slot, lane: task.lane, attempt, at: startAt }
         },
       })
+      trace(`worker: ended slot ${slot}`)
       setLanePid(board, task.lane, 0)
       const subtests = tap?.finish()
       const ms = outcome.endAt - startAt

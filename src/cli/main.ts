@@ -12,6 +12,9 @@ import { registerReport } from './report-command.js'
 import { configured, registerRun } from './run-command.js'
 import { registerShow } from './show-command.js'
 import { armStopSignals, say } from './guards.js'
+import { trace } from '../util/trace.js'
+
+trace('main: loaded')
 
 /** Exit codes: 0 all passed, 1 a test did not pass, 2 bad usage/config (nothing run) or a claimrun fault, 130/143 interrupted. */
 const EXIT_USAGE = 2

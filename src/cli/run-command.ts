@@ -13,6 +13,7 @@ import { listCommand } from './list.js'
 import { number, summaryOption, warn } from './parse.js'
 import { printResult } from './print-result.js'
 import { repeatable, runOptionsFromFlags } from './run-options.js'
+import { trace } from '../util/trace.js'
 
 /** The run's config file and which flags it set, for naming the key in an error (see main.ts). */
 export let configured: RunConfig | undefined
@@ -63,7 +64,9 @@ export function registerRun(program: Command): void {
     .option('--config <file>', 'options from this file (default: claimrun.config.{json,mjs,js}, or "claimrun" in package.json, from here up to the repository root)')
     .option('--no-config', 'read no config file')
     .action(async (cliPaths: string[], cliFlags: Record<string, unknown>, command: Command) => {
+      trace('run-command: action')
       configured = await configureRun(command, cliFlags, cliPaths)
+      trace('run-command: configured')
       const { paths, flags } = configured
       if (flags.list) return listCommand(runOptionsFromFlags(paths, flags), flags.json)
       // Armed by main.ts before anything else loaded (see guards.ts); here they learn the grace.
@@ -76,6 +79,7 @@ export function registerRun(program: Command): void {
         }
       }
       const { run } = await import('../run.js')
+      trace('run-command: run.js loaded')
       const color = wantsColor(process.stdout)
       const mode = flags.summary as SummaryMode
       const reporters: Array<(event: RunEvent) => void> = []
@@ -103,10 +107,12 @@ export function registerRun(program: Command): void {
         } finally {
           live?.stop()
         }
+        trace('run-command: run returned')
         process.stdout.write('\n')
         warn(printResult(result, { color, cwd: process.cwd(), mode, linesPrinted: !live }))
         process.stdout.write(`report: ${displayPath(join(result.out, 'report.html'), process.cwd())}\n`)
         warn((result.outputErrors ?? []).map((e) => `${e}; exit code ${result.exitCode}`))
+        trace('run-command: summary printed')
         return result
       }
       const result = flags.watch

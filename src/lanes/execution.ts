@@ -21,6 +21,7 @@ import type { WatchdogLink } from './watchdog-wire.js'
 import { RunStateMachine } from './run-state.js'
 import { storeFaultError } from '../store/store-fault.js'
 import { Watchdog } from './watchdog.js'
+import { trace } from '../util/trace.js'
 
 /**
  * One run on this machine: its lifecycle (run-state.ts) from start to the closing check that every
@@ -40,6 +41,7 @@ export class Execution implements RunContext {
   /** A shared run whose store lost the run or stayed away too long: every test without an outcome is an error. */
   storeFault: (StoreFault & { at: number }) | null = null
   private readonly watchdog: Watchdog
+  private bootWatchdog: boolean
   /** The grace when stopping ends running tests: for a store fault, the fence's (shorter than the kill grace). */
   private reapGraceMs: number
 
@@ -69,6 +71,7 @@ export class Execution implements RunContext {
     this.recorder = new Recorder(tests, (lane) => source.workerName(lane), this.t0)
     this.reapGraceMs = opts.killGraceMs
     this.watchdog = new Watchdog(opts.out, opts.killGraceMs)
+    this.bootWatchdog = tests.length > this.lanes
   }
 
   get watchdogLink(): WatchdogLink {
@@ -80,6 +83,12 @@ export class Execution implements RunContext {
   }
 
   emit(event: RunEvent): void {
+    // The first test is under way: a run with more tests than lanes has the spawner boot now, when
+    // the threads' start is over (see watchdog.ts); a shorter one never needs it.
+    if (this.bootWatchdog && (event.type === 'test:start' || event.type === 'test:end')) {
+      this.bootWatchdog = false
+      this.watchdog.boot()
+    }
     try {
       this.opts.onEvent?.(event)
     } catch (err) {
@@ -117,8 +126,11 @@ export class Execution implements RunContext {
 
     // Before the pool: a fork is cheapest while no worker thread exists, and no test can start before it.
     // (The CLI's prestarted threads, if any, exist already: see prestart.ts.)
+    trace('execution: run')
     this.watchdog.start(() => this.runningGroups())
+    trace('execution: watchdog spawned')
     this.pool = await takePool(this.lanes, this.opts.testOnlyWorker, this.opts.env)
+    trace('execution: pool taken')
     this.pool.on('error', (err: Error) => this.internalErrors.push(`worker pool: ${err.message}`))
     this.source.start({
       leaseLost: (slot) => this.recorder.note(slot, 'lease lost while running (renewal refused); the store may give it to another worker'),
@@ -133,6 +145,7 @@ export class Execution implements RunContext {
       this.source.stop()
       clearInterval(slowWatch)
     })
+    trace('execution: lanes started')
     const reaper = Promise.race([this.stopped, lanes]).then(() => this.reap(() => lanesDone))
     let threadsEnded: Promise<void> = Promise.resolve()
     try {
@@ -142,18 +155,22 @@ export class Execution implements RunContext {
       this.fault(`run failed: ${(err as Error)?.message ?? err}`)
       this.interrupt('internal error')
     } finally {
+      trace('execution: lanes done')
       await reaper
       // Every lane has returned, so the threads hold nothing: they are ended while the run's files
       // are written (10-20 ms each here), not before.
       threadsEnded = endPool(this.pool)
       this.watchdog.close()
+      trace('execution: watchdog closed')
       signal?.removeEventListener('abort', onAbort)
       forceSignal?.removeEventListener('abort', onForce)
     }
     try {
       return this.finish(names)
     } finally {
+      trace('execution: finished, ending threads')
       await threadsEnded
+      trace('execution: threads ended')
     }
   }
 
@@ -243,6 +260,7 @@ export class Execution implements RunContext {
 
   /** Every test's one outcome (the closing check), the run's files, the history. */
   private finish(workers: string[]): RunResult {
+    trace('finish: start')
     this.state.to('finishing')
     if (this.source.accountsForAll) cancelFree(this.board)
     const tests: TestResult[] = []
@@ -291,8 +309,10 @@ export class Execution implements RunContext {
         failOutputs(result, [`could not save --history ${this.opts.history} (${(err as Error).message})`])
       }
     }
+    trace('finish: history saved')
     writeRunFiles(result, { cwd: this.opts.cwd, html: this.opts.html, json: this.opts.json, junit: this.opts.junit })
     if (this.internalErrors.length > 0) result.internalErrors = this.internalErrors
+    trace('finish: files written')
     this.state.to('finished')
     this.emit({ type: 'run:end', result })
     if (this.storeFault && !this.broken) throw storeFaultError(this.storeFault, result)

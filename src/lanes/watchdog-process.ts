@@ -26,6 +26,10 @@ import { dirname, join } from 'node:path'
 import { processesWithEnv } from '../util/process-group.js'
 import { serveSpawns } from './spawn-server.js'
 import type { WatchdogMessage } from './watchdog-wire.js'
+import { trace, traceNodeTiming } from '../util/trace.js'
+
+traceNodeTiming()
+trace('watchdog: loaded')
 
 const [out = '.', graceArg = '5000', runnerPid = '?', token = '', socketPath] = process.argv.slice(2)
 const killGraceMs = Number(graceArg)

@@ -20,7 +20,10 @@ export type WatchdogMessage =
 
 /** What worker threads get of the watchdog: where its pipe's fd will appear, and the run's token. */
 export interface WatchdogLink {
-  /** Int32 cell 0: the pipe's fd once the watchdog runs, 0 before (fd 0 is stdin, never the pipe). */
+  /**
+   * Int32 cell 0: the pipe's fd once the watchdog runs, 0 before (fd 0 is stdin, never the pipe).
+   * Cell 1: 1 once the watchdog process has been told to boot (its spawner may answer from then on).
+   */
   cell: SharedArrayBuffer
   /** Put in every test's environment as CLAIMRUN_WATCHDOG, for the watchdog to find them by. */
   token: string
@@ -32,6 +35,11 @@ export interface WatchdogLink {
 export function watchdogFd(link: WatchdogLink | undefined): number | undefined {
   if (!link) return undefined
   return Atomics.load(new Int32Array(link.cell), 0) || undefined
+}
+
+/** Whether the watchdog has been told to boot (see watchdog.ts): before that, its spawner cannot answer. */
+export function spawnerBooting(link: WatchdogLink | undefined): boolean {
+  return link !== undefined && Atomics.load(new Int32Array(link.cell), 1) === 1
 }
 
 /** Longest id sent; keeps every line under PIPE_BUF (4096) so a write is atomic. */

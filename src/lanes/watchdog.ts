@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import type { Writable } from 'node:stream'
@@ -20,18 +20,29 @@ const SCRIPT = fileURLToPath(new URL('./watchdog-process.js', import.meta.url))
  * `start` tells the watchdog about every test already running, and the token in each test's
  * environment covers the instant in between.
  *
+ * Booting Node costs the watchdog ~35-50 ms of CPU, which on a small machine is taken from the
+ * runner's own start (its threads boot at the same moment) and which a short run never needs. So the
+ * process starts as a shell (`WAIT_THEN_BOOT`) that holds the pipe and sleeps on a second one, and
+ * `exec`s the watchdog only when this process closes that second pipe: when it asks (`boot`: a
+ * fence to enforce, or a run long enough for the spawner to pay off), or when it dies, however it
+ * dies (the kernel closes the pipe). What the runner told it meanwhile waits in the first pipe. A
+ * run that ends without needing it says so (`skip`) and the shell exits without booting anything.
+ *
  * The watchdog is also the run's spawner (spawn-server.ts): it listens on a Unix socket in a private
- * folder made here, and the workers start their tests through it once it answers (before that, and
- * if it never does, they spawn the tests themselves and tell it through the pipe as above).
+ * folder made here, and the workers start their tests through it once it has been told to boot and
+ * answers (before that, and if it never does, they spawn the tests themselves and tell it through
+ * the pipe as above).
  */
 export class Watchdog {
   private pipe: Writable | null = null
   private fd: number | undefined
+  /** The shell's wake-up pipe, until the watchdog is told to boot (or to leave). */
+  private wake: Writable | null = null
   private closed = false
   private started = false
-  /** Shared with the worker threads: the pipe's fd once it exists, and the token. */
+  /** Shared with the worker threads: the pipe's fd once it exists, whether the spawner boots, and the token. */
   readonly link: WatchdogLink = {
-    cell: new SharedArrayBuffer(4),
+    cell: new SharedArrayBuffer(8),
     token: `${process.pid}-${Math.random().toString(36).slice(2, 12)}`,
   }
 
@@ -57,25 +68,31 @@ export class Watchdog {
     const args = ['--max-semi-space-size=1', '--single-threaded', SCRIPT, this.out, String(this.killGraceMs), String(process.pid), this.link.token]
     if (this.link.socket) args.push(this.link.socket)
     try {
-      const child = spawn(process.execPath, args, {
-        stdio: ['pipe', 'ignore', 'ignore'],
+      const options = {
         detached: true,
         // Nothing of the user's environment is needed, and NODE_OPTIONS or NODE_EXTRA_CA_CERTS
         // would only slow its start.
-        env: {},
-      })
+        env: process.env.CLAIMRUN_TRACE ? { CLAIMRUN_TRACE: process.env.CLAIMRUN_TRACE } : {},
+      }
+      let child = spawn(SHELL, ['-c', WAIT_THEN_BOOT, 'claimrun-watchdog', process.execPath, ...args], { ...options, stdio: ['pipe', 'ignore', 'ignore', 'pipe'] })
+      if (child.pid === undefined) {
+        // No shell here: the watchdog boots at once, as it always could.
+        child.on('error', () => {})
+        child = spawn(process.execPath, args, { ...options, stdio: ['pipe', 'ignore', 'ignore'] })
+        Atomics.store(new Int32Array(this.link.cell), 1, 1)
+      } else {
+        this.wake = hold(child.stdio[3] as Writable | null)
+      }
       child.on('error', () => {})
       // The pipe is ours, not the ChildProcess's: Node destroys a child's stdin when the child exits,
       // and a closed fd number is soon reused (by a test's stdout pipe, say) while worker threads
       // still write to it. Held here, it stays open until close(), after every lane has ended;
       // writes to a dead watchdog fail with EPIPE, which tellWatchdog ignores.
-      const pipe = child.stdin
+      const pipe = hold(child.stdin)
       ;(child as { stdin: Writable | null }).stdin = null
-      pipe?.on('error', () => {})
       child.unref()
-      ;(pipe as unknown as { unref?: () => void } | null)?.unref?.()
       this.pipe = pipe
-      this.fd = (pipe as unknown as { _handle?: { fd?: number } } | null)?._handle?.fd
+      this.fd = fdOf(pipe)
     } catch {
       this.removeSocket()
       return // too many processes, say: the run goes on unguarded rather than not at all
@@ -86,11 +103,27 @@ export class Watchdog {
     if (this.fence) this.tell(this.fence)
   }
 
+  /**
+   * Has the waiting shell exec the watchdog now: its spawner is worth booting (more tests than
+   * lanes), or it has a fence to enforce. Closing the wake-up pipe is the signal (as the runner's
+   * death would be); the workers connect to the spawner from then on.
+   */
+  boot(): void {
+    if (!this.wake) return
+    Atomics.store(new Int32Array(this.link.cell), 1, 1)
+    this.wake.destroy()
+    this.wake = null
+  }
+
   /** The latest fence, kept for a watchdog that starts after it was set. */
   private fence: WatchdogMessage | null = null
 
   tell(message: WatchdogMessage): void {
-    if (message.t === 'fence') this.fence = message
+    if (message.t === 'fence') {
+      this.fence = message
+      // Only a booted watchdog can enforce a fence should this process hang.
+      if (message.by !== null) this.boot()
+    }
     tellWatchdog(this.fd, message)
   }
 
@@ -101,6 +134,17 @@ export class Watchdog {
     Atomics.store(new Int32Array(this.link.cell), 0, 0)
     this.fd = undefined
     this.pipe?.destroy()
+    // Never booted: the shell leaves without starting Node.
+    const wake = fdOf(this.wake)
+    if (wake !== undefined) {
+      try {
+        writeSync(wake, 'skip\n')
+      } catch {
+        // gone already
+      }
+    }
+    this.wake?.destroy()
+    this.wake = null
     this.removeSocket()
   }
 
@@ -110,6 +154,26 @@ export class Watchdog {
     this.link.socket = undefined
     if (socket) rmSync(dirname(socket), { recursive: true, force: true })
   }
+}
+
+/**
+ * What the watchdog process is until it is told to boot: POSIX sh, waiting on fd 3 (the wake-up
+ * pipe) while fd 0 (the message pipe) fills. A line `skip` (the run ended without needing it) ends
+ * it; anything else, end of file included (the runner is gone), execs the watchdog with the
+ * message pipe as its stdin. Its arguments come in as "$@", never through the shell's parser.
+ */
+const SHELL = '/bin/sh'
+const WAIT_THEN_BOOT = 'read -r wake <&3; [ "$wake" = skip ] && exit 0; exec 3<&-; exec "$@"'
+
+/** A pipe to the child held by this process alone: errors ignored, and it keeps no event loop alive. */
+function hold<T extends Writable | null>(pipe: T): T {
+  pipe?.on('error', () => {})
+  ;(pipe as unknown as { unref?: () => void } | null)?.unref?.()
+  return pipe
+}
+
+function fdOf(pipe: Writable | null): number | undefined {
+  return (pipe as unknown as { _handle?: { fd?: number } } | null)?._handle?.fd
 }
 
 /** Beyond this many bytes a socket path does not fit sockaddr_un (104 on macOS, 108 on Linux). */

@@ -33,6 +33,26 @@ describe('when the runner dies, its tests die with it', () => {
     await waitFor(() => watchdogsOf(runner.child.pid).length === 0, 'the watchdog to exit once its note is written')
   })
 
+  it('a runner SIGKILLed before its watchdog booted (no more tests than lanes: it never needed to): the watchdog boots then, ends the tests and leaves the note', async () => {
+    const dir = tempDir()
+    const { pids } = timedSuite(dir, 2, { hang: ['t/test_01.sh', 't/test_02.sh'] })
+    killRecordedOnFinish(pids)
+    const out = join(dir, 'out')
+    const runner = startRunner(dir, ['--workers', '3', '--no-history', '--kill-grace', '1', '--out', out])
+    await waitFor(() => existsSync(pids) && pidsIn(pids).length === 4, 'both tests and their background sleeps to start')
+    // Still the shell that waits to exec the watchdog (src/lanes/watchdog.ts), not Node.
+    const [waiting] = watchdogsOf(runner.child.pid)
+    expect(readFileSync(`/proc/${waiting}/cmdline`, 'latin1').split('\0')[0]).toBe('/bin/sh')
+    const all = pidsIn(pids).map((pid) => [pid, startTimeOf(pid)] as const)
+    runner.child.kill('SIGKILL')
+    await waitFor(() => all.every(([pid, start]) => !stillAlive(pid, start)), 'every test process to be gone after the runner was killed')
+    await waitFor(() => existsSync(join(out, 'runner-died.txt')), 'the watchdog note')
+    const note = readFileSync(join(out, 'runner-died.txt'), 'utf8')
+    // Both groups were told through the pipe while the shell waited, and read once it booted.
+    for (const id of ['t/test_01.sh', 't/test_02.sh']) expect(note).toMatch(new RegExp(`^  ${JSON.stringify(id).replace(/[.]/g, '\\.')} \\(process group \\d+\\)$`, 'm'))
+    await waitFor(() => watchdogsOf(runner.child.pid).length === 0, 'the watchdog to exit once its note is written')
+  })
+
   it('a test that starts a process outside its group (setsid): on the runner\'s death the watchdog finds it by its environment', async () => {
     const dir = tempDir()
     const out = join(dir, 'out')

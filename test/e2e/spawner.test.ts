@@ -94,6 +94,8 @@ describe.runIf(process.platform === 'linux')('the spawner: tests are forked by t
     const made = join(dir, 'made-by-a-stranger')
     killRecordedOnFinish(pids)
     write(dir, 't/test_01.sh', `echo $$ >> '${pids}'\nwhile [ ! -e '${gate}' ]; do sleep 0.02; done\n`)
+    // A second test: a run of no more tests than lanes never boots the spawner (see src/lanes/watchdog.ts).
+    write(dir, 't/test_02.sh', 'exit 0\n')
     const runner = startRunner(dir, ['--workers', '1', '--no-history', '--out', out])
     await waitFor(() => spawnerSocket(runner.child.pid) !== null, 'the spawner to listen')
     const { path } = spawnerSocket(runner.child.pid) as { path: string }

@@ -1,0 +1,27 @@
+import { writeSync } from 'node:fs'
+import { threadId } from 'node:worker_threads'
+
+/**
+ * CLAIMRUN_TRACE=1: one line on stderr per phase of a run's start and end, with CLOCK_MONOTONIC ms
+ * (the clock of process.hrtime in any process, so a harness that notes it at spawn can subtract;
+ * see bench/support/trace-startup.mjs). Off, it costs one environment lookup per process.
+ */
+export const trace: (label: string) => void = process.env.CLAIMRUN_TRACE
+  ? (label) => {
+      try {
+        writeSync(2, `claimrun-trace ${process.pid}/${threadId} ${(Number(process.hrtime.bigint()) / 1e6).toFixed(2)} ${label}\n`)
+      } catch {
+        // stderr gone: nothing to trace to
+      }
+    }
+  : () => {}
+
+/** With CLAIMRUN_TRACE: Node's own start-up phases of this process (performance.nodeTiming), on the same clock. */
+export function traceNodeTiming(): void {
+  if (!process.env.CLAIMRUN_TRACE) return
+  const origin = Number(process.hrtime.bigint()) / 1e6 - performance.now()
+  const t = performance.nodeTiming
+  for (const [label, at] of [['node: start', t.nodeStart], ['node: V8 started', t.v8Start], ['node: environment', t.environment], ['node: bootstrap complete', t.bootstrapComplete]] as const) {
+    writeSync(2, `claimrun-trace ${process.pid}/${threadId} ${(origin + at).toFixed(2)} ${label}\n`)
+  }
+}
