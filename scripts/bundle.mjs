@@ -3,7 +3,7 @@
  * each, so Node resolves, reads and links one module instead of ~70 (the ES module loader's
  * per-file work was a large part of claimrun's start-up; see bench/RESULTS.md):
  *   dist/src/cli/main.js    the CLI proper, loaded by bin.js once the worker threads are booting
- *   dist/workers/worker.js  the worker threads' module
+ *   dist/workers/worker.js  the worker threads' module (and worker.cjs, the same as CommonJS: see bundleCjs)
  * Each is bundled from tsc's own output and overwrites its entry; every other file in dist/ stays as
  * tsc wrote it (bin.js and what it loads before main.js, the library API, `claimrun bench`'s
  * threads, the watchdog script). Packages in node_modules stay external: installed as
@@ -21,13 +21,15 @@ const dist = resolve(dirname(fileURLToPath(import.meta.url)), '../dist')
  * assets, the watchdog script, createRequire for lazily loaded packages) resolve as they do from
  * the module's file in dist/, wherever the bundle sits.
  */
-function ownImportMetaUrl(outfile) {
+function ownImportMetaUrl(outfile, format = 'esm') {
+  // A CommonJS bundle has no import.meta: its own file's URL, from __filename.
+  const base = format === 'cjs' ? 'require("node:url").pathToFileURL(__filename)' : 'import.meta.url'
   return {
     name: 'own-import-meta-url',
     setup(b) {
       b.onLoad({ filter: /\.js$/ }, async (args) => {
         const text = await readFile(args.path, 'utf8')
-        const url = `new URL(${JSON.stringify(relative(dirname(outfile), args.path))}, import.meta.url).href`
+        const url = `new URL(${JSON.stringify(relative(dirname(outfile), args.path))}, ${base}).href`
         return { contents: text.replaceAll('import.meta.url', url), loader: 'js' }
       })
     },
@@ -98,5 +100,37 @@ async function bundle(entry, sharedFiles = []) {
   })
 }
 
+/**
+ * comlink's CommonJS (UMD) build for a CommonJS bundle: its ES module build, which the sources
+ * import, would need require() of an ES module (not in every Node 20).
+ */
+const comlinkUmd = {
+  name: 'comlink-umd',
+  setup(b) {
+    b.onResolve({ filter: /^comlink\/dist\/esm\/(comlink|node-adapter)\.mjs$/ }, (args) => ({ path: args.path.replace('/esm/', '/umd/').replace(/\.mjs$/, '.js'), external: true }))
+  },
+}
+
+/**
+ * The worker threads' module as CommonJS too (dist/workers/worker.cjs, which lanes/pool.ts prefers):
+ * piscina require()s it, and an ES module would first start the ES module loader in every thread
+ * (~4 ms of CPU each here). Made from tsc's output, before worker.js is bundled in place.
+ */
+async function bundleCjs(entry, out) {
+  const outfile = resolve(dist, out)
+  await esbuild.build({
+    entryPoints: [resolve(dist, entry)],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+    plugins: [comlinkUmd, ownImportMetaUrl(outfile, 'cjs')],
+  })
+}
+
 await bundle('src/cli/main.js', ['src/cli/guards.js', 'src/lanes/prestart.js'])
+await bundleCjs('workers/worker.js', 'workers/worker.cjs')
 await bundle('workers/worker.js')
