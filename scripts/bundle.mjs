@@ -1,16 +1,28 @@
 /**
- * Build step after tsc: the two big module graphs every `claimrun run` loads become one bundled file
- * each, so Node resolves, reads and links one module instead of ~70 (the ES module loader's
- * per-file work was a large part of claimrun's start-up; see bench/RESULTS.md):
- *   dist/src/cli/main.js    the CLI proper, loaded by bin.js once the worker threads are booting
- *   dist/workers/worker.js  the worker threads' module (and worker.cjs, the same as CommonJS: see bundleCjs)
- * Each is bundled from tsc's own output and overwrites its entry; every other file in dist/ stays as
- * tsc wrote it (bin.js and what it loads before main.js, the library API, `claimrun bench`'s
- * threads, the watchdog script). Packages in node_modules stay external: installed as
- * dependencies and loaded as before. Not minified, and without source maps (none ship): a stack
- * trace shows the code as tsc wrote it, each part under a `// dist/src/...` comment naming its file.
+ * Build step after tsc: the big module graphs every `claimrun run` loads become bundled files, so
+ * Node reads and compiles a few files instead of resolving and linking ~70 modules (the module
+ * loaders' per-file work was a large part of claimrun's start-up; see bench/RESULTS.md).
+ *
+ * The package's `claimrun` command is CommonJS (no ES module loader to start: ~15 ms less before
+ * the first test here), in three files, so that the worker threads can start before most of the
+ * CLI is even compiled:
+ *   dist/src/cli/bin.cjs     the entry (bin.ts): arms the guards, prestarts the threads, loads main.cjs
+ *   dist/src/cli/early.cjs   what bin.cjs needs first and shares with main.cjs (the armed signals,
+ *                            the prestarted pool): one copy of their state
+ *   dist/src/cli/main.cjs    the CLI proper
+ * The same as ES modules, for `node dist/src/cli/bin.js` (tsc's bin.js loads these):
+ *   dist/src/cli/main.js     the CLI proper, loaded by bin.js once the worker threads are booting
+ * The worker threads' module:
+ *   dist/workers/worker.cjs  CommonJS, which piscina require()s without an ES module loader per thread
+ *   dist/workers/worker.js   the same as an ES module
+ * Each is bundled from tsc's own output (the CommonJS ones first, from tsc's files as they are); an
+ * ES module bundle overwrites its entry; every other file in dist/ stays as tsc wrote it (the
+ * library API, `claimrun bench`'s threads, the watchdog script). Packages in node_modules stay
+ * external: installed as dependencies and loaded as before. Not minified, and without source maps
+ * (none ship): a stack trace shows the code as tsc wrote it, each part under a `// dist/src/...`
+ * comment naming its file.
  */
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { dirname, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -81,6 +93,8 @@ const commanderByRequire = {
 const esbuild = await import('esbuild').catch(() => null)
 if (!esbuild) {
   console.warn('scripts/bundle.mjs: esbuild is not installed (npm ci installs it): the CLI is left unbundled, so it starts slower')
+  // The package's command still works: it loads tsc's bin.js.
+  await writeFile(resolve(dist, 'src/cli/bin.cjs'), "#!/usr/bin/env node\nimport('./bin.js')\n")
   process.exit(0)
 }
 
@@ -112,12 +126,22 @@ const comlinkUmd = {
 }
 
 /**
- * The worker threads' module as CommonJS too (dist/workers/worker.cjs, which lanes/pool.ts prefers):
- * piscina require()s it, and an ES module would first start the ES module loader in every thread
- * (~4 ms of CPU each here). Made from tsc's output, before worker.js is bundled in place.
+ * A CommonJS bundle of tsc's `entry`. `externals` maps files (relative to dist/) to the CommonJS
+ * file (relative to the output) that provides them instead of a copy: how bin.cjs and main.cjs share
+ * early.cjs, and how bin.cjs loads main.cjs.
  */
-async function bundleCjs(entry, out) {
+async function bundleCjs(entry, out, externals = {}, extra = {}) {
   const outfile = resolve(dist, out)
+  const provided = new Map(Object.entries(externals).map(([file, by]) => [resolve(dist, file), by]))
+  const provide = {
+    name: 'provided-by',
+    setup(b) {
+      b.onResolve({ filter: /^\./ }, (args) => {
+        const by = provided.get(resolve(args.resolveDir, args.path))
+        return by ? { path: by, external: true } : undefined
+      })
+    },
+  }
   await esbuild.build({
     entryPoints: [resolve(dist, entry)],
     outfile,
@@ -127,10 +151,30 @@ async function bundleCjs(entry, out) {
     target: 'node20',
     packages: 'external',
     logLevel: 'warning',
-    plugins: [comlinkUmd, ownImportMetaUrl(outfile, 'cjs')],
+    plugins: [provide, comlinkUmd, ownImportMetaUrl(outfile, 'cjs')],
+    ...extra,
   })
 }
 
+/** What bin.cjs sets up before main.cjs loads, and main.cjs uses too. */
+const EARLY = ['src/cli/guards.js', 'src/lanes/prestart.js', 'src/cli/prestart-args.js', 'src/util/trace.js']
+
+// From tsc's files as they are, so first: the package's `claimrun` command (see the top of this file).
+await esbuild.build({
+  stdin: { contents: EARLY.map((f) => `export * from './${f}'`).join('\n'), resolveDir: dist, loader: 'js' },
+  outfile: resolve(dist, 'src/cli/early.cjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  packages: 'external',
+  logLevel: 'warning',
+  plugins: [ownImportMetaUrl(resolve(dist, 'src/cli/early.cjs'), 'cjs')],
+})
+const early = Object.fromEntries(EARLY.map((f) => [f, './early.cjs']))
+await bundleCjs('src/cli/main.js', 'src/cli/main.cjs', early)
+// Its import() of main.cjs and early.cjs as require(): through import() they would start the ES module loader.
+await bundleCjs('src/cli/bin.js', 'src/cli/bin.cjs', { ...early, 'src/cli/main.js': './main.cjs' }, { supported: { 'dynamic-import': false } })
 await bundle('src/cli/main.js', ['src/cli/guards.js', 'src/lanes/prestart.js'])
 await bundleCjs('workers/worker.js', 'workers/worker.cjs')
 await bundle('workers/worker.js')

@@ -13,19 +13,24 @@ armStopSignals()
 traceNodeTiming()
 trace('bin: guards armed')
 
-const { prestart, releaseUnused } = await import('../lanes/prestart.js')
-const { prestartLanes } = await import('./prestart-args.js')
+// No top-level await: the build also makes this entry a CommonJS bundle (scripts/bundle.mjs).
+void start()
 
-const lanes = prestartLanes(process.argv.slice(2), process.cwd())
-if (lanes) prestart(lanes.threads, lanes.max)
-trace('bin: threads prestarted')
-await import('./main.js')
-// The command is done; threads it did not use end here, never mid-boot (see lanes/prestart.ts).
-trace('bin: command done')
-await releaseUnused()
-trace('bin: exiting')
-// Everything is written by now (the run's files are written synchronously, and so is stdio to a
-// file, a pipe or a terminal on Linux): exiting here skips Node tearing down the whole heap (~5 ms
-// under load). Output still queued (stdio written asynchronously, on other systems) waits for
-// the natural exit instead.
-if (process.stdout.writableLength === 0 && process.stderr.writableLength === 0) process.exit()
+async function start(): Promise<void> {
+  const { prestart, releaseUnused } = await import('../lanes/prestart.js')
+  const { prestartLanes } = await import('./prestart-args.js')
+
+  const lanes = prestartLanes(process.argv.slice(2), process.cwd())
+  if (lanes) prestart(lanes.threads, lanes.max)
+  trace('bin: threads prestarted')
+  await (await import('./main.js')).main()
+  trace('bin: command done')
+  // The command is done; threads it did not use end here, never mid-boot (see lanes/prestart.ts).
+  await releaseUnused()
+  trace('bin: exiting')
+  // Everything is written by now (the run's files are written synchronously, and so is stdio to a
+  // file, a pipe or a terminal on Linux): exiting here skips Node tearing down the whole heap (~5 ms
+  // under load). Output still queued (stdio written asynchronously, on other systems) waits for
+  // the natural exit instead.
+  if (process.stdout.writableLength === 0 && process.stderr.writableLength === 0) process.exit()
+}

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The CLI: an adapter over run() and friends. One file per command (each registers its flags and
 // turns them into the API's options); this entry only wires them up and turns errors into one line.
+import { realpathSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { pathToFileURL } from 'node:url'
 import { Command, CommanderError } from 'commander'
 import { ClaimrunError } from '../errors.js'
 import { addBenchCommand } from './bench.js'
@@ -45,15 +47,30 @@ program.hook('preAction', (_program, command) => {
   if (command.name() !== 'run') armStopSignals().handOver()
 })
 
-// Bare `claimrun`: the help, on stdout, exit 0 (commander would treat it as an error).
-if (process.argv.length <= 2) {
-  program.outputHelp()
-  process.exit(0)
+// Run as a script itself (`node dist/src/cli/main.js ...`, which works as it always did): the command runs now.
+// Else bin.ts runs it, once it has started the threads (see bin.ts).
+if (import.meta.url === scriptUrl()) void main()
+
+function scriptUrl(): string {
+  try {
+    return pathToFileURL(realpathSync(process.argv[1] ?? '')).href
+  } catch {
+    return '' // no script (node -e), or one that is gone
+  }
 }
-try {
-  await program.parseAsync(process.argv)
-} catch (err) {
-  reportError(err)
+
+/** Runs the command the arguments name; resolves when it is done (bin.ts then ends the process). */
+export async function main(): Promise<void> {
+  // Bare `claimrun`: the help, on stdout, exit 0 (commander would treat it as an error).
+  if (process.argv.length <= 2) {
+    program.outputHelp()
+    process.exit(0)
+  }
+  try {
+    await program.parseAsync(process.argv)
+  } catch (err) {
+    reportError(err)
+  }
 }
 
 function reportError(thrown: unknown): never {

@@ -75,7 +75,7 @@ describe('the published package', { timeout: 180_000 }, () => {
 
   it('holds what a user needs and nothing else: no source maps, no test code, every README link inside', () => {
     const files = packed.files.map((f) => f.path)
-    for (const needed of ['LICENSE', 'README.md', 'package.json', 'dist/src/cli/bin.js', 'dist/src/cli/main.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/index.cjs', 'dist/src/index.d.cts', 'dist/workers/worker.js', 'assets/report.js']) {
+    for (const needed of ['LICENSE', 'README.md', 'package.json', 'dist/src/cli/bin.cjs', 'dist/src/cli/early.cjs', 'dist/src/cli/main.cjs', 'dist/src/cli/bin.js', 'dist/src/cli/main.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/index.cjs', 'dist/src/index.d.cts', 'dist/workers/worker.cjs', 'dist/workers/worker.js', 'assets/report.js']) {
       expect(files).toContain(needed)
     }
     expect(files.filter((f) => f.endsWith('.map'))).toEqual([])
@@ -83,7 +83,7 @@ describe('the published package', { timeout: 180_000 }, () => {
     expect(files.filter((f) => /(^|\/)(test|tests|fixtures|\.ci)\//.test(f) || /^bench\//.test(f) || /\.test\./.test(f))).toEqual([])
     // No test hooks: the dying worker lives in test/support, and nothing shipped mentions it.
     expect(files.filter((f) => /test-hooks|dying-worker/.test(f))).toEqual([])
-    const shipped = files.filter((f) => f.endsWith('.js')).map((f) => [f, readFileSync(join(app, 'node_modules/claimrun', f), 'utf8')] as const)
+    const shipped = files.filter((f) => /\.c?js$/.test(f)).map((f) => [f, readFileSync(join(app, 'node_modules/claimrun', f), 'utf8')] as const)
     expect(shipped.filter(([, text]) => /die-on|dieNow|test-hooks|dying-worker/.test(text)).map(([f]) => f)).toEqual([])
     expect(files.filter((f) => /\.[cm]?ts$/.test(f) && !/\.d\.[cm]?ts$/.test(f))).toEqual([])
     expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toMatch(/^MIT License/)

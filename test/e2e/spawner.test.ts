@@ -46,7 +46,7 @@ describe.runIf(process.platform === 'linux')('the spawner: tests are forked by t
     const parents = new Map(readLines(record).map((line) => [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)]))
     expect(parents.size).toBe(14)
     for (const [id, parent] of parents) {
-      if (id.startsWith('t/test_00')) expect(parent).toMatch(/bin\.js run t|watchdog-process\.js/)
+      if (id.startsWith('t/test_00')) expect(parent).toMatch(/bin\.c?js run t|watchdog-process\.js/)
       else expect(parent, id).toMatch(new RegExp(`watchdog-process\\.js .* ${runner.child.pid} ${runner.child.pid}-`))
     }
     // The socket's private folder goes with the watchdog.
@@ -82,7 +82,7 @@ describe.runIf(process.platform === 'linux')('the spawner: tests are forked by t
     // watchdog's pipe after Node had closed it and a test's stdout had taken its fd number).
     for (const id of ['t/test_01.sh', 't/test_03.sh', 't/test_04.sh', 't/test_05.sh']) expect([byId.get(id)?.status, byId.get(id)?.attempts], id).toEqual(['passed', 1])
     // The rest were forked by the runner itself, and the hanging test is gone.
-    for (const line of readLines(record).slice(1)) expect(line).toMatch(/bin\.js run t/)
+    for (const line of readLines(record).slice(1)) expect(line).toMatch(/bin\.c?js run t/)
     await waitFor(() => !existsSync(`/proc/${hanging}`) || readFileSync(`/proc/${hanging}/stat`, 'latin1').split(' ')[2] === 'Z', 'the hanging test to be gone')
   })
 

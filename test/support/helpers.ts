@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url'
 import { onTestFinished } from 'vitest'
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
-export const CLI = join(ROOT, 'dist/src/cli/bin.js')
+/** The `claimrun` command as the package ships it (its `bin`). */
+export const CLI = join(ROOT, (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: { claimrun: string } }).bin.claimrun)
 
 /** Registers cleanup for the running test (a no-op outside one, e.g. in a beforeAll). */
 export function afterTest(cleanup: () => void | Promise<void>): void {
