@@ -92,6 +92,8 @@ export function registerRun(program: Command): void {
         ...runOptionsFromFlags(paths, flags),
         signal: stop.signal,
         forceSignal: force.signal,
+        // bin.ts ends the process once the command is done; a watch runs again, so it ends its threads.
+        exitsAfter: !flags.watch,
       }
       /** One run: a live view on a terminal (else plain lines), then the summary. */
       const runOnce = async (opts: RunOptions & InternalOptions): Promise<RunResult> => {

@@ -159,7 +159,7 @@ export class Execution implements RunContext {
       await reaper
       // Every lane has returned, so the threads hold nothing: they are ended while the run's files
       // are written (10-20 ms each here), not before.
-      threadsEnded = endPool(this.pool)
+      threadsEnded = endPool(this.pool, { exitsAfter: this.opts.exitsAfter })
       this.watchdog.close()
       trace('execution: watchdog closed')
       signal?.removeEventListener('abort', onAbort)

@@ -4,8 +4,10 @@ import { fileURLToPath } from 'node:url'
 import type { Piscina as PiscinaPool } from 'piscina'
 
 // piscina is CommonJS: require() loads it in ~7 ms less than importing it as an ES module (Node's
-// wrapper and export analysis), and it loads while `claimrun run` starts, before any thread can.
-const { Piscina } = createRequire(import.meta.url)('piscina') as typeof import('piscina')
+// wrapper and export analysis). Loaded by the first pool, not with this module: bin.ts arms its
+// guards before that.
+let piscina: typeof import('piscina') | undefined
+const loadPiscina = (): typeof import('piscina') => (piscina ??= createRequire(import.meta.url)('piscina') as typeof import('piscina'))
 
 /**
  * The worker threads' module: the CommonJS bundle the build makes (scripts/bundle.mjs), which a
@@ -31,7 +33,7 @@ export interface TestOnlyWorker {
  * `booted` up once they have loaded the worker module.
  */
 export function createPool(lanes: number, testOnly?: TestOnlyWorker, env: Record<string, string> = {}, early?: { max: number; booted: Int32Array }): PiscinaPool {
-  return new Piscina({
+  return new (loadPiscina().Piscina)({
     filename: testOnly?.file ?? WORKER_FILE,
     ...(testOnly ? { workerData: testOnly.data } : early ? { workerData: { booted: early.booted } } : {}),
     // --env: the worker's process.env, which every test it spawns inherits.

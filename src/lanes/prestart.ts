@@ -56,10 +56,11 @@ const adopted = new WeakMap<Piscina, Early>()
  * Ends a run's pool. A prestarted pool may hold threads the run never needed (fewer tests than
  * the guess) that are still loading the worker module: they are waited for first (see above).
  */
-export async function endPool(pool: Piscina): Promise<void> {
+export async function endPool(pool: Piscina, { exitsAfter = false } = {}): Promise<void> {
   const e = adopted.get(pool)
   if (e) await whenBooted(e)
-  await pool.destroy()
+  // Idle threads (piscina unrefs them) keep no process alive, and the exit ends them, safely once booted.
+  if (!exitsAfter) await pool.destroy()
 }
 
 /** A prestarted pool no run took (`--list`, nothing left to run…): ended, once booted, so the process can end. */

@@ -30,6 +30,7 @@ export interface ResolvedOptions {
   onEvent: ((event: RunEvent) => void) | undefined
   first: string[]
   testOnlyWorker: TestOnlyWorker | undefined
+  exitsAfter: boolean
   history: string | null
   order: OrderMode
   seed: number
@@ -59,6 +60,11 @@ export interface InternalOptions {
   first?: string[]
   /** Test-only: replace the worker file (see lanes/pool.ts). */
   _testOnlyWorker?: TestOnlyWorker
+  /**
+   * The caller ends the process right after the run (the CLI): the worker threads are left for the
+   * exit to end, which takes ~3 ms less than ending them first, and the summary comes sooner.
+   */
+  exitsAfter?: boolean
 }
 
 function wholeNumber(value: unknown, flag: string, min: number, max: number): number {
@@ -177,6 +183,7 @@ export function resolveOptions(options: RunOptions & InternalOptions): ResolvedO
     onEvent: options.onEvent,
     first: options.first ?? [],
     testOnlyWorker: options._testOnlyWorker,
+    exitsAfter: options.exitsAfter === true,
     history: options.history === false ? null : resolve(cwd, options.history ?? DEFAULTS.history),
     order: pick(options.order, ORDERS, '--order') ?? DEFAULTS.order,
     seed: options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : wholeNumber(options.seed, '--seed', 0, 2 ** 53),
