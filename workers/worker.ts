@@ -18,7 +18,7 @@ import { launchHere } from './launch.js'
 import { SpawnerClient } from './spawner-client.js'
 import { TapStream } from './tap-stream.js'
 import { TestOutput, WorkerLog } from './worker-log.js'
-import { spawnerBooting, tellWatchdog, watchdogFd } from '../src/lanes/watchdog-wire.js'
+import { awaitWatchdog, spawnerBooting, tellWatchdog, watchdogFd } from '../src/lanes/watchdog-wire.js'
 import { trace } from '../src/util/trace.js'
 
 trace('worker: module loaded')
@@ -115,6 +115,8 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
         await call(() => host.testFinished(notRunMessage(slot, task.lane, attempt, startAt)))
         break
       }
+      // Not before the runner has started its watchdog (it does so while the lanes set up).
+      if (ran === 0) awaitWatchdog(wd)
       const output = new TestOutput(log, task.maxOutputBytes, `=== ${escapeLine(test.id)} (attempt ${attempt}, started ${new Date(startAt).toISOString()})\n`)
       const tap = task.tap ? new TapStream() : undefined
       const outcome = await spawnTest({

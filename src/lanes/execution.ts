@@ -124,12 +124,13 @@ export class Execution implements RunContext {
     forceSignal?.addEventListener('abort', onForce)
     if (signal?.aborted) onAbort()
 
-    // Before the pool: a fork is cheapest while no worker thread exists, and no test can start before it.
-    // (The CLI's prestarted threads, if any, exist already: see prestart.ts.)
     trace('execution: run')
-    this.watchdog.start(() => this.runningGroups())
-    trace('execution: watchdog spawned')
-    this.pool = await takePool(this.lanes, this.opts.testOnlyWorker, this.opts.env)
+    try {
+      this.pool = await takePool(this.lanes, this.opts.testOnlyWorker, this.opts.env)
+    } catch (err) {
+      this.watchdog.close() // (its socket's folder exists already)
+      throw err
+    }
     trace('execution: pool taken')
     this.pool.on('error', (err: Error) => this.internalErrors.push(`worker pool: ${err.message}`))
     this.source.start({
@@ -145,7 +146,10 @@ export class Execution implements RunContext {
       this.source.stop()
       clearInterval(slowWatch)
     })
-    trace('execution: lanes started')
+    // The lanes have their tasks and set up while the watchdog is forked: no lane forks a test
+    // before this says it has started (awaitWatchdog in the worker), so none starts unguarded.
+    this.watchdog.start(() => this.runningGroups())
+    trace('execution: lanes started, watchdog spawned')
     const reaper = Promise.race([this.stopped, lanes]).then(() => this.reap(() => lanesDone))
     let threadsEnded: Promise<void> = Promise.resolve()
     try {

@@ -23,6 +23,7 @@ export interface WatchdogLink {
   /**
    * Int32 cell 0: the pipe's fd once the watchdog runs, 0 before (fd 0 is stdin, never the pipe).
    * Cell 1: 1 once the watchdog process has been told to boot (its spawner may answer from then on).
+   * Cell 2: 1 once the runner has started it (or could not): no test is forked before (awaitWatchdog).
    */
   cell: SharedArrayBuffer
   /** Put in every test's environment as CLAIMRUN_WATCHDOG, for the watchdog to find them by. */
@@ -35,6 +36,28 @@ export interface WatchdogLink {
 export function watchdogFd(link: WatchdogLink | undefined): number | undefined {
   if (!link) return undefined
   return Atomics.load(new Int32Array(link.cell), 0) || undefined
+}
+
+/** How long a lane waits for the runner to start its watchdog before forking a test anyway (it never takes this long). */
+const WATCHDOG_WAIT_MS = 10_000
+
+/**
+ * Blocks this (worker) thread until the runner has started its watchdog process, which it does
+ * once the lanes have their tasks, so that they set up meanwhile: then the test the lane forks next
+ * is guarded from its first instant.
+ */
+export function awaitWatchdog(link: WatchdogLink | undefined): void {
+  if (!link) return
+  const cells = new Int32Array(link.cell)
+  const deadline = Date.now() + WATCHDOG_WAIT_MS
+  while (Atomics.load(cells, 2) === 0 && Date.now() < deadline) Atomics.wait(cells, 2, 0, deadline - Date.now())
+}
+
+/** Says the watchdog has been started (or could not be): lanes waiting in awaitWatchdog go on. */
+export function watchdogStarted(link: WatchdogLink): void {
+  const cells = new Int32Array(link.cell)
+  Atomics.store(cells, 2, 1)
+  Atomics.notify(cells, 2)
 }
 
 /** Whether the watchdog has been told to boot (see watchdog.ts): before that, its spawner cannot answer. */

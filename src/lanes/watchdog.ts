@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import type { Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
-import { tellWatchdog, type WatchdogLink, type WatchdogMessage } from './watchdog-wire.js'
+import { tellWatchdog, watchdogStarted, type WatchdogLink, type WatchdogMessage } from './watchdog-wire.js'
 
 const SCRIPT = fileURLToPath(new URL('./watchdog-process.js', import.meta.url))
 
@@ -14,11 +14,11 @@ const SCRIPT = fileURLToPath(new URL('./watchdog-process.js', import.meta.url))
  * if the runner were SIGKILLed or OOM-killed. The watchdog holds the read end of a pipe whose
  * only write end is in this process: the kernel closes it however the runner dies.
  *
- * The run calls `start` just before it creates the worker pool: a fork is cheapest while no worker
- * thread exists (1-10 ms of the main thread here), and no test can start before the pipe does.
- * Should a caller start it later, workers find no pipe in the link until then and say nothing;
- * `start` tells the watchdog about every test already running, and the token in each test's
- * environment covers the instant in between.
+ * The run calls `start` right after it has handed the lanes their tasks: the fork (1-10 ms of the
+ * main thread here) overlaps their setting up, and no lane forks a test before `start` has
+ * returned (they wait in awaitWatchdog), so no test can start before the pipe exists. Should a
+ * test run before it all the same, `start` tells the watchdog about every test already running, and
+ * the token in each test's environment covers the instant in between.
  *
  * Booting Node costs the watchdog ~35-50 ms of CPU, which on a small machine is taken from the
  * runner's own start (its threads boot at the same moment) and which a short run never needs. So the
@@ -42,14 +42,17 @@ export class Watchdog {
   private started = false
   /** Shared with the worker threads: the pipe's fd once it exists, whether the spawner boots, and the token. */
   readonly link: WatchdogLink = {
-    cell: new SharedArrayBuffer(8),
+    cell: new SharedArrayBuffer(12),
     token: `${process.pid}-${Math.random().toString(36).slice(2, 12)}`,
   }
 
   constructor(
     private readonly out: string,
     private readonly killGraceMs: number,
-  ) {}
+  ) {
+    // Now, not in start(): the lanes get the link (a copy of it) before the watchdog is started.
+    this.link.socket = socketPath()
+  }
 
   /**
    * Starts the watchdog process, publishes its pipe to the workers, then tells it every test
@@ -60,7 +63,14 @@ export class Watchdog {
   start(running: () => Array<{ pgid: number; id: string }>): void {
     if (this.closed || this.started) return
     this.started = true
-    this.link.socket = socketPath()
+    try {
+      this.spawn(running)
+    } finally {
+      watchdogStarted(this.link)
+    }
+  }
+
+  private spawn(running: () => Array<{ pgid: number; id: string }>): void {
     // A small heap and no V8 helper threads: the process forks every test, and a fork copies the
     // page tables of what the heap has touched (and write-protects it, so that each later write
     // faults). Its helper threads' CPU per test fell from ~200 to ~16 µs
@@ -130,6 +140,7 @@ export class Watchdog {
   /** The run ended normally: say goodbye, then close the pipe, so the watchdog exits and does nothing. */
   close(): void {
     this.closed = true
+    watchdogStarted(this.link) // (never started: no lane waits for it any longer)
     this.tell({ t: 'bye' })
     Atomics.store(new Int32Array(this.link.cell), 0, 0)
     this.fd = undefined
