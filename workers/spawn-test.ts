@@ -106,7 +106,9 @@ export function spawnTest(opts: SpawnOptions): Promise<Outcome> {
           exit = { code, signal, endAt: now() }
           clearTimeout(termTimer)
           if (pipesClosed) finish()
-          else drainTimer = setTimeout(finish, DRAIN_MS)
+          // The pipes' closing usually comes with the exit, in the same read: the timer is made only
+          // if it did not (a microtask runs once every frame of that read is handled).
+          else queueMicrotask(() => void (!settled && !pipesClosed && (drainTimer = setTimeout(finish, DRAIN_MS))))
         },
         closed: () => {
           pipesClosed = true

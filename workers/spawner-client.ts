@@ -1,5 +1,5 @@
 import { createConnection, type Socket } from 'node:net'
-import { CLOSED, DONE, DROP, EXITED, FAILED, FrameReader, HELLO, SPAWN, SPAWNED, STDERR, STDOUT, frame } from '../src/lanes/spawn-wire.js'
+import { CLOSED, DONE, DROP, EXITED, FAILED, FrameReader, HELLO, SPAWN, SPAWNED, STDERR, STDOUT, frame, writeFrames } from '../src/lanes/spawn-wire.js'
 import { processesWithEnv } from '../src/util/process-group.js'
 import { describeSpawnError, type LaunchEvents, type Launcher } from './launch.js'
 
@@ -20,6 +20,14 @@ export class SpawnerClient {
   private nextId = 1
   private readonly pending = new Map<number, { events: LaunchEvents; command: string; testEnv: Record<string, string>; spawned: boolean; closed: boolean }>()
   private readonly deadline = Date.now() + CONNECT_FOR_MS
+  private answer: () => void = () => {}
+  /**
+   * Settles once the spawner is connected or given up on. A lane forks its first test itself if the
+   * spawner is not up yet (so the run starts at once), then waits on this: a fork of the runner, a
+   * multi-threaded process with four V8 heaps, costs several milliseconds of CPU where the spawner's
+   * costs half of one, and a lane of trivial tests forked a dozen of them while the spawner booted.
+   */
+  readonly answered = new Promise<void>((resolve) => (this.answer = resolve))
   private readonly readBuffer = Buffer.allocUnsafe(64 * 1024)
 
   constructor(
@@ -48,11 +56,13 @@ export class SpawnerClient {
       socket.write(frame(HELLO, 0, JSON.stringify({ token: this.token, env: this.env })))
       this.socket = socket
       this.ready_ = true
+      this.answer()
     })
     socket.on('error', (err: NodeJS.ErrnoException) => {
       socket.destroy()
       const booting = err.code === 'ENOENT' || err.code === 'ECONNREFUSED'
       if (!this.ready_ && !this.ended && booting && Date.now() < this.deadline) this.retry = setTimeout(() => this.connect(), RETRY_MS)
+      else this.answer()
     })
     socket.on('close', () => {
       if (this.socket !== socket) return
@@ -101,7 +111,7 @@ export class SpawnerClient {
 
   /** Sends the DONE frames still held (the lane is about to wait, or to end). */
   flush(): void {
-    if (this.done.length > 0) this.socket?.write(Buffer.concat(this.done))
+    if (this.done.length > 0 && this.socket) writeFrames(this.socket, Buffer.concat(this.done))
     this.done = []
   }
 
@@ -110,7 +120,7 @@ export class SpawnerClient {
       data = Buffer.concat([...this.done, data])
       this.done = []
     }
-    this.socket?.write(data)
+    if (this.socket) writeFrames(this.socket, data)
   }
 
   readonly launch: Launcher = (req, events) => {
@@ -132,6 +142,7 @@ export class SpawnerClient {
   close(): void {
     this.ended = true
     clearTimeout(this.retry)
+    this.answer()
     this.flush()
     const socket = this.socket
     this.socket = null

@@ -71,18 +71,25 @@ export class TestOutput {
   private tail: Buffer[] = []
   private tailSize = 0
 
+  /** Written with the first output, or with the footer: a test that prints nothing costs one write. */
+  private header: string | null
+
   constructor(
     private readonly log: WorkerLog,
     private readonly maxBytes: number,
     header: string,
   ) {
     this.start = log.offset
-    log.write(header)
+    this.header = header
   }
 
   private sinceReclaim = 0
 
   data = (chunk: Buffer): void => {
+    if (this.header !== null) {
+      this.log.write(this.header)
+      this.header = null
+    }
     this.sinceReclaim += chunk.length
     if (this.sinceReclaim >= RECLAIM_EVERY) {
       this.sinceReclaim = 0
@@ -114,9 +121,11 @@ export class TestOutput {
 
   /** Writes the footer and returns what the result needs to know about the output. */
   finish(footer: string): { outputBytes: number; droppedBytes: number; offset: number; length: number; tail: string } {
-    if (this.lastByte !== 10) this.log.write('\n')
-    if (this.dropped > 0) this.log.write(`[claimrun: output capped at ${this.maxBytes} bytes; ${this.dropped} more bytes dropped]\n`)
-    this.log.write(footer)
+    let end = this.header ?? ''
+    this.header = null
+    if (this.lastByte !== 10) end += '\n'
+    if (this.dropped > 0) end += `[claimrun: output capped at ${this.maxBytes} bytes; ${this.dropped} more bytes dropped]\n`
+    this.log.write(end + footer)
     return {
       outputBytes: this.bytes,
       droppedBytes: this.dropped,
@@ -127,6 +136,7 @@ export class TestOutput {
   }
 
   private tailText(): string {
+    if (this.bytes === 0) return ''
     let buf = Buffer.concat(this.tail)
     if (buf.length > TAIL_BYTES) buf = buf.subarray(buf.length - TAIL_BYTES)
     const cut = this.bytes > buf.length

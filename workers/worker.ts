@@ -28,6 +28,8 @@ trace('worker: module loaded')
 const START_NOTE_AFTER_MS = 50
 /** How often a lane posts its queued notes (results of passed tests, starts) to the main thread. */
 const NOTES_EVERY_MS = 25
+/** How long a lane that has run a test waits for a spawner still booting before it forks the next test itself. */
+const SPAWNER_WAIT_MS = 1000
 
 const notRunMessage = (slot: number, lane: number, attempt: number, at: number): EndMessage => ({
   slot, lane, attempt, startAt: at, endAt: at, exitCode: null, signal: null, notRun: true, timedOut: false,
@@ -45,6 +47,12 @@ if (booted) {
     Atomics.add(booted, 0, 1)
     Atomics.notify(booted, 0)
   })
+}
+
+/** Resolves when `p` does, or after `ms`. */
+function waitBounded(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer))
 }
 
 export default async function work(task: WorkerTask): Promise<{ lane: number; ran: number; threadId: number }> {
@@ -71,6 +79,7 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
     return spawner
   }
   let ran = 0
+  let waited = false
   const notes = new NoteQueue(task.port)
   // The running test's start, until it is told: with its end if the test is quick, else on a tick.
   let untold: StartMessage | null = null
@@ -109,6 +118,11 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
         attempt = attemptOf(board, slot)
       }
       const test = decodeTest(task.plan, slot)
+      // The first test of a lane goes at once; later ones wait for the spawner (see SpawnerClient.answered).
+      if (spawner && !spawner.ready && ran > 0 && !waited) {
+        waited = true
+        await waitBounded(spawner.answered, SPAWNER_WAIT_MS)
+      }
       const startAt = now()
       if (isStopped(board)) {
         // The run stopped between our claim and now: say so rather than start a test nobody waits for.

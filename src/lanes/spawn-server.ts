@@ -16,7 +16,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer, type Server, type Socket } from 'node:net'
-import { CLOSED, DONE, DROP, EXITED, FAILED, FrameReader, HELLO, SPAWN, SPAWNED, STDERR, STDOUT, frame } from './spawn-wire.js'
+import { CLOSED, DONE, DROP, EXITED, FAILED, FrameReader, HELLO, SPAWN, SPAWNED, STDERR, STDOUT, frame, writeFrames } from './spawn-wire.js'
 
 interface SpawnRequest {
   argv: string[]
@@ -49,26 +49,24 @@ function serveLane(socket: Socket, token: string, groups: Map<number, string>): 
 
   // Frames made in one turn of the event loop (a test's exit and its pipes closing, say) go out in
   // one write, so the worker wakes once for them.
-  let corked = false
-  const uncork = (): void => {
-    corked = false
-    socket.uncork()
-  }
-  // A worker that reads slowly holds its test's output back here, in the pipe, not in our memory.
-  const send = (kind: number, id: number, payload?: string | Uint8Array): void => {
-    if (socket.destroyed) return
-    if (!corked) {
-      corked = true
-      socket.cork()
-      setImmediate(uncork)
-    }
-    if (socket.write(frame(kind, id, payload)) || paused) return
+  let batch: Buffer[] = []
+  const flush = (): void => {
+    const frames = batch
+    batch = []
+    if (socket.destroyed || frames.length === 0) return
+    if (writeFrames(socket, frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames)) || paused) return
+    // A worker that reads slowly holds its test's output back here, in the pipe, not in our memory.
     paused = true
     for (const child of children.values()) flow(child, false)
     socket.once('drain', () => {
       paused = false
       for (const child of children.values()) flow(child, true)
     })
+  }
+  const send = (kind: number, id: number, payload?: string | Uint8Array): void => {
+    if (socket.destroyed) return
+    if (batch.length === 0) setImmediate(flush)
+    batch.push(frame(kind, id, payload))
   }
 
   const start = (id: number, req: SpawnRequest, base: Record<string, string>): void => {

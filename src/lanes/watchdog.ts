@@ -75,7 +75,10 @@ export class Watchdog {
     // page tables of what the heap has touched (and write-protects it, so that each later write
     // faults). Its helper threads' CPU per test fell from ~200 to ~16 µs
     // (bench/support/profile-per-test.py).
-    const args = ['--max-semi-space-size=1', '--single-threaded', SCRIPT, this.out, String(this.killGraceMs), String(process.pid), this.link.token]
+    // And no TurboFan: with --single-threaded it compiles on the main thread, between forks, ~140 µs
+    // per test over a 500-test run, more than the optimized code saves in a process whose JS per
+    // test is mostly Node's own spawn setup (--no-opt is an alias V8 keeps on Node 20 to 24).
+    const args = ['--max-semi-space-size=1', '--single-threaded', '--no-opt', SCRIPT, this.out, String(this.killGraceMs), String(process.pid), this.link.token]
     if (this.link.socket) args.push(this.link.socket)
     try {
       const options = {

@@ -18,10 +18,17 @@ export interface Discovered {
 
 
 /** Named like a test; with a --cmd (`anyType`) that is enough, since the command runs any file. */
-function defaultMatch(name: string, mode: number, anyType: boolean): 'test' | 'no-runner' | false {
+function defaultMatch(name: string, mode: () => number, anyType: boolean): 'test' | 'no-runner' | false {
   const named = name.startsWith('test') || /\.test\.[^/]+$|_test\.[^/]+$|\.spec\.[^/]+$/.test(name)
   if (!named) return false
-  return anyType || RUNNABLE_EXTENSIONS.includes(extname(name).toLowerCase()) || isExecutable(mode) ? 'test' : 'no-runner'
+  return anyType || RUNNABLE_EXTENSIONS.includes(extname(name).toLowerCase()) || isExecutable(mode()) ? 'test' : 'no-runner'
+}
+
+/** A file the walk found: its path, its id (sorted by, computed once), and its real path when known. */
+interface Found {
+  file: string
+  id: string
+  real: string | undefined
 }
 
 const loadPicomatch = (): typeof import('picomatch') => createRequire(import.meta.url)('picomatch')
@@ -44,10 +51,12 @@ export function discover(paths: string[], cwd: string, pattern?: string, anyType
   // Per path given: a folder reached again inside one walk is a loop; across paths, files dedupe.
   let visitedDirs = new Set<string>()
 
-  const add = (file: string): void => {
+  // `real`: the file's real path when the walk knows it (a plain file in a folder whose real path
+  // it has), which saves realpathSync's lstat of every component, per file.
+  const add = (file: string, known?: string): void => {
     let real: string
     try {
-      real = realpathSync(file)
+      real = known ?? realpathSync(file)
     } catch {
       return
     }
@@ -57,7 +66,7 @@ export function discover(paths: string[], cwd: string, pattern?: string, anyType
     }
   }
 
-  const walk = (dir: string, root: string, found: string[]): void => {
+  const walk = (dir: string, root: string, found: Found[]): void => {
     let real: string
     try {
       real = realpathSync(dir)
@@ -76,15 +85,18 @@ export function discover(paths: string[], cwd: string, pattern?: string, anyType
     const subdirs: string[] = []
     for (const entry of entries) {
       const full = join(dir, entry.name)
+      const link = entry.isSymbolicLink()
       let isDir = entry.isDirectory()
       let isFile = entry.isFile()
-      let mode = 0
-      if (entry.isSymbolicLink() || isFile) {
+      // A file's mode is looked up only where it decides (see defaultMatch): a stat per file was
+      // most of discovery's cost on a folder of hundreds of tests.
+      let mode = (): number => statSync(full).mode
+      if (link) {
         try {
           const st = statSync(full)
           isDir = st.isDirectory()
           isFile = st.isFile()
-          mode = st.mode
+          mode = () => st.mode
         } catch {
           continue // broken link
         }
@@ -92,8 +104,13 @@ export function discover(paths: string[], cwd: string, pattern?: string, anyType
       if (isDir) {
         if (entry.name !== 'node_modules' && !entry.name.startsWith('.')) subdirs.push(full)
       } else if (isFile) {
-        const ok = matcher ? matcher(relative(root, full).split(sep).join('/')) && 'test' : defaultMatch(entry.name, mode, anyType)
-        if (ok === 'test') found.push(full)
+        let ok: 'test' | 'no-runner' | false
+        try {
+          ok = matcher ? matcher(relative(root, full).split(sep).join('/')) && 'test' : defaultMatch(entry.name, mode, anyType)
+        } catch {
+          continue // gone meanwhile
+        }
+        if (ok === 'test') found.push({ file: full, id: testId(cwd, full), real: link ? undefined : join(real, entry.name) })
         else if (ok === 'no-runner') unrunnable.push(full)
       }
     }
@@ -109,11 +126,11 @@ export function discover(paths: string[], cwd: string, pattern?: string, anyType
       add(abs)
       continue
     }
-    const found: string[] = []
+    const found: Found[] = []
     visitedDirs = new Set<string>()
     walk(abs, abs, found)
-    found.sort((a, b) => naturalCompare(testId(cwd, a), testId(cwd, b)))
-    for (const f of found) add(f)
+    found.sort((a, b) => naturalCompare(a.id, b.id))
+    for (const f of found) add(f.file, f.real)
     if (found.length === 0) {
       const skipped = unrunnable.filter((f) => f.startsWith(abs + sep))
       if (skipped.length) throw new ClaimrunError('CLAIMRUN_NO_TESTS', `no tests in ${JSON.stringify(p)}: ${noRunnerText(skipped.map((f) => testId(cwd, f)))}`)
