@@ -82,6 +82,7 @@ export function spawnTest(opts: SpawnOptions): Promise<Outcome> {
       else void endGroup(pid, 0).then(done)
     }
 
+    const requestedAt = now()
     const launched = opts.launch(
       { argv: opts.argv, cwd: opts.cwd, env: opts.env, testEnv: opts.testEnv, test: opts.test },
       {
@@ -89,11 +90,16 @@ export function spawnTest(opts: SpawnOptions): Promise<Outcome> {
           pid = p
           opts.onSpawn(p)
           if (opts.timeoutMs <= 0) return
-          termTimer = setTimeout(() => {
-            timedOut = true
-            signalGroup(p, 'SIGTERM')
-            killTimer = setTimeout(() => signalGroup(p, 'SIGKILL'), opts.killGraceMs)
-          }, opts.timeoutMs)
+          // Timed from the request: the spawner may tell the pid a few ms after the fork. Made in a
+          // microtask: a quick test's exit often comes in the same read, and then no timer is needed.
+          queueMicrotask(() => {
+            if (exit || settled) return
+            termTimer = setTimeout(() => {
+              timedOut = true
+              signalGroup(p, 'SIGTERM')
+              killTimer = setTimeout(() => signalGroup(p, 'SIGKILL'), opts.killGraceMs)
+            }, Math.max(0, opts.timeoutMs - (now() - requestedAt)))
+          })
         },
         failed,
         data: (chunk, stdout) => {

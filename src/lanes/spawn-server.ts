@@ -18,6 +18,13 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer, type Server, type Socket } from 'node:net'
 import { CLOSED, DONE, DROP, EXITED, FAILED, FrameReader, HELLO, SPAWN, SPAWNED, STDERR, STDOUT, frame, writeFrames } from './spawn-wire.js'
 
+/**
+ * How long a SPAWNED frame may wait for the test's next frames. The worker learns the test's pid
+ * that much later at most (for its timeout, and for ending the test on a stop, which polls for
+ * it); a test that runs longer is not otherwise affected.
+ */
+const SPAWNED_HOLD_MS = 3
+
 interface SpawnRequest {
   argv: string[]
   cwd: string
@@ -48,9 +55,18 @@ function serveLane(socket: Socket, token: string, groups: Map<number, string>): 
   }
 
   // Frames made in one turn of the event loop (a test's exit and its pipes closing, say) go out in
-  // one write, so the worker wakes once for them.
+  // one write, so the worker wakes once for them. A test's SPAWNED alone waits up to SPAWNED_HOLD_MS
+  // for more: a test that ends by then (most take a few milliseconds) costs the worker one wake-up
+  // and the spawner one write, not two.
   let batch: Buffer[] = []
+  let immediate = false
+  let hold: NodeJS.Timeout | undefined
   const flush = (): void => {
+    immediate = false
+    if (hold !== undefined) {
+      clearTimeout(hold)
+      hold = undefined
+    }
     const frames = batch
     batch = []
     if (socket.destroyed || frames.length === 0) return
@@ -65,8 +81,12 @@ function serveLane(socket: Socket, token: string, groups: Map<number, string>): 
   }
   const send = (kind: number, id: number, payload?: string | Uint8Array): void => {
     if (socket.destroyed) return
-    if (batch.length === 0) setImmediate(flush)
     batch.push(frame(kind, id, payload))
+    if (immediate) return
+    if (kind !== SPAWNED) {
+      immediate = true
+      setImmediate(flush)
+    } else if (hold === undefined) hold = setTimeout(flush, SPAWNED_HOLD_MS)
   }
 
   const start = (id: number, req: SpawnRequest, base: Record<string, string>): void => {

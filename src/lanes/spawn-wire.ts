@@ -25,12 +25,14 @@ export const CLOSED = 15 // both pipes are closed
 const HEADER = 9
 
 export function frame(kind: number, id: number, payload: string | Uint8Array = ''): Buffer {
-  const body = typeof payload === 'string' ? Buffer.from(payload) : payload
-  const out = Buffer.allocUnsafe(HEADER + body.length)
-  out.writeUInt8(kind, 0)
+  const text = typeof payload === 'string'
+  const length = text ? Buffer.byteLength(payload) : payload.length
+  const out = Buffer.allocUnsafe(HEADER + length)
+  out[0] = kind
   out.writeUInt32LE(id, 1)
-  out.writeUInt32LE(body.length, 5)
-  out.set(body, HEADER)
+  out.writeUInt32LE(length, 5)
+  if (text) out.write(payload, HEADER)
+  else out.set(payload, HEADER)
   return out
 }
 
@@ -39,20 +41,22 @@ export function frame(kind: number, id: number, payload: string | Uint8Array = '
  * the chunk: `onFrame` must copy what it keeps past its return.
  */
 export class FrameReader {
-  private pending: Buffer = Buffer.alloc(0)
+  private pending: Buffer | null = null
 
   constructor(private readonly onFrame: (kind: number, id: number, payload: Buffer) => void) {}
 
   push(chunk: Buffer): void {
-    let buf = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk
-    while (buf.length >= HEADER) {
-      const length = buf.readUInt32LE(5)
-      if (buf.length < HEADER + length) break
-      this.onFrame(buf.readUInt8(0), buf.readUInt32LE(1), buf.subarray(HEADER, HEADER + length))
-      buf = buf.subarray(HEADER + length)
+    const buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk
+    const end = buf.length
+    let at = 0
+    while (end - at >= HEADER) {
+      const length = buf.readUInt32LE(at + 5)
+      if (end - at - HEADER < length) break
+      this.onFrame(buf[at] as number, buf.readUInt32LE(at + 1), buf.subarray(at + HEADER, at + HEADER + length))
+      at += HEADER + length
     }
     // Copied: the rest may be a view into a chunk the socket reuses.
-    this.pending = buf.length > 0 ? Buffer.from(buf) : Buffer.alloc(0)
+    this.pending = at < end ? Buffer.from(buf.subarray(at)) : null
   }
 }
 

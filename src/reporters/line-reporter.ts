@@ -12,11 +12,25 @@ const PROGRESS_STEPS = 10
  * `quiet` (--summary short) prints only what did not pass, retries and slow tests, plus a
  * progress line every tenth of the suite, for suites too big to list.
  */
-export function lineReporter(stream: NodeJS.WritableStream, color: boolean, quiet = false): (event: RunEvent) => void {
+export function lineReporter(out: NodeJS.WritableStream, color: boolean, quiet = false): (event: RunEvent) => void {
   const style = makeStyle(color)
   let total = 0
   let done = 0
   let failed = 0
+  // The lines of one turn (the lanes' results come in batches) go out in one write, at the end of
+  // the turn: a write per test was a good part of the main thread's time per test.
+  let lines = ''
+  const flush = (): void => {
+    const text = lines
+    lines = ''
+    if (text) out.write(text)
+  }
+  const stream = {
+    write(line: string): void {
+      if (!lines) queueMicrotask(flush)
+      lines += line
+    },
+  }
   return (event) => {
     switch (event.type) {
       case 'run:start':
@@ -52,6 +66,7 @@ export function lineReporter(stream: NodeJS.WritableStream, color: boolean, quie
         stream.write(style('magenta', `claimrun: ${event.worker} died${event.test ? ` while running ${escapeLine(event.test)}` : ''}: ${escapeLine(event.reason)}\n`))
         break
       case 'run:warning':
+        flush() // stdout's lines so far first, where both go to one log
         process.stderr.write(`claimrun: warning: ${escapeLine(event.message)}\n`)
         break
       case 'run:interrupt':
