@@ -132,7 +132,9 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
       // Not before the runner has started its watchdog (it does so while the lanes set up).
       if (ran === 0) awaitWatchdog(wd)
       const output = new TestOutput(log, task.maxOutputBytes, `=== ${escapeLine(test.id)} (attempt ${attempt}, started ${new Date(startAt).toISOString()})\n`)
-      const tap = task.tap ? new TapStream() : undefined
+      // Made on the test's first stdout: one that prints nothing is not TAP, and costs nothing here.
+      let tap: TapStream | undefined
+      const onStdout = task.tap ? (chunk: Buffer): void => (tap ??= new TapStream()).write(chunk) : undefined
       const outcome = await spawnTest({
         launch: spawnerNow()?.ready ? (spawner as SpawnerClient).launch : here,
         test: test.id,
@@ -143,7 +145,7 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
         timeoutMs: task.timeoutMs,
         killGraceMs: task.killGraceMs,
         output,
-        ...(tap ? { onStdout: tap.write } : {}),
+        ...(onStdout ? { onStdout } : {}),
         onSpawn: (pid) => {
           trace(`worker: spawned slot ${slot} by ${spawner?.ready ? 'spawner' : 'lane'}`)
           setLanePid(board, task.lane, pid)
