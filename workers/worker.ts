@@ -18,7 +18,7 @@ import { launchHere } from './launch.js'
 import { SpawnerClient } from './spawner-client.js'
 import { TapStream } from './tap-stream.js'
 import { TestOutput, WorkerLog } from './worker-log.js'
-import { awaitWatchdog, spawnerBooting, tellWatchdog, watchdogFd } from '../src/lanes/watchdog-wire.js'
+import { awaitWatchdog, spawnerBooting, tellWatchdog, watchdogFd, whenSpawnerBooting } from '../src/lanes/watchdog-wire.js'
 import { trace } from '../src/util/trace.js'
 
 trace('worker: module loaded')
@@ -118,10 +118,19 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
         attempt = attemptOf(board, slot)
       }
       const test = decodeTest(task.plan, slot)
-      // The first test of a lane goes at once; later ones wait for the spawner (see SpawnerClient.answered).
-      if (spawner && !spawner.ready && ran > 0 && !waited) {
+      // A lane's first test goes at once; after it the lane waits (bounded) for the spawner rather than
+      // fork more tests itself: a fork of this multi-threaded process costs several ms of CPU, the
+      // spawner's about half of one, and a lane of quick tests forked a dozen while the spawner
+      // booted. Only where the run boots it: a watchdog was started, and there are more tests than
+      // lanes (src/lanes/execution.ts).
+      if (ran > 0 && !waited && wd?.socket && watchdogFd(wd) !== undefined && planSize(task.plan) > task.lanes && !spawnerNow()?.ready) {
         waited = true
-        await waitBounded(spawner.answered, SPAWNER_WAIT_MS)
+        const deadline = now() + SPAWNER_WAIT_MS
+        // The main thread boots the spawner once it hears a test is under way.
+        notes.flush()
+        if (!spawnerBooting(wd)) await whenSpawnerBooting(wd, SPAWNER_WAIT_MS)
+        const booting = spawnerNow()
+        if (booting && !booting.ready) await waitBounded(booting.answered, Math.max(0, deadline - now()))
       }
       const startAt = now()
       if (isStopped(board)) {

@@ -123,7 +123,9 @@ export class Watchdog {
    */
   boot(): void {
     if (!this.wake) return
-    Atomics.store(new Int32Array(this.link.cell), 1, 1)
+    const cell = new Int32Array(this.link.cell)
+    Atomics.store(cell, 1, 1)
+    Atomics.notify(cell, 1) // lanes waiting for the spawner (workers/worker.ts)
     this.wake.destroy()
     this.wake = null
   }
