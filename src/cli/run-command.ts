@@ -92,8 +92,9 @@ export function registerRun(program: Command): void {
         ...runOptionsFromFlags(paths, flags),
         signal: stop.signal,
         forceSignal: force.signal,
-        // bin.ts ends the process once the command is done; a watch runs again, so it ends its threads.
-        exitsAfter: !flags.watch,
+        // bin.ts ends the process once the command is done; a watch runs again and --ui-keep goes on
+        // serving, so those end their threads.
+        exitsAfter: !flags.watch && !flags.uiKeep,
       }
       /** One run: a live view on a terminal (else plain lines), then the summary. */
       const runOnce = async (opts: RunOptions & InternalOptions): Promise<RunResult> => {
