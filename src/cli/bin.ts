@@ -5,6 +5,7 @@
  */
 // Armed before anything else loads (guards.ts imports only Node built-ins): a stop signal or a closed
 // stdout in the first milliseconds still ends with results, not with Node's default exit.
+import './compile-cache.js'
 import { armStopSignals, guardOutput } from './guards.js'
 import { trace, traceNodeTiming } from '../util/trace.js'
 guardOutput(process.stdout)
