@@ -86,6 +86,33 @@ describe.runIf(process.platform === 'linux')('the spawner: tests are forked by t
     await waitFor(() => !existsSync(`/proc/${hanging}`) || readFileSync(`/proc/${hanging}/stat`, 'latin1').split(' ')[2] === 'Z', 'the hanging test to be gone')
   })
 
+  it('a test that floods stdout through the spawner: every byte reaches the log, in order, and the run ends', async () => {
+    const dir = tempDir()
+    const out = join(dir, 'out')
+    const record = join(dir, 'parents')
+    const pids = join(dir, 'pids')
+    const gate = join(dir, 'gate')
+    killRecordedOnFinish(pids)
+    // The first test holds the lane until it is connected, so the second surely goes through the spawner,
+    // whose frames then outrun what the socket holds (written straight to its fd until it is full,
+    // then queued behind in the stream).
+    write(dir, 't/test_1.sh', parentTest(record, pids, gate))
+    write(dir, 't/test_2.sh', `echo $$ >> '${pids}'\nprintf '%s %s\\n' "$CLAIMRUN_TEST" "$(tr '\\0' ' ' < /proc/$PPID/cmdline)" >> '${record}'\nseq 1 1500000\n`)
+    const runner = startRunner(dir, ['--workers', '1', '--order', 'given', '--no-history', '--out', out])
+    await waitFor(() => (spawnerSocket(runner.child.pid)?.connections ?? 0) >= 1 && existsSync(record) && readLines(record).length >= 1, 'the lane connected to the spawner, holding test_1')
+    writeFileSync(gate, '')
+    expect(await runner.exited).toBe(0)
+    const flood = readResults(out).tests.find((t) => t.id === 't/test_2.sh') as unknown as { status: string; outputBytes: number; log: { path: string; offset: number; length: number } }
+    expect(readLines(record)[1]).toMatch(/watchdog-process\.js/)
+    let expected = ''
+    for (let i = 1; i <= 1500000; i++) expected += `${i}\n`
+    expect(flood.status).toBe('passed')
+    expect(flood.outputBytes).toBe(expected.length)
+    const logged = readFileSync(join(out, flood.log.path)).subarray(flood.log.offset, flood.log.offset + flood.log.length).toString('utf8')
+    const body = logged.slice(logged.indexOf('\n') + 1, logged.lastIndexOf('=== '))
+    expect(body === expected).toBe(true)
+  })
+
   it('a connection that does not open with the run\'s token is hung up on, and starts nothing', async () => {
     const dir = tempDir()
     const out = join(dir, 'out')
