@@ -19,11 +19,13 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { CLOSED, DONE, DROP, EXITED, FAILED, FrameReader, HELLO, SPAWN, SPAWNED, STDERR, STDOUT, frame, writeFrames } from './spawn-wire.js'
 
 /**
- * How long a SPAWNED frame may wait for the test's next frames. The worker learns the test's pid
- * that much later at most (for its timeout, and for ending the test on a stop, which polls for
- * it); a test that runs longer is not otherwise affected.
+ * How long a SPAWNED or EXITED frame may wait for the test's next frames (its exit, its pipes'
+ * closing, which come in later turns of the loop than the fork and than each other). The worker
+ * learns the pid, or the exit, that much later at most: for the pid, its timeout (timed from the
+ * request) and ending the test on a stop (which polls for it) wait that long; for the exit, it needs
+ * the pipes closed as well before it settles the test anyway.
  */
-const SPAWNED_HOLD_MS = 3
+const HOLD_MS = 3
 
 interface SpawnRequest {
   argv: string[]
@@ -54,10 +56,9 @@ function serveLane(socket: Socket, token: string, groups: Map<number, string>): 
     else pipe?.pause()
   }
 
-  // Frames made in one turn of the event loop (a test's exit and its pipes closing, say) go out in
-  // one write, so the worker wakes once for them. A test's SPAWNED alone waits up to SPAWNED_HOLD_MS
-  // for more: a test that ends by then (most take a few milliseconds) costs the worker one wake-up
-  // and the spawner one write, not two.
+  // Frames made in one turn of the event loop go out in one write, so the worker wakes once for
+  // them. SPAWNED and EXITED wait up to HOLD_MS for more: a test that ends by then (most take a
+  // few milliseconds) costs the worker one wake-up and the spawner one write, not three.
   let batch: Buffer[] = []
   let immediate = false
   let hold: NodeJS.Timeout | undefined
@@ -83,10 +84,10 @@ function serveLane(socket: Socket, token: string, groups: Map<number, string>): 
     if (socket.destroyed) return
     batch.push(frame(kind, id, payload))
     if (immediate) return
-    if (kind !== SPAWNED) {
+    if (kind !== SPAWNED && kind !== EXITED) {
       immediate = true
       setImmediate(flush)
-    } else if (hold === undefined) hold = setTimeout(flush, SPAWNED_HOLD_MS)
+    } else if (hold === undefined) hold = setTimeout(flush, HOLD_MS)
   }
 
   const start = (id: number, req: SpawnRequest, base: Record<string, string>): void => {
