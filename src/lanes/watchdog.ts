@@ -78,7 +78,10 @@ export class Watchdog {
     // And no TurboFan: with --single-threaded it compiles on the main thread, between forks, ~140 µs
     // per test over a 500-test run, more than the optimized code saves in a process whose JS per
     // test is mostly Node's own spawn setup (--no-opt is an alias V8 keeps on Node 20 to 24).
-    const args = ['--max-semi-space-size=1', '--single-threaded', '--no-opt', SCRIPT, this.out, String(this.killGraceMs), String(process.pid), this.link.token]
+    // A profile of the run (bench/support/profile-per-test.py runs the runner under perf with these)
+    // names the watchdog's functions too.
+    const profiling = process.execArgv.filter((a) => a === '--perf-basic-prof' || a === '--interpreted-frames-native-stack')
+    const args = [...profiling, '--max-semi-space-size=1', '--single-threaded', '--no-opt', SCRIPT, this.out, String(this.killGraceMs), String(process.pid), this.link.token]
     if (this.link.socket) args.push(this.link.socket)
     try {
       const options = {
