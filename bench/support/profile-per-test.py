@@ -108,7 +108,8 @@ def profile(tests_dir, args, env):
             command = ['node', '--perf-basic-prof', '--interpreted-frames-native-stack', FLOOR, 'main', '3', 'sh', *files]
         else:
             command = ['node', '--perf-basic-prof', '--interpreted-frames-native-stack', CLI, 'run', tests_dir, '--no-history', '--out', out, *args]
-        subprocess.run(['perf', 'record', '-q', '-g', '-F', str(FREQ), '-o', data, '--', *command], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        # In the temp folder: --interpreted-frames-native-stack has V8 write isolate-*.log files where it runs.
+        subprocess.run(['perf', 'record', '-q', '-g', '-F', str(FREQ), '-o', data, '--', *command], env=env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
         script = subprocess.run(['perf', 'script', '-i', data, '--show-task-events', '-F', 'comm,pid,tid,ip,sym'],
                                 capture_output=True, text=True, check=False).stdout
     parent, execed, root = {}, set(), None
