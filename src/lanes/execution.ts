@@ -131,7 +131,6 @@ export class Execution implements RunContext {
       this.watchdog.close() // (its socket's folder exists already)
       throw err
     }
-    trace('execution: pool taken')
     this.pool.on('error', (err: Error) => this.internalErrors.push(`worker pool: ${err.message}`))
     this.source.start({
       leaseLost: (slot) => this.recorder.note(slot, 'lease lost while running (renewal refused); the store may give it to another worker'),
@@ -162,19 +161,16 @@ export class Execution implements RunContext {
       trace('execution: lanes done')
       await reaper
       // Every lane has returned, so the threads hold nothing: they are ended while the run's files
-      // are written (10-20 ms each here), not before.
+      // are written (10-20 ms each here), not before; or left to the exit, when the process ends next.
       threadsEnded = endPool(this.pool, { exitsAfter: this.opts.exitsAfter })
       this.watchdog.close()
-      trace('execution: watchdog closed')
       signal?.removeEventListener('abort', onAbort)
       forceSignal?.removeEventListener('abort', onForce)
     }
     try {
       return this.finish(names)
     } finally {
-      trace('execution: finished, ending threads')
       await threadsEnded
-      trace('execution: threads ended')
     }
   }
 
