@@ -28,8 +28,12 @@ trace('worker: module loaded')
 const START_NOTE_AFTER_MS = 50
 /** How often a lane posts its queued notes (results of passed tests, starts) to the main thread. */
 const NOTES_EVERY_MS = 25
-/** How long a lane that has run a test waits for a spawner still booting before it forks the next test itself. */
-const SPAWNER_WAIT_MS = 1000
+/**
+ * How long a lane that has run a test waits for a spawner still booting before it forks the next test
+ * itself (once: it does not wait again). The spawner boots in ~50-150 ms here; a bound well above
+ * that, but short enough that a spawner that never comes costs a lane little.
+ */
+const SPAWNER_WAIT_MS = 250
 
 const notRunMessage = (slot: number, lane: number, attempt: number, at: number): EndMessage => ({
   slot, lane, attempt, startAt: at, endAt: at, exitCode: null, signal: null, notRun: true, timedOut: false,
