@@ -1,17 +1,17 @@
 // Cost per test, apart from the fixed cost of a run: every runner takes the same N trivial `sh`
-// tests and the same 3 (one per lane), 3 at a time; its cost per test is the slope
-// (T_N − T_3) / (N − 3), in wall time and in CPU time of its whole process tree. The small run has
-// one test per lane so that both runs start the same lanes: claimrun boots only as many worker
-// threads as a folder has tests, and against a one-test run the two extra threads' boot counted as
-// per-test cost (~0.1 ms of CPU per test at N = 500). Also the whole-run comparisons on node
+// tests and the same 6, 3 at a time; its cost per test is the slope (T_N − T_6) / (N − 6), in wall
+// time and in CPU time of its whole process tree. The small run pays every fixed cost the big one
+// pays: claimrun boots only as many worker threads as a folder has tests (up to --workers), and its
+// spawner only in a run with more tests than lanes, so against a one-test run those boots counted
+// as per-test cost (~0.1 ms each per test at N = 500). Also the whole-run comparisons on node
 // scripts and node:test files.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { median, mustPass, scratch, timed } from './support/measure.mjs'
 import { BASELINE, claimrun, EXTRA_NODES, floor, THIS_NODE, xargs } from './support/runners.mjs'
 
-/** The small run: one test per lane. */
-const FEW = 3
+/** The small run: two tests per lane (more tests than lanes, so claimrun's spawner boots in it too). */
+const FEW = 6
 
 function writeSuite(dir, sub, count, name, body) {
   mkdirSync(join(dir, sub))
@@ -72,7 +72,7 @@ export async function benchPerTest({ count = 500, reps = 5, log = console.log } 
       row.cpuSlope = (row.cpuMs - row.fewCpuMs) / (count - FEW)
       log(`  per-test  ${row.name.padEnd(52)} N=${count} ${row.ms.toFixed(0).padStart(5)} ms, N=${FEW} ${row.fewMs.toFixed(0).padStart(4)} ms → ${row.slope.toFixed(3)} ms/test wall, ${row.cpuSlope.toFixed(3)} ms/test CPU`)
     }
-    return { count, rows, node: THIS_NODE.version }
+    return { count, few: FEW, rows, node: THIS_NODE.version }
   } finally {
     done()
   }

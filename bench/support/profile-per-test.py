@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Where claimrun's CPU goes per test: runs `perf record` over a whole run (every process and
-thread of the tree) of the N tests in a folder and of its first 3 (one per lane, so that both runs
-start the same worker threads), then splits the samples by who spent them and on what. Per test =
-(N-test run - 3-test run) / (N - 3), so the fixed cost of a run (start-up, thread boots, exit) is out
-of it, as in the per-test benchmark.
+thread of the tree) of the N tests in a folder and of its first 6, then splits the samples by who
+spent them and on what. Per test = (N-test run - 6-test run) / (N - 6), so the fixed cost of a run
+(start-up, the worker threads' and the spawner's boots, exit) is out of it, as in the per-test
+benchmark: 6 tests are enough for claimrun to boot all 3 threads and its spawner.
 
     python3 bench/support/profile-per-test.py <dir of N trivial tests> [claimrun args...]
 
@@ -28,7 +28,7 @@ import sys
 import tempfile
 
 FREQ = 2999
-FEW = 3
+FEW = 6
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLI = os.path.join(ROOT, 'dist/src/cli/bin.cjs')
 if not os.path.exists(CLI):
