@@ -98,18 +98,17 @@ if (!esbuild) {
   process.exit(0)
 }
 
+/** What every bundle here shares: Node 20 code, packages from node_modules left to be loaded as installed. */
+const BUILD = { bundle: true, platform: 'node', target: 'node20', packages: 'external', logLevel: 'warning' }
+
 async function bundle(entry, sharedFiles = []) {
   const file = resolve(dist, entry)
   await esbuild.build({
     entryPoints: [file],
     outfile: file,
     allowOverwrite: true,
-    bundle: true,
-    platform: 'node',
+    ...BUILD,
     format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'warning',
     plugins: [shared(file, sharedFiles), commanderByRequire, ownImportMetaUrl(file)],
   })
 }
@@ -145,12 +144,8 @@ async function bundleCjs(entry, out, externals = {}, extra = {}) {
   await esbuild.build({
     entryPoints: [resolve(dist, entry)],
     outfile,
-    bundle: true,
-    platform: 'node',
+    ...BUILD,
     format: 'cjs',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'warning',
     plugins: [provide, comlinkUmd, ownImportMetaUrl(outfile, 'cjs')],
     ...extra,
   })
@@ -163,12 +158,8 @@ const EARLY = ['src/cli/guards.js', 'src/lanes/prestart.js', 'src/cli/prestart-a
 await esbuild.build({
   stdin: { contents: EARLY.map((f) => `export * from './${f}'`).join('\n'), resolveDir: dist, loader: 'js' },
   outfile: resolve(dist, 'src/cli/early.cjs'),
-  bundle: true,
-  platform: 'node',
+  ...BUILD,
   format: 'cjs',
-  target: 'node20',
-  packages: 'external',
-  logLevel: 'warning',
   plugins: [ownImportMetaUrl(resolve(dist, 'src/cli/early.cjs'), 'cjs')],
 })
 const early = Object.fromEntries(EARLY.map((f) => [f, './early.cjs']))
