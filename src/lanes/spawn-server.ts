@@ -15,7 +15,7 @@
  * only this run's threads can start anything here). Imports nothing of claimrun but the wire.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer, type Server, type Socket } from 'node:net'
+import { createServer, Socket, type Server, type SocketConstructorOpts } from 'node:net'
 import { CLOSED, DONE, DROP, EXITED, FAILED, FrameReader, HELLO, SPAWN, SPAWNED, STDERR, STDOUT, frame, writeFrames } from './spawn-wire.js'
 
 /**
@@ -39,17 +39,37 @@ interface SpawnRequest {
  * leaves it when the worker says the group is gone: what the watchdog ends if the runner dies.
  */
 export function serveSpawns(path: string, token: string, groups: Map<number, string>): Server {
-  const server = createServer((socket) => serveLane(socket, token, groups))
+  // Accepted paused, and its handle read straight into one buffer by a socket of our own (no stream
+  // 'data' events): a lane's frames come a few at a time, once per test, and the stream machinery
+  // around each read (a chunk, a push, an event) cost the spawner more than handling them. The
+  // paused socket is left as it is (nothing reads or writes it); the one made here owns the handle.
+  const server = createServer({ pauseOnConnect: true }, (accepted) => {
+    const handle = (accepted as unknown as { _handle?: unknown })._handle
+    if (!handle) return void accepted.destroy()
+    serveLane(handle, token, groups)
+  })
   server.on('error', () => server.close()) // the workers then spawn in their own threads
   server.listen(path)
   return server
 }
 
-function serveLane(socket: Socket, token: string, groups: Map<number, string>): void {
+function serveLane(handle: unknown, token: string, groups: Map<number, string>): void {
   let env: Record<string, string> | null = null
   const children = new Map<number, ChildProcess>()
   const pids = new Map<number, number>()
   let paused = false
+  // Frames are handled synchronously (the reader is made below, before the first read can come);
+  // what outlives the call is copied (see FrameReader).
+  const onread = (n: number, buf: Uint8Array): boolean => {
+    try {
+      reader.push(Buffer.from(buf.buffer, buf.byteOffset, n))
+    } catch {
+      socket.destroy() // not our protocol
+    }
+    return true
+  }
+  const options = { handle, readable: true, writable: true, onread: { buffer: Buffer.allocUnsafe(64 * 1024), callback: onread } }
+  const socket = new Socket(options as SocketConstructorOpts)
   socket.on('error', () => socket.destroy())
   const flow = (child: ChildProcess, on: boolean): void => {
     for (const pipe of [child.stdout, child.stderr]) if (on) pipe?.resume()
@@ -139,13 +159,6 @@ function serveLane(socket: Socket, token: string, groups: Map<number, string>): 
       const pid = pids.get(id)
       pids.delete(id)
       if (pid !== undefined) groups.delete(pid)
-    }
-  })
-  socket.on('data', (chunk: Buffer) => {
-    try {
-      reader.push(chunk)
-    } catch {
-      socket.destroy() // not our protocol
     }
   })
 }
