@@ -1,6 +1,4 @@
 import { closeSync, fstatSync, openSync, writeSync } from 'node:fs'
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
 
 /** Bytes of each test's output kept in memory for the summary (the log keeps the rest). */
 const TAIL_BYTES = 16 * 1024
@@ -13,19 +11,27 @@ const TAIL_LINES = 50
  * millisecond per collection, and never happens for ordinary output.
  */
 const RECLAIM_EVERY = 8 * 1024 * 1024
-/** Made on the first flood, not when the worker loads: a new V8 context costs 1-4 ms of every worker's start. */
+/**
+ * Made on the first flood, not when the worker loads: a new V8 context costs 1-4 ms of every
+ * worker's start, and loading node:v8 in a worker thread another ~0.3-0.5 ms. Loaded then in the
+ * background (the first collection comes a moment later, once it is).
+ */
 let minorGc: (() => void) | null | undefined
+let loading = false
 function collect(): void {
-  if (minorGc === undefined) {
-    try {
-      setFlagsFromString('--expose-gc')
-      const gc = runInNewContext('gc') as (options?: { type: 'minor' | 'major' }) => void
+  if (minorGc !== undefined) return minorGc?.()
+  if (loading) return
+  loading = true
+  void Promise.all([import('node:v8'), import('node:vm')])
+    .then(([v8, vm]) => {
+      v8.setFlagsFromString('--expose-gc')
+      const gc = vm.runInNewContext('gc') as (options?: { type: 'minor' | 'major' }) => void
       minorGc = () => gc({ type: 'minor' })
-    } catch {
+      minorGc()
+    })
+    .catch(() => {
       minorGc = null
-    }
-  }
-  minorGc?.()
+    })
 }
 
 /**
