@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { createConnection, type Socket } from 'node:net'
 import { CLOSED, DONE, DROP, EXITED, FAILED, FrameReader, HELLO, SPAWN, SPAWNED, STDERR, STDOUT, frame, writeFrames } from '../src/lanes/spawn-wire.js'
 import { processesWithEnv } from '../src/util/process-group.js'
@@ -43,6 +44,14 @@ export class SpawnerClient {
   }
 
   private connect(): void {
+    // While the spawner boots its socket does not exist yet: a look at the folder costs a few
+    // microseconds, a refused connection (a socket, an error with its stack) a hundred or more, and
+    // a lane made some ten of them per run.
+    if (!existsSync(this.path)) {
+      if (!this.ended && Date.now() < this.deadline) this.retry = setTimeout(() => this.connect(), RETRY_MS)
+      else this.answer()
+      return
+    }
     const reader = new FrameReader((kind, id, payload) => this.received(kind, id, payload))
     // Read straight into one buffer (no stream 'data' events): most of what arrives is a few small
     // frames per test, and the stream machinery around each read cost more than handling them.
