@@ -69,9 +69,9 @@ machine's other work as much as the runners; judge per-test cost and start-up by
 | --- | --- | --- |
 ${d.targets.map(([t, m, ok]) => `| ${t} | ${m} | ${verdict(ok)} |`).join('\n')}
 ${startup.before ? beforeAfter(d) : ''}
-## Per-test cost: ${perTest.count} trivial \`sh\` tests against one, 3 at a time
+## Per-test cost: ${perTest.count} trivial \`sh\` tests against ${perTest.few}, 3 at a time
 
-Every runner ran the same ${perTest.count} \`exit 0\` scripts and the same single script, 3 at a time, ${perTest.rows[0].reps} interleaved
+Every runner ran the same ${perTest.count} \`exit 0\` scripts and the same ${perTest.few}, 3 at a time, ${perTest.rows[0].reps} interleaved
 repetitions (N = ${perTest.count} and N = ${perTest.few} back to back, their order alternating). **Per test = (T${perTest.count} − T${perTest.few}) / ${perTest.count - perTest.few}**: the slope,
 without the runner's fixed cost (start-up, worker boot, writing results, exit). The small run has two tests per lane, so it
 pays every fixed cost the big run pays (claimrun boots only as many worker threads as a folder has tests, and its spawner

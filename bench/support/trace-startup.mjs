@@ -1,9 +1,10 @@
 // Where a run's fixed cost goes, phase by phase: runs `claimrun run` with CLAIMRUN_TRACE=1 (see
 // src/util/trace.ts) a number of times and prints, for each traced phase, the median ms after the
 // spawn (CLOCK_MONOTONIC in both processes), plus the process's exit.
-//   node bench/support/trace-startup.mjs [--reps 11] [--cli dist/src/cli/bin.js] -- <claimrun run args>
+//   node bench/support/trace-startup.mjs [--reps 11] [--cli dist/src/cli/bin.cjs] -- <claimrun run args>
 // Run it in the folder of the tests; NODE_EXTRA_CA_CERTS is removed as in the harness.
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const argv = process.argv.slice(2)
@@ -12,7 +13,9 @@ const own = dash >= 0 ? argv.slice(0, dash) : argv
 const runArgs = dash >= 0 ? argv.slice(dash + 1) : []
 const opt = (name, dflt) => (own.includes(name) ? own[own.indexOf(name) + 1] : dflt)
 const reps = Number(opt('--reps', 11))
-const cli = opt('--cli', fileURLToPath(new URL('../../dist/src/cli/bin.js', import.meta.url)))
+// The package's own command by default (its `bin`), as the benchmarks and the tests run it.
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))
+const cli = opt('--cli', fileURLToPath(new URL(`../../${pkg.bin.claimrun}`, import.meta.url)))
 const env = { ...process.env, CLAIMRUN_TRACE: '1' }
 delete env.NODE_EXTRA_CA_CERTS
 
