@@ -65,14 +65,6 @@ export function spawnerBooting(link: WatchdogLink | undefined): boolean {
   return link !== undefined && Atomics.load(new Int32Array(link.cell), 1) === 1
 }
 
-/** Resolves once the watchdog has been told to boot (watchdog.ts notifies cell 1), or after `ms`. */
-export async function whenSpawnerBooting(link: WatchdogLink, ms: number): Promise<void> {
-  // In every Node this runs on (V8 8.7+), though not in the TypeScript lib this project targets.
-  const waitAsync = (Atomics as unknown as { waitAsync: (a: Int32Array, i: number, v: number, ms: number) => { async: boolean; value: unknown } }).waitAsync
-  const waited = waitAsync(new Int32Array(link.cell), 1, 0, ms)
-  if (waited.async) await waited.value
-}
-
 /** Longest id sent; keeps every line under PIPE_BUF (4096) so a write is atomic. */
 const MAX_ID = 3000
 

@@ -126,9 +126,7 @@ export class Watchdog {
    */
   boot(): void {
     if (!this.wake) return
-    const cell = new Int32Array(this.link.cell)
-    Atomics.store(cell, 1, 1)
-    Atomics.notify(cell, 1) // lanes waiting for the spawner (workers/worker.ts)
+    Atomics.store(new Int32Array(this.link.cell), 1, 1)
     this.wake.destroy()
     this.wake = null
   }
