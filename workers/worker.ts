@@ -18,7 +18,7 @@ import { launchHere } from './launch.js'
 import { SpawnerClient } from './spawner-client.js'
 import { TapStream } from './tap-stream.js'
 import { TestOutput, WorkerLog } from './worker-log.js'
-import { awaitWatchdog, spawnerBooting, tellWatchdog, watchdogFd } from '../src/lanes/watchdog-wire.js'
+import { awaitWatchdog, spawnerBooting, tellRunWatchdog } from '../src/lanes/watchdog-wire.js'
 import { trace } from '../src/util/trace.js'
 
 trace('worker: module loaded')
@@ -61,8 +61,8 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
   const wd = task.watchdog
   const here = launchHere(
     // Before anything else: from here on, the runner's death must take this group along.
-    (pgid, id) => tellWatchdog(watchdogFd(wd), { t: 'start', pgid, id }),
-    (pgid) => tellWatchdog(watchdogFd(wd), { t: 'end', pgid }),
+    (pgid, id) => tellRunWatchdog(wd, { t: 'start', pgid, id }),
+    (pgid) => tellRunWatchdog(wd, { t: 'end', pgid }),
   )
   // Connected once the watchdog has been told to boot (a short run never boots it: see src/lanes/watchdog.ts).
   let spawner: SpawnerClient | undefined

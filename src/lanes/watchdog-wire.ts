@@ -22,8 +22,11 @@ export type WatchdogMessage =
 export interface WatchdogLink {
   /**
    * Int32 cell 0: the pipe's fd once the watchdog runs, 0 before (fd 0 is stdin, never the pipe).
-   * Cell 1: 1 once the watchdog process has been told to boot (its spawner may answer from then on).
+   * Cell 1: 1 once the watchdog process has been told to boot (its spawner may answer from then on),
+   * 2 once it has been told to leave without booting (the run ended first).
    * Cell 2: 1 once the runner has started it (or could not): no test is forked before (awaitWatchdog).
+   * Cell 3: the waiting shell's wake-up pipe's fd, 0 when there is none (see watchdog.ts).
+   * Cell 4: messages written to the pipe before the watchdog was told to boot.
    */
   cell: SharedArrayBuffer
   /** Put in every test's environment as CLAIMRUN_WATCHDOG, for the watchdog to find them by. */
@@ -63,6 +66,46 @@ export function watchdogStarted(link: WatchdogLink): void {
 /** Whether the watchdog has been told to boot (see watchdog.ts): before that, its spawner cannot answer. */
 export function spawnerBooting(link: WatchdogLink | undefined): boolean {
   return link !== undefined && Atomics.load(new Int32Array(link.cell), 1) === 1
+}
+
+/**
+ * Messages the pipe takes before Node boots in the watchdog to read them. Until then the process at
+ * the other end is a shell that reads only its wake-up pipe, so nothing drains this one: a socket
+ * pair held ~278 of them here (each small write takes a buffer of its own), and macOS's default
+ * holds 8 KiB. A run with no more tests than lanes does not boot the watchdog for its spawner, but
+ * its retries, or many lanes, can send this many; so can lanes forking their own tests while the
+ * spawner boots. Past this budget the watchdog boots, whatever the run's size.
+ */
+const BOOT_AFTER_MESSAGES = 48
+
+/**
+ * Has the waiting shell exec the watchdog (once; from any thread): a line on its wake-up pipe. The
+ * spawner may answer from then on. False if it was told already, or told to leave.
+ */
+export function bootWatchdog(link: WatchdogLink): boolean {
+  const cells = new Int32Array(link.cell)
+  if (Atomics.compareExchange(cells, 1, 0, 1) !== 0) return false
+  const wake = Atomics.load(cells, 3)
+  if (wake !== 0) {
+    try {
+      writeSync(wake, 'boot\n')
+    } catch {
+      // The shell is gone: so is the watchdog, and nothing reads the messages either way.
+    }
+  }
+  return true
+}
+
+/**
+ * Tells the run's watchdog one message (see tellWatchdog), booting it first if the messages sent
+ * while it waited as a shell have reached what its pipe can hold unread.
+ */
+export function tellRunWatchdog(link: WatchdogLink | undefined, message: WatchdogMessage): void {
+  const fd = watchdogFd(link)
+  if (fd === undefined || !link) return
+  const cells = new Int32Array(link.cell)
+  if (Atomics.load(cells, 1) === 0 && Atomics.add(cells, 4, 1) + 1 >= BOOT_AFTER_MESSAGES) bootWatchdog(link)
+  tellWatchdog(fd, message)
 }
 
 /** Longest id sent; keeps every line under PIPE_BUF (4096) so a write is atomic. */

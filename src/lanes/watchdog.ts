@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import type { Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
-import { tellWatchdog, watchdogStarted, type WatchdogLink, type WatchdogMessage } from './watchdog-wire.js'
+import { bootWatchdog, tellRunWatchdog, tellWatchdog, watchdogStarted, type WatchdogLink, type WatchdogMessage } from './watchdog-wire.js'
 
 const SCRIPT = fileURLToPath(new URL('./watchdog-process.js', import.meta.url))
 
@@ -23,10 +23,12 @@ const SCRIPT = fileURLToPath(new URL('./watchdog-process.js', import.meta.url))
  * Booting Node costs the watchdog ~35-50 ms of CPU, which on a small machine is taken from the
  * runner's own start (its threads boot at the same moment) and which a short run never needs. So the
  * process starts as a shell (`WAIT_THEN_BOOT`) that holds the pipe and sleeps on a second one, and
- * `exec`s the watchdog only when this process closes that second pipe: when it asks (`boot`: a
- * fence to enforce, or a run long enough for the spawner to pay off), or when it dies, however it
- * dies (the kernel closes the pipe). What the runner told it meanwhile waits in the first pipe. A
- * run that ends without needing it says so (`skip`) and the shell exits without booting anything.
+ * `exec`s the watchdog only when a line comes on that second pipe or it closes: when this process
+ * asks (`boot`: a fence to enforce, a run long enough for the spawner to pay off, or the messages
+ * waiting unread in the first pipe nearing what it holds: bootWatchdog in watchdog-wire.ts), or
+ * when it dies, however it dies (the kernel closes the pipe). What the runner told it meanwhile
+ * waits in the first pipe. A run that ends without needing it says so (`skip`) and the shell exits
+ * without booting anything.
  *
  * The watchdog is also the run's spawner (spawn-server.ts): it listens on a Unix socket in a private
  * folder made here, and the workers start their tests through it once it has been told to boot and
@@ -42,7 +44,7 @@ export class Watchdog {
   private started = false
   /** Shared with the worker threads: the pipe's fd once it exists, whether the spawner boots, and the token. */
   readonly link: WatchdogLink = {
-    cell: new SharedArrayBuffer(12),
+    cell: new SharedArrayBuffer(20),
     token: `${process.pid}-${Math.random().toString(36).slice(2, 12)}`,
   }
 
@@ -98,6 +100,8 @@ export class Watchdog {
         Atomics.store(new Int32Array(this.link.cell), 1, 1)
       } else {
         this.wake = hold(child.stdio[3] as Writable | null)
+        const wake = fdOf(this.wake)
+        if (wake !== undefined) Atomics.store(new Int32Array(this.link.cell), 3, wake)
       }
       child.on('error', () => {})
       // The pipe is ours, not the ChildProcess's: Node destroys a child's stdin when the child exits,
@@ -121,14 +125,12 @@ export class Watchdog {
 
   /**
    * Has the waiting shell exec the watchdog now: its spawner is worth booting (more tests than
-   * lanes), or it has a fence to enforce. Closing the wake-up pipe is the signal (as the runner's
-   * death would be); the workers connect to the spawner from then on.
+   * lanes), or it has a fence to enforce. A line on the wake-up pipe is the signal (the pipe's end of
+   * file, as when the runner dies, is another); a worker thread may give it too (bootWatchdog, when
+   * the messages waiting in the pipe reach what it holds). The workers connect to the spawner from then on.
    */
   boot(): void {
-    if (!this.wake) return
-    Atomics.store(new Int32Array(this.link.cell), 1, 1)
-    this.wake.destroy()
-    this.wake = null
+    if (this.wake) bootWatchdog(this.link)
   }
 
   /** The latest fence, kept for a watchdog that starts after it was set. */
@@ -140,26 +142,29 @@ export class Watchdog {
       // Only a booted watchdog can enforce a fence should this process hang.
       if (message.by !== null) this.boot()
     }
-    tellWatchdog(this.fd, message)
+    tellRunWatchdog(this.link, message)
   }
 
   /** The run ended normally: say goodbye, then close the pipe, so the watchdog exits and does nothing. */
   close(): void {
     this.closed = true
     watchdogStarted(this.link) // (never started: no lane waits for it any longer)
-    this.tell({ t: 'bye' })
+    // Not counted towards booting it: a watchdog that never booted is told to leave below instead.
+    tellWatchdog(this.fd, { t: 'bye' })
     Atomics.store(new Int32Array(this.link.cell), 0, 0)
     this.fd = undefined
     this.pipe?.destroy()
-    // Never booted: the shell leaves without starting Node.
+    // Never booted: the shell leaves without starting Node. (Every lane has ended: none boots it now.)
+    const cells = new Int32Array(this.link.cell)
     const wake = fdOf(this.wake)
-    if (wake !== undefined) {
+    if (wake !== undefined && Atomics.compareExchange(cells, 1, 0, 2) === 0) {
       try {
         writeSync(wake, 'skip\n')
       } catch {
         // gone already
       }
     }
+    Atomics.store(cells, 3, 0)
     this.wake?.destroy()
     this.wake = null
     this.removeSocket()

@@ -53,6 +53,33 @@ describe('when the runner dies, its tests die with it', () => {
     await waitFor(() => watchdogsOf(runner.child.pid).length === 0, 'the watchdog to exit once its note is written')
   })
 
+  it('a short run that sends more messages than the waiting watchdog\'s pipe holds (retries): the watchdog boots to read them, no lane stalls, and a SIGKILLed runner still takes the hanging test along', async () => {
+    const dir = tempDir()
+    const pids = join(dir, 'pids')
+    const attempts = join(dir, 'attempts')
+    killRecordedOnFinish(pids)
+    // No more tests than lanes, so nothing else boots the watchdog: 2 tests × 101 attempts send
+    // ~400 start and end messages, past the ~278 a socket pair holds unread (1 s of stall each before).
+    for (const name of ['test_a.sh', 'test_b.sh']) write(dir, `t/${name}`, `echo "$$" >> ${JSON.stringify(pids)}\necho x >> ${JSON.stringify(attempts)}\nexit 1\n`)
+    const hangingPid = join(dir, 'hanging-pid')
+    write(dir, 't/test_c.sh', `echo "$$" >> ${JSON.stringify(pids)}\necho "$$" > ${JSON.stringify(hangingPid)}\nwhile :; do sleep 1; done\n`)
+    const out = join(dir, 'out')
+    const runner = startRunner(dir, ['--workers', '3', '--order', 'given', '--no-history', '--retries', '100', '--kill-grace', '1', '--out', out])
+    await waitFor(() => existsSync(attempts) && readLines(attempts).length === 202, 'both failing tests to have run all 101 attempts', 60_000)
+    await waitFor(() => {
+      const [watchdog] = watchdogsOf(runner.child.pid)
+      return watchdog !== undefined && readFileSync(`/proc/${watchdog}/cmdline`, 'latin1').split('\0')[0] !== '/bin/sh'
+    }, 'the watchdog to have booted Node')
+    const [hanging] = pidsIn(hangingPid)
+    expect(hanging && isAlive(hanging)).toBe(true)
+    const hangingStart = startTimeOf(hanging as number)
+    runner.child.kill('SIGKILL')
+    await waitFor(() => !stillAlive(hanging as number, hangingStart), 'the hanging test to be ended after the runner was killed')
+    await waitFor(() => existsSync(join(out, 'runner-died.txt')), 'the watchdog note')
+    expect(readFileSync(join(out, 'runner-died.txt'), 'utf8')).toMatch(/^ {2}"t\/test_c\.sh" \(process group \d+\)$/m)
+    await waitFor(() => watchdogsOf(runner.child.pid).length === 0, 'the watchdog to exit once its note is written')
+  })
+
   it('a test that starts a process outside its group (setsid): on the runner\'s death the watchdog finds it by its environment', async () => {
     const dir = tempDir()
     const out = join(dir, 'out')
