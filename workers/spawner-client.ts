@@ -21,14 +21,6 @@ export class SpawnerClient {
   private nextId = 1
   private readonly pending = new Map<number, { events: LaunchEvents; command: string; testEnv: Record<string, string>; spawned: boolean; closed: boolean }>()
   private readonly deadline = Date.now() + CONNECT_FOR_MS
-  private answer: () => void = () => {}
-  /**
-   * Settles once the spawner is connected or given up on. A lane forks its first test itself if the
-   * spawner is not up yet (so the run starts at once), then waits on this: a fork of the runner, a
-   * multi-threaded process with four V8 heaps, costs several milliseconds of CPU where the spawner's
-   * costs half of one, and a lane of trivial tests forked a dozen of them while the spawner booted.
-   */
-  readonly answered = new Promise<void>((resolve) => (this.answer = resolve))
   private readonly readBuffer = Buffer.allocUnsafe(64 * 1024)
 
   constructor(
@@ -49,7 +41,6 @@ export class SpawnerClient {
     // a lane made some ten of them per run.
     if (!existsSync(this.path)) {
       if (!this.ended && Date.now() < this.deadline) this.retry = setTimeout(() => this.connect(), RETRY_MS)
-      else this.answer()
       return
     }
     const reader = new FrameReader((kind, id, payload) => this.received(kind, id, payload))
@@ -65,13 +56,11 @@ export class SpawnerClient {
       socket.write(frame(HELLO, 0, JSON.stringify({ token: this.token, env: this.env })))
       this.socket = socket
       this.ready_ = true
-      this.answer()
     })
     socket.on('error', (err: NodeJS.ErrnoException) => {
       socket.destroy()
       const booting = err.code === 'ENOENT' || err.code === 'ECONNREFUSED'
       if (!this.ready_ && !this.ended && booting && Date.now() < this.deadline) this.retry = setTimeout(() => this.connect(), RETRY_MS)
-      else this.answer()
     })
     socket.on('close', () => {
       if (this.socket !== socket) return
@@ -151,7 +140,6 @@ export class SpawnerClient {
   close(): void {
     this.ended = true
     clearTimeout(this.retry)
-    this.answer()
     this.flush()
     const socket = this.socket
     this.socket = null
