@@ -25,14 +25,20 @@ const parentTest = (record: string, pids: string, gate?: string): string =>
     'exit 0',
   ].join('\n') + '\n'
 
+/**
+ * A test's folder and the paths the tests below use in it: the run's out folder, the record of each
+ * test's parent, the pids file (every process it names is ended when the test finishes) and a gate.
+ */
+function spawnerSuite(): { dir: string; out: string; record: string; pids: string; gate: string } {
+  const dir = tempDir()
+  const pids = join(dir, 'pids')
+  killRecordedOnFinish(pids)
+  return { dir, out: join(dir, 'out'), record: join(dir, 'parents'), pids, gate: join(dir, 'gate') }
+}
+
 describe.runIf(process.platform === 'linux')('the spawner: tests are forked by the small watchdog process, not by the runner', () => {
   it('once every lane is connected, every test is the watchdog\'s child; before that a lane forks by itself; all pass', async () => {
-    const dir = tempDir()
-    const out = join(dir, 'out')
-    const record = join(dir, 'parents')
-    const pids = join(dir, 'pids')
-    const gate = join(dir, 'gate')
-    killRecordedOnFinish(pids)
+    const { dir, out, record, pids, gate } = spawnerSuite()
     // The first test of each lane holds its lane until both lanes are connected to the spawner.
     write(dir, 't/test_00a.sh', parentTest(record, pids, gate))
     write(dir, 't/test_00b.sh', parentTest(record, pids, gate))
@@ -55,12 +61,8 @@ describe.runIf(process.platform === 'linux')('the spawner: tests are forked by t
   })
 
   it('the spawner killed mid-run: its running test is an error and ends, the lane forks the rest itself, nothing is left', async () => {
-    const dir = tempDir()
-    const out = join(dir, 'out')
-    const record = join(dir, 'parents')
-    const pids = join(dir, 'pids')
+    const { dir, out, record, pids } = spawnerSuite()
     const hang = join(dir, 'hang')
-    killRecordedOnFinish(pids)
     write(dir, 't/test_01.sh', parentTest(record, pids, join(dir, 'gate-1')))
     // Started by the spawner (lane connected by then), it runs until it is ended.
     write(dir, 't/test_02.sh', `echo $$ >> '${pids}'\necho $$ > '${hang}'\nexec sleep 300\n`)
@@ -87,12 +89,7 @@ describe.runIf(process.platform === 'linux')('the spawner: tests are forked by t
   })
 
   it('a test that floods stdout through the spawner: every byte reaches the log, in order, and the run ends', async () => {
-    const dir = tempDir()
-    const out = join(dir, 'out')
-    const record = join(dir, 'parents')
-    const pids = join(dir, 'pids')
-    const gate = join(dir, 'gate')
-    killRecordedOnFinish(pids)
+    const { dir, out, record, pids, gate } = spawnerSuite()
     // The first test holds the lane until it is connected, so the second surely goes through the spawner,
     // whose frames then outrun what the socket holds (written straight to its fd until it is full,
     // then queued behind in the stream).
@@ -114,12 +111,8 @@ describe.runIf(process.platform === 'linux')('the spawner: tests are forked by t
   })
 
   it('a connection that does not open with the run\'s token is hung up on, and starts nothing', async () => {
-    const dir = tempDir()
-    const out = join(dir, 'out')
-    const pids = join(dir, 'pids')
-    const gate = join(dir, 'gate')
+    const { dir, out, pids, gate } = spawnerSuite()
     const made = join(dir, 'made-by-a-stranger')
-    killRecordedOnFinish(pids)
     write(dir, 't/test_01.sh', `echo $$ >> '${pids}'\nwhile [ ! -e '${gate}' ]; do sleep 0.02; done\n`)
     // A second test: a run of no more tests than lanes never boots the spawner (see src/lanes/watchdog.ts).
     write(dir, 't/test_02.sh', 'exit 0\n')
