@@ -19,10 +19,9 @@ import { SpawnerClient } from './spawner-client.js'
 import { TapStream } from './tap-stream.js'
 import { TestOutput, WorkerLog } from './worker-log.js'
 import { awaitWatchdog, spawnerBooting, tellRunWatchdog } from '../src/lanes/watchdog-wire.js'
-import { trace } from '../src/util/trace.js'
+import { trace, tracing } from '../src/util/trace.js'
 
 trace('worker: module loaded')
-
 
 /** How long a test runs before the main thread hears that it started (live view, --slow, test:start). */
 const START_NOTE_AFTER_MS = 50
@@ -144,12 +143,12 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
         output,
         ...(onStdout ? { onStdout } : {}),
         onSpawn: (pid) => {
-          trace(`worker: spawned slot ${slot} by ${spawner?.ready ? 'spawner' : 'lane'}`)
+          if (tracing) trace(`worker: spawned slot ${slot} by ${spawner?.ready ? 'spawner' : 'lane'}`)
           setLanePid(board, task.lane, pid)
           untold = { slot, lane: task.lane, attempt, at: startAt }
         },
       })
-      trace(`worker: ended slot ${slot}`)
+      if (tracing) trace(`worker: ended slot ${slot}`)
       setLanePid(board, task.lane, 0)
       const subtests = tap?.finish()
       const ms = outcome.endAt - startAt

@@ -3,7 +3,7 @@ import { statusOfEnd } from '../record/outcome.js'
 import type { TestResult } from '../types.js'
 import type { RunContext } from './context.js'
 import type { EndMessage, Host, StartMessage } from './protocol.js'
-import { trace } from '../util/trace.js'
+import { trace, tracing } from '../util/trace.js'
 
 /**
  * The main thread's side of one lane's conversation (exposed to its worker thread through comlink):
@@ -21,7 +21,7 @@ export function createHost(run: RunContext, lane: number): Host {
 
   return {
     testStarted(report: StartMessage) {
-      trace(`host: started slot ${report.slot} lane ${report.lane}`)
+      if (tracing) trace(`host: started slot ${report.slot} lane ${report.lane}`)
       recorder.started(report)
       run.running.set(report.slot, report)
       const id = run.tests[report.slot]?.id as string
@@ -41,7 +41,7 @@ export function createHost(run: RunContext, lane: number): Host {
     },
 
     async testFinished(report: EndMessage) {
-      trace(`host: finished slot ${report.slot} lane ${report.lane}`)
+      if (tracing) trace(`host: finished slot ${report.slot} lane ${report.lane}`)
       run.running.delete(report.slot)
       // A fence that is due acts before this end is judged: a test it (or the watchdog) ended is
       // never taken for a failure of its own.

@@ -6,7 +6,10 @@ import { threadId } from 'node:worker_threads'
  * (the clock of process.hrtime in any process, so a harness that notes it at spawn can subtract;
  * see bench/support/trace-startup.mjs). Off, it costs one environment lookup per process.
  */
-export const trace: (label: string) => void = process.env.CLAIMRUN_TRACE
+export const tracing = Boolean(process.env.CLAIMRUN_TRACE)
+
+/** Per-test call sites check `tracing` first, so that no label is built when it is off. */
+export const trace: (label: string) => void = tracing
   ? (label) => {
       try {
         writeSync(2, `claimrun-trace ${process.pid}/${threadId} ${(Number(process.hrtime.bigint()) / 1e6).toFixed(2)} ${label}\n`)
@@ -18,7 +21,7 @@ export const trace: (label: string) => void = process.env.CLAIMRUN_TRACE
 
 /** With CLAIMRUN_TRACE: Node's own start-up phases of this process (performance.nodeTiming), on the same clock. */
 export function traceNodeTiming(): void {
-  if (!process.env.CLAIMRUN_TRACE) return
+  if (!tracing) return
   const origin = Number(process.hrtime.bigint()) / 1e6 - performance.now()
   // (Typed here: a DOM lib, as the tests' tsconfig has, types `performance` without Node's fields.)
   const t = (performance as unknown as { nodeTiming: Record<'nodeStart' | 'v8Start' | 'environment' | 'bootstrapComplete', number> }).nodeTiming
