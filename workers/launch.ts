@@ -7,7 +7,11 @@ export interface LaunchEvents {
   /** It could not be started (ENOENT, EACCES…): one line saying why. */
   failed(message: string): void
   data(chunk: Buffer, stdout: boolean): void
-  exited(code: number | null, signal: string | null): void
+  /**
+   * It exited; `at` (this thread's `now()` clock) is when its parent saw it, given when that was
+   * earlier than this call (the spawner's word comes a few ms after the exit at most).
+   */
+  exited(code: number | null, signal: string | null, at?: number): void
   /** Both of its pipes are closed (after its exit, or with a background child holding them, later). */
   closed(): void
   /** Only through the spawner: the spawner is gone, and with it whatever it would still have told. */

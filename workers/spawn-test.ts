@@ -1,4 +1,4 @@
-import { endGroup, groupMembers, signalGroup } from '../src/util/process-group.js'
+import { endGroup, groupMembers, processExists, signalGroup } from '../src/util/process-group.js'
 import { now } from '../src/util/time.js'
 import type { Launcher } from './launch.js'
 import type { TestOutput } from './worker-log.js'
@@ -46,6 +46,8 @@ export function spawnTest(opts: SpawnOptions): Promise<Outcome> {
     let pid: number | undefined
     let settled = false
     let timedOut = false
+    /** The deadline passed after the test had exited but before its exit was told: the exit's time decides (see `exited`). */
+    let overdue = false
     let pipesClosed = false
     let exit: { code: number | null; signal: string | null; endAt: number } | undefined
     let termTimer: NodeJS.Timeout | undefined
@@ -82,7 +84,20 @@ export function spawnTest(opts: SpawnOptions): Promise<Outcome> {
       else void endGroup(pid, 0).then(done)
     }
 
-    const requestedAt = now()
+    // Timed from the request: the spawner may tell the pid a few ms after the fork.
+    const deadline = now() + opts.timeoutMs
+    const onDeadline = (p: number): void => {
+      // A timer may fire up to a few ms early (it counts from the event loop's cached time).
+      const left = deadline - now()
+      if (left > 0) return void (termTimer = setTimeout(onDeadline, left, p))
+      // Its leader is gone (reaped), so it exited, and the word of it is on its way: the spawner
+      // holds an exit up to a few ms to send it with the pipes' closing, and this thread may have
+      // been busy. Whether it exited in time is for its exit's own time to say.
+      if (!processExists(p)) return void (overdue = true)
+      timedOut = true
+      signalGroup(p, 'SIGTERM')
+      killTimer = setTimeout(() => signalGroup(p, 'SIGKILL'), opts.killGraceMs)
+    }
     const launched = opts.launch(
       { argv: opts.argv, cwd: opts.cwd, env: opts.env, testEnv: opts.testEnv, test: opts.test },
       {
@@ -90,15 +105,10 @@ export function spawnTest(opts: SpawnOptions): Promise<Outcome> {
           pid = p
           opts.onSpawn(p)
           if (opts.timeoutMs <= 0) return
-          // Timed from the request: the spawner may tell the pid a few ms after the fork. Made in a
-          // microtask: a quick test's exit often comes in the same read, and then no timer is needed.
+          // Made in a microtask: a quick test's exit often comes in the same read, and then no timer is needed.
           queueMicrotask(() => {
             if (exit || settled) return
-            termTimer = setTimeout(() => {
-              timedOut = true
-              signalGroup(p, 'SIGTERM')
-              killTimer = setTimeout(() => signalGroup(p, 'SIGKILL'), opts.killGraceMs)
-            }, Math.max(0, opts.timeoutMs - (now() - requestedAt)))
+            termTimer = setTimeout(onDeadline, Math.max(0, deadline - now()), p)
           })
         },
         failed,
@@ -107,10 +117,11 @@ export function spawnTest(opts: SpawnOptions): Promise<Outcome> {
           opts.output.data(chunk)
           if (stdout) onStdout?.(chunk)
         },
-        exited: (code, signal) => {
+        exited: (code, signal, at) => {
           if (exit) return
-          exit = { code, signal, endAt: now() }
+          exit = { code, signal, endAt: at ?? now() }
           clearTimeout(termTimer)
+          if (overdue) timedOut = exit.endAt >= deadline
           if (pipesClosed) finish()
           // The pipes' closing usually comes with the exit, in the same read: the timer is made only
           // if it did not (a microtask runs once every frame of that read is handled).

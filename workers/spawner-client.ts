@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { createConnection, type Socket } from 'node:net'
-import { CLOSED, DONE, DROP, EXITED, FAILED, FrameReader, HELLO, SPAWN, SPAWNED, STDERR, STDOUT, frame, writeFrames } from '../src/lanes/spawn-wire.js'
+import { CLOSED, DONE, DROP, EXITED, FAILED, FrameReader, HELLO, SPAWN, SPAWNED, STDERR, STDOUT, exitedAt, frame, writeFrames } from '../src/lanes/spawn-wire.js'
+import { now } from '../src/util/time.js'
 import { processesWithEnv } from '../src/util/process-group.js'
 import { describeSpawnError, type LaunchEvents, type Launcher } from './launch.js'
 
@@ -93,8 +94,8 @@ export class SpawnerClient {
       test.spawned = true
       events.spawned(Number(payload.toString()))
     } else if (kind === EXITED) {
-      const { code, signal } = JSON.parse(payload.toString()) as { code: number | null; signal: string | null }
-      events.exited(code, signal)
+      const { code, signal, at } = JSON.parse(payload.toString()) as { code: number | null; signal: string | null; at: number }
+      events.exited(code, signal, exitedAt(at, now()))
     } else if (kind === CLOSED) {
       test.closed = true
       events.closed()

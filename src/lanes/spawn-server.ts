@@ -16,14 +16,15 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer, Socket, type Server, type SocketConstructorOpts } from 'node:net'
-import { CLOSED, DONE, DROP, EXITED, FAILED, FrameReader, HELLO, SPAWN, SPAWNED, STDERR, STDOUT, frame, writeFrames } from './spawn-wire.js'
+import { CLOSED, DONE, DROP, EXITED, FAILED, FrameReader, HELLO, SPAWN, SPAWNED, STDERR, STDOUT, frame, monotonicMs, writeFrames } from './spawn-wire.js'
 
 /**
  * How long a SPAWNED or EXITED frame may wait for the test's next frames (its exit, its pipes'
  * closing, which come in later turns of the loop than the fork and than each other). The worker
  * learns the pid, or the exit, that much later at most: for the pid, its timeout (timed from the
  * request) and ending the test on a stop (which polls for it) wait that long; for the exit, it needs
- * the pipes closed as well before it settles the test anyway.
+ * the pipes closed as well before it settles the test anyway, and the frame carries the exit's own
+ * time, which is what the test's end and its timeout go by (workers/spawn-test.ts).
  */
 const HOLD_MS = 3
 
@@ -131,7 +132,8 @@ function serveLane(handle: unknown, token: string, groups: Map<number, string>):
     child.stdout?.on('data', (chunk: Buffer) => send(STDOUT, id, chunk))
     child.stderr?.on('data', (chunk: Buffer) => send(STDERR, id, chunk))
     if (paused) flow(child, false)
-    child.on('exit', (code, signal) => send(EXITED, id, JSON.stringify({ code, signal })))
+    // Stamped now: the frame may wait up to HOLD_MS, and the lane may be busy when it comes.
+    child.on('exit', (code, signal) => send(EXITED, id, JSON.stringify({ code, signal, at: monotonicMs() })))
     let open = 2
     const closed = (): void => {
       if (--open > 0) return

@@ -19,8 +19,28 @@ export const SPAWNED = 10 // decimal pid (= process group id)
 export const FAILED = 11 // JSON { code, message }: the test could not be started
 export const STDOUT = 12
 export const STDERR = 13
-export const EXITED = 14 // JSON { code, signal }
+export const EXITED = 14 // JSON { code, signal, at }: `at` is when the spawner saw the exit (monotonicMs)
 export const CLOSED = 15 // both pipes are closed
+
+/**
+ * Milliseconds on CLOCK_MONOTONIC, which every process on the machine reads alike (performance.now()
+ * counts from each process's own start). The spawner stamps an exit with it the moment it sees it and
+ * may send the frame a few ms later (spawn-server.ts holds it to batch it), so the lane takes the
+ * exit's time from the stamp, not from when the frame reaches it (see exitedAt).
+ */
+export function monotonicMs(): number {
+  const [s, ns] = process.hrtime()
+  return s * 1000 + ns / 1e6
+}
+
+/**
+ * An exit stamped `at` (monotonicMs) in another process, on the receiving thread's `now()` clock
+ * (performance.timeOrigin + performance.now(), which also runs on CLOCK_MONOTONIC from its origin):
+ * its age on the shared clock, taken from now. Never in the future.
+ */
+export function exitedAt(at: number, nowMs: number): number {
+  return nowMs - Math.max(0, monotonicMs() - at)
+}
 
 const HEADER = 9
 

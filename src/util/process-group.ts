@@ -38,6 +38,20 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
 }
 
 /**
+ * Whether `pid` still names a process: false only once it is gone and reaped (ESRCH). A zombie, and
+ * a process of another user (EPERM), count as there.
+ */
+export function processExists(pid: number): boolean {
+  if (typeof rawKill === 'function') return rawKill.call(process, pid, 0) !== -osConstants.errno.ESRCH
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH'
+  }
+}
+
+/**
  * The fields of /proc/<pid>/stat after the parenthesised command name (state, ppid, pgrp, …, and
  * at [19] the start time in clock ticks), or null when there is no such process or no /proc.
  */
