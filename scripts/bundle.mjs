@@ -17,12 +17,15 @@
  *   dist/workers/worker.js   the same as an ES module
  * Each is bundled from tsc's own output (the CommonJS ones first, from tsc's files as they are); an
  * ES module bundle overwrites its entry; every other file in dist/ stays as tsc wrote it (the
- * library API, `claimrun bench`'s threads, the watchdog script). Packages in node_modules stay
- * external: installed as dependencies and loaded as before. Not minified, and without source maps
+ * library API, `claimrun bench`'s threads, the watchdog script). The CommonJS bundles carry
+ * commander and comlink inside (see CARRIED), and piscina gets a bundle of its own in dist/vendor/;
+ * every other package stays external, loaded as installed. Not minified, and without source maps
  * (none ship): a stack trace shows the code as tsc wrote it, each part under a `// dist/src/...`
  * comment naming its file.
  */
-import { readFile, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises'
+import { existsSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { dirname, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -114,13 +117,21 @@ async function bundle(entry, sharedFiles = []) {
 }
 
 /**
- * comlink's CommonJS (UMD) build for a CommonJS bundle: its ES module build, which the sources
- * import, would need require() of an ES module (not in every Node 20).
+ * Packages the CommonJS bundles carry inside instead of loading them from node_modules: both load
+ * on every run, before its first test. commander's 9 files took ~7 ms to resolve and load here
+ * (~1 ms bundled); comlink's ES module build, bundled, needs no require() of an ES module (not in
+ * every Node 20) and no UMD wrapper. Their licenses go to dist/vendor/ (see the end of this file).
+ * Every other package stays external, loaded as installed when (and if) a run needs it.
  */
-const comlinkUmd = {
-  name: 'comlink-umd',
+const CARRIED = ['commander', 'comlink']
+const carryOnly = {
+  name: 'carry-only',
   setup(b) {
-    b.onResolve({ filter: /^comlink\/dist\/esm\/(comlink|node-adapter)\.mjs$/ }, (args) => ({ path: args.path.replace('/esm/', '/umd/').replace(/\.mjs$/, '.js'), external: true }))
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith('node:')) return { path: args.path, external: true }
+      const name = args.path.split('/')[0]
+      return CARRIED.includes(name) ? undefined : { path: args.path, external: true }
+    })
   },
 }
 
@@ -145,8 +156,9 @@ async function bundleCjs(entry, out, externals = {}, extra = {}) {
     entryPoints: [resolve(dist, entry)],
     outfile,
     ...BUILD,
+    packages: undefined,
     format: 'cjs',
-    plugins: [provide, comlinkUmd, ownImportMetaUrl(outfile, 'cjs')],
+    plugins: [provide, carryOnly, ownImportMetaUrl(outfile, 'cjs')],
     ...extra,
   })
 }
@@ -169,3 +181,74 @@ await bundleCjs('src/cli/bin.js', 'src/cli/bin.cjs', { ...early, 'src/cli/main.j
 await bundle('src/cli/main.js', ['src/cli/guards.js', 'src/lanes/prestart.js'])
 await bundleCjs('workers/worker.js', 'workers/worker.cjs')
 await bundle('workers/worker.js')
+
+/**
+ * piscina for the `claimrun` command: its main module and its worker script each as one CommonJS
+ * file, in dist/vendor/piscina/ (with its license). `require('piscina')` resolves and reads 13 files
+ * (~11 ms here, before the first worker thread can even be asked for); the bundle loads in ~5 ms,
+ * and every thread loads its worker script as one file. The main bundle finds the worker script
+ * beside it (piscina resolves `worker.js` from its own folder), and the folder's package.json makes
+ * both CommonJS, as in piscina's own dist/. Built from the piscina that npm installed, unchanged but
+ * for node:assert (below); lanes/pool.ts falls back to that installed copy when the bundle is absent.
+ */
+const piscinaDir = dirname(createRequire(import.meta.url).resolve('piscina'))
+
+/** The folder of an installed package (its exports may not include package.json). */
+function packageRoot(name) {
+  for (let dir = dirname(createRequire(import.meta.url).resolve(name)); dir !== dirname(dir); dir = dirname(dir)) {
+    const manifest = resolve(dir, 'package.json')
+    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === name) return dir
+  }
+  throw new Error(`scripts/bundle.mjs: cannot find the folder of ${name}`)
+}
+const vendor = resolve(dist, 'vendor/piscina')
+
+/**
+ * piscina asserts its queue invariants with node:assert, which takes ~2 ms to load and is needed
+ * only if one fails. Its bundle gets an assert that checks the same conditions and loads the real
+ * module to throw. Only the forms piscina uses today are provided: the build fails if it uses any
+ * other, rather than ship an assert that checks nothing.
+ */
+const LAZY_ASSERT = `
+let real
+const load = () => (real ??= require('node:assert'))
+function assert(value, message) { if (!value) load()(value, message) }
+assert.ok = assert
+assert.notStrictEqual = (actual, expected, message) => { if (Object.is(actual, expected)) load().notStrictEqual(actual, expected, message) }
+module.exports = assert
+`
+const lazyAssert = {
+  name: 'lazy-assert',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?assert$/ }, (args) =>
+      args.namespace === 'lazy-assert' ? { path: 'node:assert', external: true } : { path: 'assert', namespace: 'lazy-assert' },
+    )
+    b.onLoad({ filter: /.*/, namespace: 'lazy-assert' }, () => ({ contents: LAZY_ASSERT, loader: 'js' }))
+    b.onLoad({ filter: /\.js$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8')
+      for (const [, method] of text.matchAll(/node_assert_\d+\.default\.(\w+)/g)) {
+        if (method !== 'ok' && method !== 'notStrictEqual') throw new Error(`piscina uses assert.${method}, which scripts/bundle.mjs's lazy assert lacks: add it there`)
+      }
+      return undefined
+    })
+  },
+}
+for (const file of ['main.js', 'worker.js']) {
+  await esbuild.build({
+    entryPoints: [resolve(piscinaDir, file)],
+    outfile: resolve(vendor, file),
+    ...BUILD,
+    // Its own modules bundled; @napi-rs/nice (optional, loaded only for a niceIncrement) stays a package.
+    packages: undefined,
+    external: ['@napi-rs/nice'],
+    format: 'cjs',
+    plugins: [lazyAssert],
+  })
+}
+await writeFile(resolve(vendor, 'package.json'), '{ "type": "commonjs" }\n')
+// The licenses of what the bundles carry: piscina's beside it, commander's and comlink's (see CARRIED).
+await copyFile(resolve(piscinaDir, '../LICENSE'), resolve(vendor, 'LICENSE'))
+for (const name of CARRIED) {
+  await mkdir(resolve(dist, 'vendor', name), { recursive: true })
+  await copyFile(resolve(packageRoot(name), 'LICENSE'), resolve(dist, 'vendor', name, 'LICENSE'))
+}

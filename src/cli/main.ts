@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 // The CLI: an adapter over run() and friends. One file per command (each registers its flags and
 // turns them into the API's options); this entry only wires them up and turns errors into one line.
-import { realpathSync } from 'node:fs'
-import { createRequire } from 'node:module'
+import { readFileSync, realpathSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { Command, CommanderError } from 'commander'
 import { ClaimrunError } from '../errors.js'
@@ -26,7 +25,8 @@ function fail(message: string): never {
   exitSafely(EXIT_USAGE)
 }
 
-const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string }
+// Read, not require()d: a third of the time (no module resolution or cache entry for one string).
+const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
 
 const program = new Command('claimrun')
   .version(version)

@@ -3,11 +3,20 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import type { Piscina as PiscinaPool } from 'piscina'
 
-// piscina is CommonJS: require() loads it in ~7 ms less than importing it as an ES module (Node's
-// wrapper and export analysis). Loaded by the first pool, not with this module: bin.ts arms its
-// guards before that.
+/**
+ * piscina, loaded by the first pool (not with this module: bin.ts arms its signals before that) with
+ * require(): it is CommonJS, and importing it as an ES module costs ~7 ms more (Node's wrapper and
+ * export analysis). The build's one-file bundle of the installed piscina (dist/vendor/piscina, see
+ * scripts/bundle.mjs) loads in half the time of its 13 files; without it (a tsc-only build), the
+ * installed package.
+ */
 let piscina: typeof import('piscina') | undefined
-const loadPiscina = (): typeof import('piscina') => (piscina ??= createRequire(import.meta.url)('piscina') as typeof import('piscina'))
+const PISCINA_BUNDLE = fileURLToPath(new URL('../../vendor/piscina/main.js', import.meta.url))
+function loadPiscina(): typeof import('piscina') {
+  // (Not named `require`: in a CommonJS bundle, import.meta.url becomes code that calls require.)
+  const load = createRequire(import.meta.url)
+  return (piscina ??= load(existsSync(PISCINA_BUNDLE) ? PISCINA_BUNDLE : 'piscina') as typeof import('piscina'))
+}
 
 /**
  * The worker threads' module: the CommonJS bundle the build makes (scripts/bundle.mjs), which a

@@ -75,7 +75,7 @@ describe('the published package', { timeout: 180_000 }, () => {
 
   it('holds what a user needs and nothing else: no source maps, no test code, every README link inside', () => {
     const files = packed.files.map((f) => f.path)
-    for (const needed of ['LICENSE', 'README.md', 'package.json', 'dist/src/cli/bin.cjs', 'dist/src/cli/early.cjs', 'dist/src/cli/main.cjs', 'dist/src/cli/bin.js', 'dist/src/cli/main.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/index.cjs', 'dist/src/index.d.cts', 'dist/workers/worker.cjs', 'dist/workers/worker.js', 'assets/report.js']) {
+    for (const needed of ['LICENSE', 'README.md', 'package.json', 'dist/src/cli/bin.cjs', 'dist/src/cli/early.cjs', 'dist/src/cli/main.cjs', 'dist/src/cli/bin.js', 'dist/src/cli/main.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/index.cjs', 'dist/src/index.d.cts', 'dist/workers/worker.cjs', 'dist/workers/worker.js', 'dist/vendor/piscina/main.js', 'dist/vendor/piscina/worker.js', 'dist/vendor/piscina/LICENSE', 'dist/vendor/commander/LICENSE', 'dist/vendor/comlink/LICENSE', 'assets/report.js']) {
       expect(files).toContain(needed)
     }
     expect(files.filter((f) => f.endsWith('.map'))).toEqual([])
