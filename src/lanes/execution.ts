@@ -125,12 +125,38 @@ export class Execution implements RunContext {
     if (signal?.aborted) onAbort()
 
     trace('execution: run')
+    let threadsEnded: Promise<void> = Promise.resolve()
+    let ran = false
     try {
       this.pool = await takePool(this.lanes, this.opts.testOnlyWorker, this.opts.env)
-    } catch (err) {
-      this.watchdog.close() // (its socket's folder exists already)
-      throw err
+      try {
+        await this.runLanes(names)
+        ran = true
+      } finally {
+        // Every lane has returned (or none started), so the threads hold nothing: they are ended while
+        // the run's files are written (10-20 ms each here), not before; or left to the exit, when the
+        // process ends next.
+        threadsEnded = endPool(this.pool, { exitsAfter: this.opts.exitsAfter })
+      }
+    } finally {
+      // On every path, a failure to start included: the watchdog is told the run is over, and its
+      // socket's folder goes (one the watchdog never got to run with is removed here).
+      this.watchdog.close()
+      signal?.removeEventListener('abort', onAbort)
+      forceSignal?.removeEventListener('abort', onForce)
+      // The run failed (its claim source could not start, say): its threads end before its error is
+      // told, and that error is the one told, not one of theirs.
+      if (!ran) await threadsEnded.catch(() => {})
     }
+    try {
+      return this.finish(names)
+    } finally {
+      await threadsEnded
+    }
+  }
+
+  /** Starts the claim source, the lanes and the watchdog; resolves once every lane has returned and the reaper with them. */
+  private async runLanes(names: string[]): Promise<void> {
     this.pool.on('error', (err: Error) => this.internalErrors.push(`worker pool: ${err.message}`))
     this.source.start({
       leaseLost: (slot) => this.recorder.note(slot, 'lease lost while running (renewal refused); the store may give it to another worker'),
@@ -139,6 +165,8 @@ export class Execution implements RunContext {
     })
     const slowWatch = setInterval(() => this.announceSlow(), Math.min(1000, this.opts.slowMs / 4))
     slowWatch.unref()
+    // Only now, with nothing left that can fail or wait before the lanes start (see openSocket).
+    this.watchdog.openSocket()
     let lanesDone = false
     const lanes = Promise.all(names.map((_, i) => runLane(this, i + 1, this.deaths))).finally(() => {
       lanesDone = true
@@ -150,7 +178,6 @@ export class Execution implements RunContext {
     this.watchdog.start(() => this.runningGroups())
     trace('execution: lanes started, watchdog spawned')
     const reaper = Promise.race([this.stopped, lanes]).then(() => this.reap(() => lanesDone))
-    let threadsEnded: Promise<void> = Promise.resolve()
     try {
       await lanes
     } catch (err) {
@@ -160,17 +187,6 @@ export class Execution implements RunContext {
     } finally {
       trace('execution: lanes done')
       await reaper
-      // Every lane has returned, so the threads hold nothing: they are ended while the run's files
-      // are written (10-20 ms each here), not before; or left to the exit, when the process ends next.
-      threadsEnded = endPool(this.pool, { exitsAfter: this.opts.exitsAfter })
-      this.watchdog.close()
-      signal?.removeEventListener('abort', onAbort)
-      forceSignal?.removeEventListener('abort', onForce)
-    }
-    try {
-      return this.finish(names)
-    } finally {
-      await threadsEnded
     }
   }
 

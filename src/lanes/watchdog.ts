@@ -51,8 +51,17 @@ export class Watchdog {
   constructor(
     private readonly out: string,
     private readonly killGraceMs: number,
-  ) {
-    // Now, not in start(): the lanes get the link (a copy of it) before the watchdog is started.
+  ) {}
+
+  /**
+   * Makes the spawner socket's private folder and puts its path in the link. Called right before the
+   * lanes get the link (a copy of it), which is before the watchdog is started: the run calls it
+   * once nothing is left that can fail or wait before the lanes start (the pool, the claim source),
+   * since until the watchdog runs, nothing but close() removes the folder (a runner that dies
+   * before then leaves it behind).
+   */
+  openSocket(): void {
+    if (this.closed || this.link.socket !== undefined) return
     this.link.socket = socketPath()
   }
 
