@@ -164,7 +164,7 @@ async function bundleCjs(entry, out, externals = {}, extra = {}) {
 }
 
 /** What bin.cjs sets up before main.cjs loads, and main.cjs uses too. */
-const EARLY = ['src/cli/guards.js', 'src/lanes/prestart.js', 'src/cli/prestart-args.js', 'src/util/trace.js']
+const EARLY = ['src/cli/guards.js', 'src/lanes/prestart.js', 'src/cli/prestart-args.js', 'src/util/trace.js', 'src/util/import-module.js']
 
 // From tsc's files as they are, so first: the package's `claimrun` command (see the top of this file).
 await esbuild.build({
@@ -180,6 +180,16 @@ await bundleCjs('src/cli/main.js', 'src/cli/main.cjs', early)
 await bundleCjs('src/cli/bin.js', 'src/cli/bin.cjs', { ...early, 'src/cli/main.js': './main.cjs' }, { supported: { 'dynamic-import': false } })
 await bundle('src/cli/main.js', ['src/cli/guards.js', 'src/lanes/prestart.js'])
 await bundleCjs('workers/worker.js', 'workers/worker.cjs')
+// What piscina loads in a thread: worker.cjs, through the code cache (workers/entry.ts).
+await bundleCjs('workers/entry.js', 'workers/entry.cjs')
+
+// main.cjs and worker.cjs are compiled through V8's code cache (src/util/code-cache.ts), where an
+// import() of their own would fail on Node 20: theirs go through src/util/import-module.ts.
+for (const file of ['src/cli/main.cjs', 'workers/worker.cjs']) {
+  const text = await readFile(resolve(dist, file), 'utf8')
+  const call = /(?<![\w$.])import\(/.exec(text)
+  if (call) throw new Error(`scripts/bundle.mjs: dist/${file} calls import() (at ${JSON.stringify(text.slice(call.index - 60, call.index + 40))}): use importModule (src/util/import-module.ts)`)
+}
 await bundle('workers/worker.js')
 
 /**

@@ -1,4 +1,5 @@
 import { closeSync, fstatSync, openSync, writeSync } from 'node:fs'
+import { createRequire } from 'node:module'
 
 /** Bytes of each test's output kept in memory for the summary (the log keeps the rest). */
 const TAIL_BYTES = 16 * 1024
@@ -13,8 +14,8 @@ const TAIL_LINES = 50
 const RECLAIM_EVERY = 8 * 1024 * 1024
 /**
  * Made on the first flood, not when the worker loads: a new V8 context costs 1-4 ms of every
- * worker's start, and loading node:v8 in a worker thread another ~0.3-0.5 ms. Loaded then in the
- * background (the first collection comes a moment later, once it is).
+ * worker's start, and loading node:v8 in a worker thread another ~0.3-0.5 ms. Loaded then, after
+ * the flood's current chunk (the first collection comes a moment later).
  */
 let minorGc: (() => void) | null | undefined
 let loading = false
@@ -22,7 +23,11 @@ function collect(): void {
   if (minorGc !== undefined) return minorGc?.()
   if (loading) return
   loading = true
-  void Promise.all([import('node:v8'), import('node:vm')])
+  // require(), not import(): this runs in worker.cjs, compiled through V8's code cache, where an
+  // import() has no module loader on Node 20 (see src/util/import-module.ts).
+  const builtin = createRequire(import.meta.url)
+  void Promise.resolve()
+    .then(() => [builtin('node:v8') as typeof import('node:v8'), builtin('node:vm') as typeof import('node:vm')] as const)
     .then(([v8, vm]) => {
       v8.setFlagsFromString('--expose-gc')
       const gc = vm.runInNewContext('gc') as (options?: { type: 'minor' | 'major' }) => void

@@ -6,10 +6,12 @@
 // Stop signals are armed before anything else loads (guards.ts imports only Node built-ins): a stop
 // signal in the first milliseconds still ends with results, not with Node's default exit.
 import './compile-cache.js'
+import { dirname, join } from 'node:path'
 import { armStopSignals, guardOutput } from './guards.js'
 import { prestart, releaseUnused } from '../lanes/prestart.js'
 import { prestartLanes } from './prestart-args.js'
 import { trace, traceNodeTiming } from '../util/trace.js'
+import { loadBundle, saveCodeCache } from '../util/code-cache.js'
 armStopSignals()
 traceNodeTiming()
 trace('bin: signals armed')
@@ -27,8 +29,9 @@ guardOutput(process.stderr)
 void start()
 
 async function start(): Promise<void> {
-  await (await import('./main.js')).main()
+  await (await loadMain()).main()
   trace('bin: command done')
+  saveCodeCache()
   // The command is done; threads it did not use end here, never mid-boot (see lanes/prestart.ts).
   await releaseUnused()
   trace('bin: exiting')
@@ -37,4 +40,13 @@ async function start(): Promise<void> {
   // under load). Output still queued (stdio written asynchronously, on other systems) waits for
   // the natural exit instead.
   if (process.stdout.writableLength === 0 && process.stderr.writableLength === 0) process.exit()
+}
+
+/**
+ * The CLI proper: main.cjs beside this file when this is the CommonJS bundle (bin.cjs, the package's
+ * command), compiled with V8's code cache (see util/code-cache.ts); else, as tsc's ES module, main.js.
+ */
+async function loadMain(): Promise<typeof import('./main.js')> {
+  if (typeof __filename === 'string') return loadBundle(join(dirname(__filename), 'main.cjs')) as typeof import('./main.js')
+  return import('./main.js')
 }

@@ -19,11 +19,12 @@ function loadPiscina(): typeof import('piscina') {
 }
 
 /**
- * The worker threads' module: the CommonJS bundle the build makes (scripts/bundle.mjs), which a
- * thread loads without starting an ES module loader of its own (~4 ms of CPU per thread here), else
- * the ES module (a build without esbuild).
+ * The worker threads' module: the CommonJS entry the build makes (scripts/bundle.mjs), which loads
+ * the worker bundle with V8's code cache (workers/entry.ts) and which a thread loads without
+ * starting an ES module loader of its own (~4 ms of CPU per thread here); else the ES module (a
+ * build without esbuild).
  */
-const WORKER_CJS = fileURLToPath(new URL('../../workers/worker.cjs', import.meta.url))
+const WORKER_CJS = fileURLToPath(new URL('../../workers/entry.cjs', import.meta.url))
 const WORKER_FILE = existsSync(WORKER_CJS) ? WORKER_CJS : fileURLToPath(new URL('../../workers/worker.js', import.meta.url))
 
 /**

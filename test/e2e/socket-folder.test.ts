@@ -27,7 +27,8 @@ function runnerEndedAt(dir: string, event: string, how: 'kill' | 'exit'): Promis
   return new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })))
 }
 
-const socketFolders = (dir: string): string[] => readdirSync(join(dir, 'tmp')).filter((name) => name.startsWith('claimrun-'))
+// (mkdtemp's `claimrun-XXXXXX`; not the code cache's `claimrun-code-cache-<uid>`, which stays by design.)
+const socketFolders = (dir: string): string[] => readdirSync(join(dir, 'tmp')).filter((name) => /^claimrun-[A-Za-z0-9]{6}$/.test(name))
 
 describe.runIf(process.platform === 'linux')('the spawner socket\'s private folder never outlives the run', () => {
   // The folder was made with the run, before its pool and its claim source had started, and only the

@@ -1,0 +1,106 @@
+/**
+ * V8's code cache for the CommonJS bundles (dist/src/cli/main.cjs, dist/workers/worker.cjs) on
+ * Node 20 and 21. Node 22.1+ keeps compiled code for every module it loads (module.enableCompileCache,
+ * see cli/compile-cache.ts); Node 20 has no such thing, so each run compiled its bundles again:
+ * main.cjs (~360 kB, commander inside) took ~20 ms to load and the functions the run then calls
+ * more. With the cache, V8 deserializes the bytecode of every function the first run compiled.
+ *
+ * The cache lives in a folder of the system's temporary folder that only this user can enter
+ * (checked, not assumed: a folder of that name made by someone else, or open to others, is not
+ * used), as v8-compile-cache and Node's own cache do. V8 checks each entry against the source,
+ * its own version and its flags, and rejects a stale one; a missing or rejected entry is written
+ * anew once the code has run (saveCodeCache), through a file renamed into place. Anything that
+ * fails (no such folder, a read-only one, Windows) loads the bundle as require() would.
+ * NODE_DISABLE_COMPILE_CACHE=1 turns it off, as it does Node's own.
+ */
+import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
+import * as nodeModule from 'node:module'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { basename, dirname, join } from 'node:path'
+import vm from 'node:vm'
+import { trace, tracing } from './trace.js'
+
+interface Pending {
+  script: vm.Script
+  file: string
+}
+
+/** Scripts whose cache entry was missing or rejected: written by saveCodeCache. */
+const pending: Pending[] = []
+
+/**
+ * The module.exports of a CommonJS bundle, compiled with its cached code where there is one. The
+ * bundle runs as require() would run it (same wrapper, same require, its own module object). On
+ * Node 22.1+ it is simply require()d: Node's own cache covers it.
+ */
+export function loadBundle(file: string): unknown {
+  const require = createRequire(file)
+  if (typeof (nodeModule as { enableCompileCache?: unknown }).enableCompileCache === 'function') return require(file)
+  const dir = cacheDir()
+  if (!dir) return require(file)
+  const entry = join(dir, `${basename(file)}-${hash(file)}-${process.version}-${process.arch}.bin`)
+  let cachedData: Buffer | undefined
+  try {
+    cachedData = readFileSync(entry)
+  } catch {
+    // none yet
+  }
+  const source = readFileSync(file, 'utf8').replace(/^#!.*/, '')
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: file,
+    // No importModuleDynamically: Node 20 gives a vm.Script Node's module loader only as an
+    // experimental feature. The bundles' import()s go through util/import-module.ts (checked by the build).
+    ...(cachedData ? { cachedData } : {}),
+  })
+  if (tracing) trace(`code cache: ${basename(file)} ${!cachedData ? 'none' : script.cachedDataRejected ? 'rejected' : 'used'}`)
+  if (!cachedData || script.cachedDataRejected) pending.push({ script, file: entry })
+  // (Nothing require()s a bundle by its path, so it is not put in require's cache.)
+  const module = { exports: {}, filename: file, id: file, loaded: false, require }
+  ;(script.runInThisContext() as (...args: unknown[]) => void).call(module.exports, module.exports, require, module, file, dirname(file))
+  module.loaded = true
+  return module.exports
+}
+
+/** Writes the cache entries that were missing or rejected, with what has been compiled by now. */
+export function saveCodeCache(): void {
+  for (const { script, file } of pending.splice(0)) {
+    const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`
+    try {
+      const fd = openSync(temp, 'wx', 0o600)
+      try {
+        writeSync(fd, script.createCachedData())
+      } finally {
+        closeSync(fd)
+      }
+      renameSync(temp, file)
+    } catch {
+      // A full or read-only disk: the next run compiles again, as without a cache.
+    }
+  }
+}
+
+/** The cache folder, made if need be: a real folder, this user's, closed to everyone else; or undefined. */
+function cacheDir(): string | undefined {
+  if (process.env.NODE_DISABLE_COMPILE_CACHE || typeof process.getuid !== 'function') return undefined
+  const uid = process.getuid()
+  const dir = join(tmpdir(), `claimrun-code-cache-${uid}`)
+  try {
+    mkdirSync(dir, { mode: 0o700 })
+  } catch {
+    // there already (checked below), or cannot be made
+  }
+  try {
+    const stat = lstatSync(dir)
+    return stat.isDirectory() && stat.uid === uid && (stat.mode & 0o077) === 0 ? dir : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** FNV-1a of the bundle's path: one entry per installed copy of claimrun (node:crypto is not loaded this early). */
+function hash(text: string): string {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
+  return (h >>> 0).toString(36)
+}
