@@ -61,11 +61,14 @@ export function writeRunFiles(result: RunResult, files: RunFiles): void {
   } catch (err) {
     errors.push(`could not recreate --out ${out} (${why(err)})`)
   }
-  const html = renderReport(result, out, files.logs ?? true)
+  // Rendered inside attempt, after results.json: a report that cannot be rendered (its assets gone
+  // from a broken install, say) is one more output error, never a lost results.json.
+  let html: string | undefined
+  const report = (): string => (html ??= renderReport(result, out, files.logs ?? true))
   attempt('results.json in', join(out, 'results.json'), json)
   attempt('summary.txt in', join(out, 'summary.txt'), () => renderSummary(result, { color: false, cwd: files.cwd }))
-  attempt('report.html in', join(out, 'report.html'), () => html)
-  if (files.html) attempt('--html', files.html, () => html)
+  attempt('report.html in', join(out, 'report.html'), report)
+  if (files.html) attempt('--html', files.html, report)
   if (files.json) attempt('--json', files.json, json)
   if (files.junit) attempt('--junit', files.junit, () => renderJunit(result))
   if (errors.length === 0) return

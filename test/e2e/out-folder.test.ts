@@ -1,9 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { ClaimrunError, run } from 'claimrun'
-import { CLI, readLines, readResults, runCli, tempDir, waitFor, write } from '../support/helpers.js'
+import { CLI, ROOT, readLines, readResults, runCli, tempDir, waitFor, write } from '../support/helpers.js'
 
 /** Every file below `dir` whose name says it is a temp file claimrun left behind. */
 function leftoverTemps(dir: string): string[] {
@@ -183,5 +183,23 @@ describe('item 9: output targets are checked before anything runs; a later faile
     expect(r.stdout).toMatch(/not written: could not write --junit/)
     expect(statSync(reports).isFile()).toBe(true)
     expect(leftoverTemps(dir)).toEqual([])
+  })
+
+  it('an install whose report assets are gone still writes results.json: the report is an output error, exit 2', async () => {
+    // A copy of the built package without assets/ (where report.html's styles and script come from).
+    const install = tempDir()
+    cpSync(join(ROOT, 'dist'), join(install, 'dist'), { recursive: true })
+    copyFileSync(join(ROOT, 'package.json'), join(install, 'package.json'))
+    symlinkSync(join(ROOT, 'node_modules'), join(install, 'node_modules'))
+    const dir = tempDir()
+    write(dir, 't/test_1.sh', 'exit 0\n')
+    const r = await runCli(['run', 't', '--out', join(dir, 'out'), '--no-history'], { cwd: dir, cli: join(install, 'dist/src/cli/bin.cjs') })
+    expect(r.code, r.stderr).toBe(2)
+    expect(r.stderr).toMatch(/^claimrun: could not write report\.html in .*out\/report\.html \(.*\); exit code 2$/m)
+    const results = JSON.parse(readFileSync(join(dir, 'out/results.json'), 'utf8'))
+    expect(results.counts.passed).toBe(1)
+    expect(results.exitCode).toBe(2)
+    expect(results.outputErrors).toEqual([expect.stringMatching(/could not write report\.html/)])
+    expect(existsSync(join(dir, 'out/summary.txt'))).toBe(true)
   })
 })
