@@ -167,15 +167,17 @@ export class Execution implements RunContext {
     slowWatch.unref()
     // Only now, with nothing left that can fail or wait before the lanes start (see openSocket).
     this.watchdog.openSocket()
+    // Forked before the lanes get their tasks: most runs get here while their threads still boot (a
+    // thread takes longer here than the rest of the CLI takes to load), so the fork delays no lane,
+    // where after the tasks it came between a booted lane and its first test. No lane forks a test
+    // before this says it has started (awaitWatchdog in the worker), so none starts unguarded.
+    this.watchdog.start(() => this.runningGroups())
     let lanesDone = false
     const lanes = Promise.all(names.map((_, i) => runLane(this, i + 1, this.deaths))).finally(() => {
       lanesDone = true
       this.source.stop()
       clearInterval(slowWatch)
     })
-    // The lanes have their tasks and set up while the watchdog is forked: no lane forks a test
-    // before this says it has started (awaitWatchdog in the worker), so none starts unguarded.
-    this.watchdog.start(() => this.runningGroups())
     trace('execution: lanes started, watchdog spawned')
     const reaper = Promise.race([this.stopped, lanes]).then(() => this.reap(() => lanesDone))
     try {

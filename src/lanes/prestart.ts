@@ -59,12 +59,8 @@ const adopted = new WeakMap<Piscina, Early>()
 export async function endPool(pool: Piscina, { exitsAfter = false } = {}): Promise<void> {
   const e = adopted.get(pool)
   if (e) await whenBooted(e)
-  // Ended now, while the run's files are written: a thread's teardown (its heap, its isolate) then
-  // runs beside that work instead of in the exit, which would wait for it (~4 ms here). When the
-  // process exits next, nothing waits for them: the exit joins what is left.
-  const ended = pool.destroy()
-  if (!exitsAfter) await ended
-  else ended.catch(() => {})
+  // Idle threads (piscina unrefs them) keep no process alive, and the exit ends them, safely once booted.
+  if (!exitsAfter) await pool.destroy()
 }
 
 /** A prestarted pool no run took (`--list`, nothing left to run…): ended, once booted, so the process can end. */

@@ -45,9 +45,9 @@ export function watchdogFd(link: WatchdogLink | undefined): number | undefined {
 const WATCHDOG_WAIT_MS = 10_000
 
 /**
- * Blocks this (worker) thread until the runner has started its watchdog process, which it does
- * once the lanes have their tasks, so that they set up meanwhile: then the test the lane forks next
- * is guarded from its first instant.
+ * Blocks this (worker) thread until the runner has started its watchdog process (which it does
+ * right before the lanes get their tasks, so a lane rarely waits here): then the test the lane
+ * forks next is guarded from its first instant.
  */
 export function awaitWatchdog(link: WatchdogLink | undefined): void {
   if (!link) return
