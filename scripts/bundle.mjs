@@ -164,7 +164,7 @@ async function bundleCjs(entry, out, externals = {}, extra = {}) {
 }
 
 /** What bin.cjs sets up before main.cjs loads, and main.cjs uses too. */
-const EARLY = ['src/cli/guards.js', 'src/lanes/prestart.js', 'src/cli/prestart-args.js', 'src/util/trace.js', 'src/util/import-module.js']
+const EARLY = ['src/cli/guards.js', 'src/lanes/prestart.js', 'src/cli/prestart-args.js', 'src/util/trace.js', 'src/util/import-module.js', 'src/util/code-cache.js']
 
 // From tsc's files as they are, so first: the package's `claimrun` command (see the top of this file).
 await esbuild.build({

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import type { Piscina as PiscinaPool } from 'piscina'
+import { loadBundle } from '../util/code-cache.js'
 
 /**
  * piscina, loaded by the first pool (not with this module: bin.ts arms its signals before that) with
@@ -13,9 +14,9 @@ import type { Piscina as PiscinaPool } from 'piscina'
 let piscina: typeof import('piscina') | undefined
 const PISCINA_BUNDLE = fileURLToPath(new URL('../../vendor/piscina/main.js', import.meta.url))
 function loadPiscina(): typeof import('piscina') {
-  // (Not named `require`: in a CommonJS bundle, import.meta.url becomes code that calls require.)
-  const load = createRequire(import.meta.url)
-  return (piscina ??= load(existsSync(PISCINA_BUNDLE) ? PISCINA_BUNDLE : 'piscina') as typeof import('piscina'))
+  // The bundle through V8's code cache, as the CLI's own (~1 ms less on Node 20).
+  if (existsSync(PISCINA_BUNDLE)) return (piscina ??= loadBundle(PISCINA_BUNDLE) as typeof import('piscina'))
+  return (piscina ??= createRequire(import.meta.url)('piscina') as typeof import('piscina'))
 }
 
 /**

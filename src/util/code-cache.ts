@@ -1,7 +1,8 @@
 /**
- * V8's code cache for the CommonJS bundles (dist/src/cli/main.cjs, dist/workers/worker.cjs) on
- * Node 20 and 21. Node 22.1+ keeps compiled code for every module it loads (module.enableCompileCache,
- * see cli/compile-cache.ts); Node 20 has no such thing, so each run compiled its bundles again:
+ * V8's code cache for the CommonJS bundles (dist/src/cli/main.cjs, dist/workers/worker.cjs, and
+ * piscina's in dist/vendor) on Node 20 and 21. Node 22.1+ keeps compiled code for every module it
+ * loads (module.enableCompileCache, see cli/compile-cache.ts); Node 20 has no such thing, so each
+ * run compiled its bundles again:
  * main.cjs (~360 kB, commander inside) took ~20 ms to load and the functions the run then calls
  * more. With the cache, V8 deserializes the bytecode of every function the first run compiled.
  *
@@ -39,7 +40,9 @@ export function loadBundle(file: string): unknown {
   if (typeof (nodeModule as { enableCompileCache?: unknown }).enableCompileCache === 'function') return require(file)
   const dir = cacheDir()
   if (!dir) return require(file)
-  const entry = join(dir, `${basename(file)}-${hash(file)}-${process.version}-${process.arch}.bin`)
+  // Named by the bundle's folder and file (cli-main.cjs, piscina-main.js), its path's hash, and Node's version.
+  const name = `${basename(dirname(file))}-${basename(file)}`
+  const entry = join(dir, `${name}-${hash(file)}-${process.version}-${process.arch}.bin`)
   let cachedData: Buffer | undefined
   try {
     cachedData = readFileSync(entry)
@@ -53,7 +56,7 @@ export function loadBundle(file: string): unknown {
     // experimental feature. The bundles' import()s go through util/import-module.ts (checked by the build).
     ...(cachedData ? { cachedData } : {}),
   })
-  if (tracing) trace(`code cache: ${basename(file)} ${!cachedData ? 'none' : script.cachedDataRejected ? 'rejected' : 'used'}`)
+  if (tracing) trace(`code cache: ${name} ${!cachedData ? 'none' : script.cachedDataRejected ? 'rejected' : 'used'}`)
   if (!cachedData || script.cachedDataRejected) pending.push({ script, file: entry })
   // (Nothing require()s a bundle by its path, so it is not put in require's cache.)
   const module = { exports: {}, filename: file, id: file, loaded: false, require }

@@ -23,17 +23,18 @@ async function traced(tmp: string, env: NodeJS.ProcessEnv = {}): Promise<string[
 describe.skipIf(nodeCaches || uid < 0)('code cache (Node 20)', () => {
   it('a first run writes it into a folder only this user can enter; the next run uses it', async () => {
     const tmp = tempDir()
-    expect(await traced(tmp)).toEqual(['main.cjs none', 'worker.cjs none'])
+    expect(await traced(tmp)).toEqual(['cli-main.cjs none', 'piscina-main.js none', 'workers-worker.cjs none'])
     const cache = join(tmp, `claimrun-code-cache-${uid}`)
     const stat = lstatSync(cache)
     expect(stat.isDirectory()).toBe(true)
     expect(stat.mode & 0o777).toBe(0o700)
     const entries = readdirSync(cache).sort()
-    expect(entries).toHaveLength(2)
-    expect(entries[0]).toMatch(/^main\.cjs-\w+-v[\d.]+-\w+\.bin$/)
-    expect(entries[1]).toMatch(/^worker\.cjs-\w+-v[\d.]+-\w+\.bin$/)
+    expect(entries).toHaveLength(3)
+    expect(entries[0]).toMatch(/^cli-main\.cjs-\w+-v[\d.]+-\w+\.bin$/)
+    expect(entries[1]).toMatch(/^piscina-main\.js-\w+-v[\d.]+-\w+\.bin$/)
+    expect(entries[2]).toMatch(/^workers-worker\.cjs-\w+-v[\d.]+-\w+\.bin$/)
     for (const entry of entries) expect(lstatSync(join(cache, entry)).mode & 0o777).toBe(0o600)
-    expect(await traced(tmp)).toEqual(['main.cjs used', 'worker.cjs used'])
+    expect(await traced(tmp)).toEqual(['cli-main.cjs used', 'piscina-main.js used', 'workers-worker.cjs used'])
   })
 
   it('a damaged entry is rejected by V8, the run is unharmed, and the entry is written anew', async () => {
@@ -42,9 +43,9 @@ describe.skipIf(nodeCaches || uid < 0)('code cache (Node 20)', () => {
     const cache = join(tmp, `claimrun-code-cache-${uid}`)
     const entries = readdirSync(cache)
     for (const entry of entries) writeFileSync(join(cache, entry), Buffer.alloc(4096, 7))
-    expect(await traced(tmp)).toEqual(['main.cjs rejected', 'worker.cjs rejected'])
+    expect(await traced(tmp)).toEqual(['cli-main.cjs rejected', 'piscina-main.js rejected', 'workers-worker.cjs rejected'])
     for (const entry of entries) expect(readFileSync(join(cache, entry)).equals(Buffer.alloc(4096, 7))).toBe(false)
-    expect(await traced(tmp)).toEqual(['main.cjs used', 'worker.cjs used'])
+    expect(await traced(tmp)).toEqual(['cli-main.cjs used', 'piscina-main.js used', 'workers-worker.cjs used'])
   })
 
   it('a folder of that name open to others, or a link, is not used: the run compiles as without a cache', async () => {
