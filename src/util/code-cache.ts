@@ -14,7 +14,7 @@
  * fails (no such folder, a read-only one, Windows) loads the bundle as require() would.
  * NODE_DISABLE_COMPILE_CACHE=1 turns it off, as it does Node's own.
  */
-import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
+import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs'
 import * as nodeModule from 'node:module'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
@@ -79,6 +79,7 @@ export function saveCodeCache(): void {
       renameSync(temp, file)
     } catch {
       // A full or read-only disk: the next run compiles again, as without a cache.
+      rmSync(temp, { force: true })
     }
   }
 }
