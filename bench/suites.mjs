@@ -2,8 +2,11 @@
 // against `node -e ''`, with claimrun's own phases read from its results.json; peak memory.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { median, medianPhases, mustPass, phases, scratch, timed } from './support/measure.mjs'
 import { BASELINE, CLI, RSS, xargs } from './support/runners.mjs'
+
+const FLOOR = fileURLToPath(new URL('./support/startup-floor.cjs', import.meta.url))
 
 /** Uneven: most tests short, a few long ones late in name order (where name order hurts most). */
 export const MAKESPAN_SLEEPS_MS = [250, 300, 200, 450, 350, 300, 400, 250, 500, 350, 300, 450, 400, 550, 600, 500, 350, 450, 700, 1300]
@@ -65,16 +68,22 @@ export async function benchStartup({ reps = 11, log = console.log } = {}) {
   try {
     writeFileSync(join(dir, 'test_one.sh'), 'exit 0\n')
     const out = join(dir, 'out')
-    const one = (cli, cpu) => timed(process.execPath, [cli, 'run', '--no-history', '--out', out, 'test_one.sh'], { cwd: dir, cpu })
+    const one = (cli, cpu, env) => timed(process.execPath, [cli, 'run', '--no-history', '--out', out, 'test_one.sh'], { cwd: dir, cpu, env })
+    // The design's floor (no claimrun code: Node, bare worker threads, a spawn from each, three files).
+    const floor = (threads) => timed(process.execPath, [FLOOR], { cwd: dir, env: { FLOOR_THREADS: String(threads) } })
     const configs = [
       ['nodeE', () => timed(process.execPath, ['-e', ''])],
       ['nodeECpu', () => timed(process.execPath, ['-e', ''], { cpu: true })],
       ['one', () => one(CLI, false), true],
       ['oneCpu', () => one(CLI, true)],
+      // Without V8's code cache: a first run after a build (or NODE_DISABLE_COMPILE_CACHE=1).
+      ['cold', () => one(CLI, false, { NODE_DISABLE_COMPILE_CACHE: '1' }), true],
+      ['floor', () => floor(1)],
+      ['floor3', () => floor(3)],
       ...(BASELINE ? [['before', () => one(BASELINE, false), true], ['beforeCpu', () => one(BASELINE, true)]] : []),
     ]
     const runs = Object.fromEntries(configs.map(([k]) => [k, []]))
-    const ph = { one: [], before: [] }
+    const ph = { one: [], cold: [], before: [] }
     for (let r = 0; r < reps; r++) {
       for (const [k, fn, withPhases] of configs) {
         const res = mustPass(await fn(), `start-up: ${k}`)
@@ -84,14 +93,22 @@ export async function benchStartup({ reps = 11, log = console.log } = {}) {
     }
     const wall = (k) => median(runs[k]?.map((r) => r.ms) ?? [])
     const cpu = (k) => median(runs[k]?.map((r) => r.cpuMs) ?? [])
+    // The floor's spawns (epoch ms, printed by each thread) after the harness spawned it.
+    const spawns = (r) => [...r.stdout.matchAll(/^spawned ([\d.]+)$/gm)].map((m) => Number(m[1]) - r.spawnedAt)
     const result = {
       reps,
       nodeE: { ms: wall('nodeE'), cpuMs: cpu('nodeECpu') },
       one: { ms: wall('one'), cpuMs: cpu('oneCpu'), ...medianPhases(ph.one) },
+      cold: { ms: wall('cold'), ...medianPhases(ph.cold) },
+      floor: { ms: wall('floor'), firstStart: median(runs.floor.map((r) => Math.max(...spawns(r)))) },
+      floor3: { ms: wall('floor3'), lastFirstStart: median(runs.floor3.map((r) => Math.max(...spawns(r)))), firstStart: median(runs.floor3.map((r) => Math.min(...spawns(r)))) },
       before: BASELINE ? { ms: wall('before'), cpuMs: cpu('beforeCpu'), ...medianPhases(ph.before) } : null,
     }
     log(`  startup   node -e ''                 ${result.nodeE.ms.toFixed(0).padStart(6)} ms wall, ${result.nodeE.cpuMs.toFixed(0)} ms CPU`)
     log(`  startup   claimrun run (one test)    ${result.one.ms.toFixed(0).padStart(6)} ms wall, ${result.one.cpuMs.toFixed(0)} ms CPU (test started ${result.one.firstStart.toFixed(0)} ms after spawn, gone ${result.one.afterLast.toFixed(0)} ms after it ended)`)
+    log(`  startup   claimrun, no code cache    ${result.cold.ms.toFixed(0).padStart(6)} ms wall (test started ${result.cold.firstStart.toFixed(0)} ms after spawn)`)
+    log(`  startup   design floor, 1 thread     ${result.floor.ms.toFixed(0).padStart(6)} ms wall (sh spawned ${result.floor.firstStart.toFixed(0)} ms after spawn)`)
+    log(`  startup   design floor, 3 threads    ${result.floor3.ms.toFixed(0).padStart(6)} ms wall (sh spawned ${result.floor3.firstStart.toFixed(0)}-${result.floor3.lastFirstStart.toFixed(0)} ms after spawn)`)
     if (result.before) log(`  startup   claimrun before (one test) ${result.before.ms.toFixed(0).padStart(6)} ms wall, ${result.before.cpuMs.toFixed(0)} ms CPU`)
     return result
   } finally {

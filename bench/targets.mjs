@@ -29,6 +29,10 @@ export function targets({ claims, makespan, startup, perTest, nodeSuites, memory
     ["all workers' first tests start within a few ms of each other (≤ 5 ms, uneven suite)", `${fmt(smart.spread, 1)} ms apart`, smart.spread <= 5],
     ['process gone promptly after the last test ends (≤ 20 ms; uneven suite / one test)', `${fmt(smart.afterLast)} ms / ${fmt(startup.one.afterLast)} ms`, Math.max(smart.afterLast, startup.one.afterLast) <= 20],
     ["start-up: claimrun run of one trivial test ≤ 3 × node -e '' (wall)", `${fmt(startup.one.ms)} vs ${fmt(nodeE)} ms = ${ratio(startup.one.ms, nodeE)}`, startup.one.ms <= 3 * nodeE],
+    ...(startup.floor ? [
+      ["(reference) start-up against the design floor (Node, one bare worker thread, one sh spawn, three files)", `${fmt(startup.one.ms)} vs ${fmt(startup.floor.ms)} ms = ${ratio(startup.one.ms, startup.floor.ms)}; the floor is ${ratio(startup.floor.ms, nodeE)} node -e`, null],
+      ["(reference) the floor's last of 3 threads spawns its sh (what \"every worker within ~2 × node -e\" asks of any design like this)", `${fmt(startup.floor3.lastFirstStart)} ms = ${ratio(startup.floor3.lastFirstStart, nodeE)} node -e`, null],
+    ] : []),
     ["(reference) start-up in CPU time: claimrun one test vs node -e ''", `${fmt(startup.one.cpuMs)} vs ${fmt(startup.nodeE.cpuMs)} ms = ${ratio(startup.one.cpuMs, startup.nodeE.cpuMs)}`, null],
     [`per-test time (slope, ${perTest.count} vs ${perTest.few} sh tests) ≤ 1.2 × the Node floor (one thread, 3 async lanes), wall`, `${fmt(c.slope, 3)} vs ${fmt(fl.slope, 3)} ms = ${ratio(c.slope, fl.slope)}`, c.slope <= 1.2 * fl.slope],
     ['per-test time ≤ 1.2 × the Node floor, CPU time of the whole tree', `${fmt(c.cpuSlope, 3)} vs ${fmt(fl.cpuSlope, 3)} ms = ${ratio(c.cpuSlope, fl.cpuSlope)}`, c.cpuSlope <= 1.2 * fl.cpuSlope],

@@ -58,12 +58,12 @@ function withCpu(res) {
  * harness's monotonic clock may drift from it over a long run), exit code, output, and with
  * `cpu: true` the CPU ms of the whole tree (see CPU_METHOD).
  */
-export function timed(cmd, args, { cwd, input, cpu = false } = {}) {
+export function timed(cmd, args, { cwd, input, cpu = false, env = {} } = {}) {
   const [file, argv] = cpu ? CPU.wrap(cmd, args) : [cmd, args]
   return new Promise((resolve, reject) => {
     const spawnedAt = Date.now()
     const t0 = process.hrtime.bigint()
-    const child = spawn(file, argv, { cwd, env: BENCH_ENV, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] })
+    const child = spawn(file, argv, { cwd, env: { ...BENCH_ENV, ...env }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
