@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { onTestFinished } from 'vitest'
-import { CLI, readLines, write } from './helpers.js'
+import { CLI, isAlive, readLines, write } from './helpers.js'
 
 /**
  * Tests that leave a witness of when they ran: "start <id> <worker> <pid> <ns>" when they begin and
@@ -80,8 +80,12 @@ export function startRunner(dir: string, args: string[]): { child: ChildProcess;
   child.stdout?.on('data', (d) => (out += d))
   child.stderr?.on('data', (d) => (out += d))
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
-  onTestFinished(() => {
+  onTestFinished(async () => {
+    const watchdogs = watchdogsOf(child.pid)
     child.kill('SIGKILL') // works on a stopped process too
+    // A killed runner's watchdog ends what it ran and writes its note into the out folder: waited for
+    // (at most 20 s), so that the test's folder is removed after that write, not during it (ENOTEMPTY).
+    for (const until = Date.now() + 20_000; watchdogs.some(isAlive) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20))
   })
   return { child, exited, output: () => out }
 }
