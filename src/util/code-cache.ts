@@ -9,12 +9,14 @@
  * The cache lives in a folder of the system's temporary folder that only this user can enter
  * (checked, not assumed: a folder of that name made by someone else, or open to others, is not
  * used), as v8-compile-cache and Node's own cache do. V8 checks each entry against the source,
- * its own version and its flags, and rejects a stale one; a missing or rejected entry is written
+ * its own version and its flags, but of the source only its length: an entry also records the
+ * bundle's file as it was (inode, size, change time), so that a bundle rebuilt or reinstalled in
+ * place, even at the same length, never runs the old bytecode. A missing, stale or rejected entry is written
  * anew once the code has run (saveCodeCache), through a file renamed into place. Anything that
  * fails (no such folder, a read-only one, Windows) loads the bundle as require() would.
  * NODE_DISABLE_COMPILE_CACHE=1 turns it off, as it does Node's own.
  */
-import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs'
+import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs'
 import * as nodeModule from 'node:module'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
@@ -25,6 +27,7 @@ import { trace, tracing } from './trace.js'
 interface Pending {
   script: vm.Script
   file: string
+  stamp: string
 }
 
 /** Scripts whose cache entry was missing or rejected: written by saveCodeCache. */
@@ -43,9 +46,15 @@ export function loadBundle(file: string): unknown {
   // Named by the bundle's folder and file (cli-main.cjs, piscina-main.js), its path's hash, and Node's version.
   const name = `${basename(dirname(file))}-${basename(file)}`
   const entry = join(dir, `${name}-${hash(file)}-${process.version}-${process.arch}.bin`)
+  // Taken before the source is read: a bundle changed after this point is stale for the next run.
+  const stamp = fileStamp(file)
   let cachedData: Buffer | undefined
+  let stale = false
   try {
-    cachedData = readFileSync(entry)
+    const data = readFileSync(entry)
+    const end = data.indexOf(10)
+    if (end > 0 && data.toString('latin1', 0, end) === stamp) cachedData = data.subarray(end + 1)
+    else stale = true
   } catch {
     // none yet
   }
@@ -56,8 +65,8 @@ export function loadBundle(file: string): unknown {
     // experimental feature. The bundles' import()s go through util/import-module.ts (checked by the build).
     ...(cachedData ? { cachedData } : {}),
   })
-  if (tracing) trace(`code cache: ${name} ${!cachedData ? 'none' : script.cachedDataRejected ? 'rejected' : 'used'}`)
-  if (!cachedData || script.cachedDataRejected) pending.push({ script, file: entry })
+  if (tracing) trace(`code cache: ${name} ${stale ? 'stale' : !cachedData ? 'none' : script.cachedDataRejected ? 'rejected' : 'used'}`)
+  if (!cachedData || script.cachedDataRejected) pending.push({ script, file: entry, stamp })
   // (Nothing require()s a bundle by its path, so it is not put in require's cache.)
   const module = { exports: {}, filename: file, id: file, loaded: false, require }
   ;(script.runInThisContext() as (...args: unknown[]) => void).call(module.exports, module.exports, require, module, file, dirname(file))
@@ -67,11 +76,12 @@ export function loadBundle(file: string): unknown {
 
 /** Writes the cache entries that were missing or rejected, with what has been compiled by now. */
 export function saveCodeCache(): void {
-  for (const { script, file } of pending.splice(0)) {
+  for (const { script, file, stamp } of pending.splice(0)) {
     const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`
     try {
       const fd = openSync(temp, 'wx', 0o600)
       try {
+        writeSync(fd, `${stamp}\n`)
         writeSync(fd, script.createCachedData())
       } finally {
         closeSync(fd)
@@ -100,6 +110,16 @@ function cacheDir(): string | undefined {
   } catch {
     return undefined
   }
+}
+
+/**
+ * The bundle's file as it is now: V8 checks a cached entry against the source's length only, so
+ * this tells a rebuilt or reinstalled bundle from the one the entry was made from (the change time
+ * moves on every write or rename and cannot be set back; npm gives every file the same mtime).
+ */
+function fileStamp(file: string): string {
+  const stat = statSync(file, { bigint: true })
+  return `${stat.ino}-${stat.size}-${stat.ctimeNs}`
 }
 
 /** FNV-1a of the bundle's path: one entry per installed copy of claimrun (node:crypto is not loaded this early). */

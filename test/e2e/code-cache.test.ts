@@ -1,22 +1,22 @@
 // V8's code cache for the CLI's bundles on Node 20 (src/util/code-cache.ts): written by a first
 // run, used by the next, rewritten when stale, and never taken from a folder others could write.
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import * as nodeModule from 'node:module'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { runCli, tempDir, write } from '../support/helpers.js'
+import { ROOT, runCli, tempDir, write } from '../support/helpers.js'
 
 // Node 22.1+ caches every module itself (module.enableCompileCache): claimrun then keeps no cache of its own.
 const nodeCaches = typeof (nodeModule as { enableCompileCache?: unknown }).enableCompileCache === 'function'
 const uid = process.getuid?.() ?? -1
 
 /** One run of a one-test suite with CLAIMRUN_TRACE, TMPDIR in `tmp`: what each bundle did with the cache. */
-async function traced(tmp: string, env: NodeJS.ProcessEnv = {}): Promise<string[]> {
+async function traced(tmp: string, env: NodeJS.ProcessEnv = {}, cli?: string, summary = /^1 passed, 0 failed/m): Promise<string[]> {
   const dir = tempDir()
   write(dir, 't/test_one.sh', 'echo one\n')
-  const r = await runCli(['run', 't', '--no-history', '--no-progress', '--out', join(dir, 'out')], { cwd: dir, env: { TMPDIR: tmp, CLAIMRUN_TRACE: '1', ...env } })
+  const r = await runCli(['run', 't', '--no-history', '--no-progress', '--out', join(dir, 'out')], { cwd: dir, env: { TMPDIR: tmp, CLAIMRUN_TRACE: '1', ...env }, cli })
   expect(r.code, r.stderr).toBe(0)
-  expect(r.stdout).toMatch(/^1 passed, 0 failed/m)
+  expect(r.stdout).toMatch(summary)
   return [...r.stderr.matchAll(/code cache: (\S+ \S+)/g)].map((m) => m[1] as string).sort()
 }
 
@@ -42,10 +42,35 @@ describe.skipIf(nodeCaches || uid < 0)('code cache (Node 20)', () => {
     await traced(tmp)
     const cache = join(tmp, `claimrun-code-cache-${uid}`)
     const entries = readdirSync(cache)
-    for (const entry of entries) writeFileSync(join(cache, entry), Buffer.alloc(4096, 7))
+    // Each entry's first line names the bundle's file as it was; V8's bytecode follows.
+    const damaged = (entry: string): Buffer => {
+      const data = readFileSync(join(cache, entry))
+      return Buffer.concat([data.subarray(0, data.indexOf(10) + 1), Buffer.alloc(4096, 7)])
+    }
+    for (const entry of entries) writeFileSync(join(cache, entry), damaged(entry))
     expect(await traced(tmp)).toEqual(['cli-main.cjs rejected', 'piscina-main.js rejected', 'workers-worker.cjs rejected'])
-    for (const entry of entries) expect(readFileSync(join(cache, entry)).equals(Buffer.alloc(4096, 7))).toBe(false)
+    for (const entry of entries) expect(readFileSync(join(cache, entry)).includes(Buffer.alloc(4096, 7))).toBe(false)
     expect(await traced(tmp)).toEqual(['cli-main.cjs used', 'piscina-main.js used', 'workers-worker.cjs used'])
+  })
+
+  it('a bundle rebuilt in place at the same length is compiled from its new source, not run from the old entry', async () => {
+    // V8 checks an entry against the source's length only: a copy of the package whose main.cjs
+    // then changes by a few same-length characters (as a rebuild or a reinstall may).
+    const install = tempDir()
+    cpSync(join(ROOT, 'dist'), join(install, 'dist'), { recursive: true })
+    copyFileSync(join(ROOT, 'package.json'), join(install, 'package.json'))
+    symlinkSync(join(ROOT, 'node_modules'), join(install, 'node_modules'))
+    symlinkSync(join(ROOT, 'assets'), join(install, 'assets'))
+    const cli = join(install, 'dist/src/cli/bin.cjs')
+    const tmp = tempDir()
+    expect(await traced(tmp, {}, cli)).toEqual(['cli-main.cjs none', 'piscina-main.js none', 'workers-worker.cjs none'])
+    const main = join(install, 'dist/src/cli/main.cjs')
+    const before = readFileSync(main, 'utf8')
+    const after = before.replace('${t.passed} passed, ', '${t.passed} PASSED, ')
+    expect(after).not.toBe(before)
+    writeFileSync(main, after)
+    expect(await traced(tmp, {}, cli, /^1 PASSED, 0 failed/m)).toEqual(['cli-main.cjs stale', 'piscina-main.js used', 'workers-worker.cjs used'])
+    expect(await traced(tmp, {}, cli, /^1 PASSED, 0 failed/m)).toEqual(['cli-main.cjs used', 'piscina-main.js used', 'workers-worker.cjs used'])
   })
 
   it('a folder of that name open to others, or a link, is not used: the run compiles as without a cache', async () => {
