@@ -1,13 +1,22 @@
-import { renameSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs'
+
+/** Pieces are gathered up to this many characters per write. */
+const WRITE_CHARS = 64 * 1024
 
 /**
  * Writes a file so that readers see the old content or the new, never half of it: temp file, then
- * rename. A write that fails takes its temp file with it.
+ * rename. A write that fails takes its temp file with it. The text may come in pieces (see
+ * util/json-chunks.ts), written as they come, so a big report never sits whole in memory.
  */
-export function writeAtomic(path: string, text: string): void {
+export function writeAtomic(path: string, text: string | Iterable<string>): void {
   const tmp = `${path}.${process.pid}.claimrun-tmp`
   try {
-    writeFileSync(tmp, text)
+    const fd = openSync(tmp, 'w')
+    try {
+      writePieces(fd, typeof text === 'string' ? [text] : text)
+    } finally {
+      closeSync(fd)
+    }
     renameSync(tmp, path)
   } catch (err) {
     try {
@@ -17,4 +26,21 @@ export function writeAtomic(path: string, text: string): void {
     }
     throw err
   }
+}
+
+function writePieces(fd: number, pieces: Iterable<string>): void {
+  let batch = ''
+  for (const p of pieces) {
+    batch += p
+    if (batch.length >= WRITE_CHARS) {
+      writeAll(fd, batch)
+      batch = ''
+    }
+  }
+  if (batch) writeAll(fd, batch)
+}
+
+function writeAll(fd: number, text: string): void {
+  const buf = Buffer.from(text)
+  for (let done = 0; done < buf.length; ) done += writeSync(fd, buf, done, buf.length - done)
 }

@@ -1,9 +1,10 @@
 import { dirname, join } from 'node:path'
 import { writeAtomic } from './out-dir.js'
 import { ensureOut } from './out-folder.js'
-import { renderReport } from '../reporters/html.js'
+import { reportChunks } from '../reporters/html.js'
 import { renderJunit } from '../reporters/junit.js'
-import { renderSummary } from '../reporters/summary.js'
+import { summaryLines } from '../reporters/summary.js'
+import { jsonChunks } from '../util/json-chunks.js'
 import { makeDirs } from '../util/make-dirs.js'
 import type { RunResult } from '../types.js'
 
@@ -44,7 +45,9 @@ export function failOutputs(result: RunResult, errors: string[]): void {
 export function writeRunFiles(result: RunResult, files: RunFiles): void {
   const { out } = result
   const errors: string[] = []
-  const attempt = (what: string, path: string, render: () => string): void => {
+  // Each file is written as it is made, in pieces (see util/json-chunks.ts): whole, the files of a
+  // 10,000-test run were ~9 MB of strings (and as much again in buffers) at the run's very end.
+  const attempt = (what: string, path: string, render: () => Iterable<string>): void => {
     try {
       makeDirs(dirname(path))
       writeAtomic(path, render())
@@ -52,9 +55,10 @@ export function writeRunFiles(result: RunResult, files: RunFiles): void {
       errors.push(`could not write ${what} ${path} (${why(err)})`)
     }
   }
-  const json = (): string => {
+  const json = function* (): Generator<string> {
     const { out: _out, ...file } = result
-    return JSON.stringify(file, null, 2) + '\n'
+    yield* jsonChunks(file, 2)
+    yield '\n'
   }
   try {
     ensureOut(out)
@@ -63,12 +67,11 @@ export function writeRunFiles(result: RunResult, files: RunFiles): void {
   }
   // Rendered inside attempt, after results.json: a report that cannot be rendered (its assets gone
   // from a broken install, say) is one more output error, never a lost results.json.
-  let html: string | undefined
-  const report = (): string => (html ??= renderReport(result, out, files.logs ?? true))
+  const html = (): Iterable<string> => reportChunks(result, out, files.logs ?? true)
   attempt('results.json in', join(out, 'results.json'), json)
-  attempt('summary.txt in', join(out, 'summary.txt'), () => renderSummary(result, { color: false, cwd: files.cwd }))
-  attempt('report.html in', join(out, 'report.html'), report)
-  if (files.html) attempt('--html', files.html, report)
+  attempt('summary.txt in', join(out, 'summary.txt'), () => withNewlines(summaryLines(result, { color: false, cwd: files.cwd })))
+  attempt('report.html in', join(out, 'report.html'), html)
+  if (files.html) attempt('--html', files.html, html)
   if (files.json) attempt('--json', files.json, json)
   if (files.junit) attempt('--junit', files.junit, () => renderJunit(result))
   if (errors.length === 0) return
@@ -82,4 +85,8 @@ export function writeRunFiles(result: RunResult, files: RunFiles): void {
       // Already named in outputErrors.
     }
   }
+}
+
+function* withNewlines(lines: Iterable<string>): Generator<string> {
+  for (const line of lines) yield `${line}\n`
 }

@@ -4,6 +4,7 @@ import { tally, VERDICT, type Tally } from '../record/outcome.js'
 import type { RunResult } from '../types.js'
 import { formatMs } from './format.js'
 import { logFileName } from '../lanes/names.js'
+import { jsonChunks } from '../util/json-chunks.js'
 
 /** The page's own script and style, inlined so the report is one file that works offline. */
 const asset = (name: string): string => readFileSync(new URL(`../../../assets/${name}`, import.meta.url), 'utf8')
@@ -15,8 +16,10 @@ export const EMBED_LOG_BYTES = 1024 * 1024
  * JSON that is safe inside <script type="application/json">: `<`, `>` and `&` are escaped so no
  * string a test printed can close the element or open a comment; U+2028/9 for old parsers.
  */
-export const scriptJson = (value: unknown): string =>
-  JSON.stringify(value)
+export const scriptJson = (value: unknown): string => scriptSafe(JSON.stringify(value))
+
+const scriptSafe = (json: string): string =>
+  json
     .replace(/</g, '\\u003c')
     .replace(/>/g, '\\u003e')
     .replace(/&/g, '\\u0026')
@@ -32,7 +35,16 @@ export interface PageData {
 }
 
 export function renderPage(data: PageData): string {
-  return `<!doctype html>
+  return [...pageChunks(data)].join('')
+}
+
+/**
+ * The page in pieces (see util/json-chunks.ts): a finished run's data is written test by test, so a
+ * report of 10,000 tests never sits whole in memory. Each piece is escaped alike (escaping is per
+ * character), so the page is the same as `renderPage`'s.
+ */
+export function* pageChunks(data: PageData): Generator<string> {
+  yield `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -43,7 +55,10 @@ export function renderPage(data: PageData): string {
 </head>
 <body>
 <noscript>This report needs JavaScript; results.json next to it has the same data.</noscript>
-<script type="application/json" id="claimrun-data">${scriptJson({ ...data, verdict: VERDICT })}</script>
+<script type="application/json" id="claimrun-data">`
+  // Levels: the page's data, the result, its tests; each test (and each log's piece) in one go.
+  for (const piece of jsonChunks({ ...data, verdict: VERDICT }, 0, 3)) yield scriptSafe(piece)
+  yield `</script>
 <script>window.claimrunFormatMs = ${formatMs.toString()}</script>
 <script>${asset('report.js')}</script>
 </body>
@@ -75,8 +90,13 @@ export function tailOfFile(path: string, limit = EMBED_LOG_BYTES): string {
  * logs are on this machine (a report combined from a shared store has none: they stay on each node).
  */
 export function renderReport(result: RunResult, out: string, withLogs = true): string {
+  return [...reportChunks(result, out, withLogs)].join('')
+}
+
+/** `renderReport` in pieces, for writing to a file as it is made. */
+export function reportChunks(result: RunResult, out: string, withLogs = true): Generator<string> {
   const logs = withLogs ? Object.fromEntries(result.workers.map((w) => [w, tailOfFile(join(out, logFileName(w)))])) : {}
   // The page never needs the absolute out path; leaving it out keeps a copied report portable.
   const { out: _out, ...shown } = result
-  return renderPage({ mode: 'static', result: shown as RunResult, logs, tally: tally(result) })
+  return pageChunks({ mode: 'static', result: shown as RunResult, logs, tally: tally(result) })
 }

@@ -48,46 +48,51 @@ export function totalsLine(result: RunResult, t: Tally = tally(result)): string 
  * Test output and names are escaped.
  */
 export function renderSummary(result: RunResult, options: SummaryOptions): string {
-  const style = makeStyle(options.color)
-  const lines: string[] = []
-  const sum = tally(result)
-  lines.push(...pipeline(result, style, sum))
-  lines.push('')
+  return [...summaryLines(result, options)].join('\n') + '\n'
+}
 
-  if (options.table ?? true) lines.push(...table(result, style))
-  else if (result.tests.length > SMALL_RUN) lines.push(style('gray', `(${result.tests.length} tests: the table of all of them is in ${displayPath(join(result.out, 'summary.txt'), options.cwd)} and report.html; --summary full prints it here)`))
+/**
+ * The summary's lines (without their newlines), made as they are read: summary.txt is written
+ * from them at the end of a run without holding a line per test (see record/run-files.ts).
+ */
+export function* summaryLines(result: RunResult, options: SummaryOptions): Generator<string> {
+  const style = makeStyle(options.color)
+  const sum = tally(result)
+  yield* pipeline(result, style, sum)
+  yield ''
+
+  if (options.table ?? true) yield* table(result, style)
+  else if (result.tests.length > SMALL_RUN) yield style('gray', `(${result.tests.length} tests: the table of all of them is in ${displayPath(join(result.out, 'summary.txt'), options.cwd)} and report.html; --summary full prints it here)`)
 
   // Failures come last, next to the totals: the end of a log is what people read first.
-  lines.push(...slowest(result))
+  yield* slowest(result)
 
   for (const t of result.tests) {
     if (isPassing(t.status) && !t.notes && !t.leaked && t.status !== 'flaky') continue
     if (t.status === 'notrun' || t.status === 'interrupted') continue
-    lines.push('')
-    lines.push(style(STATUS_COLOR[t.status], `── ${t.status}: ${escapeLine(t.id)}`) + `  ${describe(t)}`)
-    if (t.log) lines.push(`   log: ${displayPath(join(result.out, t.log.path), options.cwd)} (bytes ${t.log.offset}..${t.log.offset + t.log.length})`)
-    for (const note of t.notes ?? []) lines.push(`   note: ${escapeLine(note)}`)
-    if (t.error) lines.push(`   error: ${escapeLine(t.error)}`)
-    if (t.subtests) lines.push(`   ${escapeLine(describeSubtests(t.subtests))}`)
+    yield ''
+    yield style(STATUS_COLOR[t.status], `── ${t.status}: ${escapeLine(t.id)}`) + `  ${describe(t)}`
+    if (t.log) yield `   log: ${displayPath(join(result.out, t.log.path), options.cwd)} (bytes ${t.log.offset}..${t.log.offset + t.log.length})`
+    for (const note of t.notes ?? []) yield `   note: ${escapeLine(note)}`
+    if (t.error) yield `   error: ${escapeLine(t.error)}`
+    if (t.subtests) yield `   ${escapeLine(describeSubtests(t.subtests))}`
     if (isPassing(t.status)) continue
     const tail = escapeControl(t.tail).split('\n')
     if (tail.at(-1) === '') tail.pop()
-    if (tail.length === 0) lines.push(style('gray', '   (no output)'))
-    for (const l of tail.slice(-FAILURE_LINES)) lines.push(`   ${l}`)
+    if (tail.length === 0) yield style('gray', '   (no output)')
+    for (const l of tail.slice(-FAILURE_LINES)) yield `   ${l}`
   }
 
-  const interrupted = result.tests.filter((t) => t.status === 'interrupted' || t.status === 'notrun')
-  if (interrupted.length) {
-    lines.push('')
-    lines.push(`${sum.counts.interrupted} interrupted, ${sum.counts.notrun} not run`)
+  if (result.tests.some((t) => t.status === 'interrupted' || t.status === 'notrun')) {
+    yield ''
+    yield `${sum.counts.interrupted} interrupted, ${sum.counts.notrun} not run`
   }
-  for (const e of result.internalErrors ?? []) lines.push(style('red', `internal: ${escapeLine(e)}`))
-  for (const e of result.outputErrors ?? []) lines.push(style('red', `not written: ${escapeLine(e)}`))
+  for (const e of result.internalErrors ?? []) yield style('red', `internal: ${escapeLine(e)}`)
+  for (const e of result.outputErrors ?? []) yield style('red', `not written: ${escapeLine(e)}`)
   const subtests = subtestTotals(result.tests)
-  lines.push('')
-  if (subtests) lines.push(escapeLine(subtests))
-  lines.push(style('bold', totalsLine(result, sum)))
-  return lines.join('\n') + '\n'
+  yield ''
+  if (subtests) yield escapeLine(subtests)
+  yield style('bold', totalsLine(result, sum))
 }
 
 /** The run as the pipeline it grew from: run → run_tests → each worker → summary. */
@@ -115,18 +120,18 @@ export const failures = (result: RunResult): TestResult[] => result.tests.filter
 export const slowestTests = (result: RunResult, n = SLOWEST): TestResult[] =>
   result.tests.filter((t) => t.durationMs !== null).sort((a, b) => (b.durationMs ?? 0) - (a.durationMs ?? 0)).slice(0, n)
 
-function table(result: RunResult, style: Style): string[] {
-  const lines: string[] = []
-  const ids = result.tests.map((t) => escapeLine(t.id))
-  const idWidth = Math.min(60, Math.max(4, ...ids.map(width)))
+function* table(result: RunResult, style: Style): Generator<string> {
+  // The widths first, then each line as it is read (no list of the escaped ids: see summaryLines).
+  let idWidth = 4
+  for (const t of result.tests) idWidth = Math.max(idWidth, width(escapeLine(t.id)))
+  idWidth = Math.min(60, idWidth)
   const workerWidth = Math.max(8, ...result.workers.map((w) => w.length)) + 2
-  lines.push(style('bold', `${pad('TEST', idWidth)}  ${pad('WORKER', workerWidth)}${pad('STATUS', 12)}${padStart('DURATION', 10)}  ATTEMPTS`))
-  result.tests.forEach((t, i) => {
+  yield style('bold', `${pad('TEST', idWidth)}  ${pad('WORKER', workerWidth)}${pad('STATUS', 12)}${padStart('DURATION', 10)}  ATTEMPTS`)
+  for (const t of result.tests) {
     const status = style(STATUS_COLOR[t.status], pad(t.status, 12))
     const attempts = t.attempts > 1 ? String(t.attempts) : ''
-    lines.push(`${pad(ids[i] as string, idWidth)}  ${pad(t.worker ?? '-', workerWidth)}${status}${padStart(formatMs(t.durationMs), 10)}  ${attempts}`)
-  })
-  return lines
+    yield `${pad(escapeLine(t.id), idWidth)}  ${pad(t.worker ?? '-', workerWidth)}${status}${padStart(formatMs(t.durationMs), 10)}  ${attempts}`
+  }
 }
 
 /** The slowest tests, longest first: where the run's time went. */
