@@ -36,7 +36,7 @@ const makespan = await section('makespan: uneven 20-test sleep suite on 3 worker
 const startup = await section("start-up: one trivial test against node -e ''", () => benchStartup({ reps: quick ? 5 : 11, log }))
 const perTest = await section('per-test cost: the slope between 500 trivial sh tests and one, 3 at a time', () => benchPerTest({ count: 500, reps: quick ? 2 : 5, log }))
 const nodeSuites = await section('whole runs: 500 node scripts, 500 node:test files', () => benchNodeSuites({ reps: 1, nodeTestReps: 1, log }))
-const memory = await section('memory', () => benchMemory({ bigSuite: quick ? 2000 : 10_000, log }))
+const memory = await section('memory', () => benchMemory({ bigSuite: quick ? 2000 : 10_000, reps: quick ? 1 : 3, log }))
 
 env.loadEnd = loadNow()
 let git = ''

@@ -47,6 +47,7 @@ export function targets({ claims, makespan, startup, perTest, nodeSuites, memory
     ['(reference) the same 500 node:test files through claimrun, vs node --test', `${ratio(ns('node:test', 'claimrun'), ntNode)} its time`, null],
     ['claims ≥ 10 M/s on one thread (cursor)', `${fmt(cursor1.claimsPerSec / 1e6, 1)} M/s`, cursor1.claimsPerSec >= 1e7],
     ['zero duplicates for the atomic strategies (Redis included)', String(atomicDuplicates), atomicDuplicates === 0],
-    [`peak RSS ≤ 150 MB on ${memory.bigSuite} tests`, `${fmt(memory.rssBigMiB, 1)} MiB`, memory.rssBigMiB <= 150],
+    // MB as the target says (10^6 bytes; 150 MB = 143.1 MiB): the figure and the comparison in the same unit.
+    [`peak RSS ≤ 150 MB on ${memory.bigSuite} tests (median of ${memory.reps} runs)`, `${fmt(memory.rssBigMB, 1)} MB (${fmt(memory.rssBigMiB, 1)} MiB)`, memory.rssBigMB <= 150],
   ]
 }

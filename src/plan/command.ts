@@ -93,7 +93,8 @@ export function argvFor(file: string, id: string): string[] {
   const executable = isExecutable(mode)
   if (executable && startsWithShebang(file)) return [file]
   const interpreter = INTERPRETERS[extname(file).toLowerCase()]
-  if (interpreter) return [...interpreter(), file]
+  // concat: an array of just its length; a spread's has room for ~20 (each plan entry keeps its argv all run).
+  if (interpreter) return interpreter().concat(file)
   if (executable) return [file]
   throw new ClaimrunError(
     'CLAIMRUN_UNKNOWN_TYPE',

@@ -141,6 +141,8 @@ export class Recorder {
     const previous = this.previous[slot]
     if (previous?.length) result.previousAttempts = previous
     this.results[slot] = result
+    // Its start is only needed until it has an outcome (a crash settles from it); not kept all run.
+    this.lastStart[slot] = undefined
     return result
   }
 }

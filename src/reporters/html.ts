@@ -95,7 +95,9 @@ export function renderReport(result: RunResult, out: string, withLogs = true): s
 
 /** `renderReport` in pieces, for writing to a file as it is made. */
 export function reportChunks(result: RunResult, out: string, withLogs = true): Generator<string> {
-  const logs = withLogs ? Object.fromEntries(result.workers.map((w) => [w, tailOfFile(join(out, logFileName(w)))])) : {}
+  // Each log's end is read as the page reaches it, so only one (up to EMBED_LOG_BYTES) is in memory at a time.
+  const logs: Record<string, string> = {}
+  for (const w of withLogs ? result.workers : []) Object.defineProperty(logs, w, { enumerable: true, get: () => tailOfFile(join(out, logFileName(w))) })
   // The page never needs the absolute out path; leaving it out keeps a copied report portable.
   const { out: _out, ...shown } = result
   return pageChunks({ mode: 'static', result: shown as RunResult, logs, tally: tally(result) })
