@@ -3,8 +3,8 @@
  * The `claimrun` command's entry. For `claimrun run` the worker threads start booting here, before the
  * rest of the CLI is even loaded (see lanes/prestart.ts); then the CLI proper (main.ts) is loaded.
  */
-// Stop signals are armed before anything else loads (guards.ts imports only Node built-ins): a stop
-// signal in the first milliseconds still ends with results, not with Node's default exit.
+// Armed before anything else runs (guards.ts imports only Node built-ins): a stop signal or a closed
+// stdout in the first milliseconds still ends with results, not with Node's default exit.
 import './compile-cache.js'
 import { dirname, join } from 'node:path'
 import { armStopSignals, guardOutput } from './guards.js'
@@ -13,17 +13,14 @@ import { prestartLanes } from './prestart-args.js'
 import { trace, traceNodeTiming } from '../util/trace.js'
 import { loadBundle, saveCodeCache } from '../util/code-cache.js'
 armStopSignals()
+guardOutput(process.stdout)
+guardOutput(process.stderr)
 traceNodeTiming()
-trace('bin: signals armed')
+trace('bin: guards armed')
 // The worker threads boot (~27 ms each here, as long as a Node process) while the rest loads.
 const lanes = prestartLanes(process.argv.slice(2), process.cwd())
 if (lanes) prestart(lanes.threads, lanes.max)
 trace('bin: threads prestarted')
-// Then stdout and stderr, whose streams are made on first use (a pipe's loads node:net, ~3 ms): a
-// reader gone from either must not crash the run. Nothing has been written to them yet, so no
-// error can have been missed; this runs before the event loop turns, so before any signal handler.
-guardOutput(process.stdout)
-guardOutput(process.stderr)
 
 // No top-level await: the build also makes this entry a CommonJS bundle (scripts/bundle.mjs).
 void start()
@@ -31,7 +28,9 @@ void start()
 async function start(): Promise<void> {
   await (await loadMain()).main()
   trace('bin: command done')
-  saveCodeCache()
+  // After a run only: its entry then holds the code a run compiles (another command's would hold
+  // less, and a used entry is never written again).
+  if (process.argv[2] === 'run') saveCodeCache()
   // The command is done; threads it did not use end here, never mid-boot (see lanes/prestart.ts).
   await releaseUnused()
   trace('bin: exiting')

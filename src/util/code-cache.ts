@@ -94,8 +94,11 @@ export function saveCodeCache(): void {
   }
 }
 
-/** The cache folder, made if need be: a real folder, this user's, closed to everyone else; or undefined. */
-function cacheDir(): string | undefined {
+/**
+ * The cache folder, made if need be: a real folder, this user's, closed to everyone else; or
+ * undefined. Node 22.1+ keeps its own compile cache in it too (cli/compile-cache.ts).
+ */
+export function cacheDir(): string | undefined {
   if (process.env.NODE_DISABLE_COMPILE_CACHE || typeof process.getuid !== 'function') return undefined
   const uid = process.getuid()
   const dir = join(tmpdir(), `claimrun-code-cache-${uid}`)

@@ -23,6 +23,9 @@ async function traced(tmp: string, env: NodeJS.ProcessEnv = {}, cli?: string, su
 describe.skipIf(nodeCaches || uid < 0)('code cache (Node 20)', () => {
   it('a first run writes it into a folder only this user can enter; the next run uses it', async () => {
     const tmp = tempDir()
+    // Another command writes no entry: it would hold less than a run compiles, and stay.
+    const other = await runCli(['generate', join(tempDir(), 'suite')], { env: { TMPDIR: tmp } })
+    expect(other.code, other.stderr).toBe(0)
     expect(await traced(tmp)).toEqual(['cli-main.cjs none', 'piscina-main.js none', 'workers-worker.cjs none'])
     const cache = join(tmp, `claimrun-code-cache-${uid}`)
     const stat = lstatSync(cache)
@@ -92,5 +95,19 @@ describe.skipIf(nodeCaches || uid < 0)('code cache (Node 20)', () => {
     const tmp = tempDir()
     expect(await traced(tmp, { NODE_DISABLE_COMPILE_CACHE: '1' })).toEqual([])
     expect(readdirSync(tmp)).toEqual([])
+  })
+})
+
+describe.runIf(nodeCaches && uid >= 0)('compile cache (Node 22.1+)', () => {
+  it("goes into claimrun's checked folder, never into a node-compile-cache someone else could have made", async () => {
+    const tmp = tempDir()
+    // Left to itself, Node would use <tmpdir>/node-compile-cache, whoever made it.
+    mkdirSync(join(tmp, 'node-compile-cache'))
+    chmodSync(join(tmp, 'node-compile-cache'), 0o777)
+    await traced(tmp)
+    await traced(tmp)
+    expect(readdirSync(join(tmp, 'node-compile-cache'))).toEqual([])
+    expect(readdirSync(join(tmp, `claimrun-code-cache-${uid}`, 'node'))).toHaveLength(1)
+    expect(lstatSync(join(tmp, `claimrun-code-cache-${uid}`)).mode & 0o777).toBe(0o700)
   })
 })
