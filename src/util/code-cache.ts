@@ -99,6 +99,14 @@ export function saveCodeCache(): void {
  * undefined. Node 22.1+ keeps its own compile cache in it too (cli/compile-cache.ts).
  */
 export function cacheDir(): string | undefined {
+  if (checkedDir === null) checkedDir = checkCacheDir()
+  return checkedDir
+}
+
+/** This process's answer (each bundle it loads asks): null until asked. */
+let checkedDir: string | undefined | null = null
+
+function checkCacheDir(): string | undefined {
   if (process.env.NODE_DISABLE_COMPILE_CACHE || typeof process.getuid !== 'function') return undefined
   const uid = process.getuid()
   const dir = join(tmpdir(), `claimrun-code-cache-${uid}`)
