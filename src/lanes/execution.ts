@@ -1,5 +1,5 @@
 import type { Piscina } from 'piscina'
-import { cancelFree, createBoard, lanePid, slotsHeldBy, slotState, stop, type ClaimBoard } from '../claim/board.js'
+import { cancelFree, createBoard, lanePid, slotsHeldBy, stop, type ClaimBoard } from '../claim/board.js'
 import type { ClaimSource, StoreFault } from '../claim/claim-source.js'
 import { encodePlan } from '../claim/plan-buffer.js'
 import { ClaimrunError } from '../errors.js'
@@ -10,11 +10,12 @@ import { exitCodeOf } from '../record/outcome.js'
 import { Recorder } from '../record/recorder.js'
 import { failOutputs, writeRunFiles } from '../record/run-files.js'
 import { buildRunResult } from '../record/run-result.js'
-import type { RunEvent, RunResult, TestResult } from '../types.js'
+import type { RunEvent, RunResult } from '../types.js'
 import { endGroup, signalGroup } from '../util/process-group.js'
 import { now, sleep } from '../util/time.js'
 import type { RunContext } from './context.js'
-import { LOST_TEST, runLane } from './lane.js'
+import { runLane } from './lane.js'
+import { outcomesOf } from './closing-check.js'
 import { endPool, takePool } from './prestart.js'
 import type { StartMessage } from './protocol.js'
 import type { WatchdogLink } from './watchdog-wire.js'
@@ -281,29 +282,7 @@ export class Execution implements RunContext {
     trace('finish: start')
     this.state.to('finishing')
     if (this.source.accountsForAll) cancelFree(this.board)
-    const tests: TestResult[] = []
-    for (let slot = 0; slot < this.tests.length; slot++) {
-      let result = this.recorder.get(slot)
-      // A shared run's process accounts for the tests it took; `claimrun report` for the rest, but
-      // only once the store said every test has an outcome (or this process was interrupted and
-      // left them to the others). A store that failed leaves every test here, as an error.
-      const elsewhere = this.source.doneEverywhere?.() || this.stoppedBy !== null
-      if (!result && !this.source.accountsForAll && !this.storeFault && elsewhere && slotState(this.board, slot).state === 'free') continue
-      if (!result && this.storeFault) {
-        result = this.recorder.settle(slot, 'error', this.storeFault.reason, now())
-      } else if (!result) {
-        const state = slotState(this.board, slot)
-        if (state.state === 'cancelled') {
-          result = this.recorder.settleFromLastAttempt(slot) ?? this.recorder.settle(slot, 'notrun', undefined, now())
-        } else {
-          this.fault(`${(this.tests[slot] as PlanEntry).id} has no outcome (slot ${state.state})`)
-          result = this.recorder.settle(slot, 'error', LOST_TEST, now())
-        }
-      }
-      tests.push(result)
-    }
-    // The closing check: one outcome per planned test, or claimrun itself is wrong.
-    if (this.source.accountsForAll && tests.length !== this.tests.length) this.fault(`${tests.length} outcomes for ${this.tests.length} tests`)
+    const tests = outcomesOf(this)
     const result = buildRunResult({
       startedAt: this.startedAt.toISOString(),
       durationMs: Math.round((now() - this.t0) * 10) / 10,
