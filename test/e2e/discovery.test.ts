@@ -66,7 +66,10 @@ describe('discovery', () => {
     // Root reads any folder, so when we are root the CLI runs as an unprivileged user.
     // (from a copy of the CLI it can read: the checkout may be in root's own mode-700 home folder).
     const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534, cli: readableCli() } : {}
-    const r = await runCli(['run', 't', '--out', join(dir, 'out')], { cwd: dir, ...asUser })
+    // Its temporary folder (code cache, spawner socket) in one this test removes, not the system's.
+    const tmp = tempDir()
+    chmodSync(tmp, 0o777)
+    const r = await runCli(['run', 't', '--out', join(dir, 'out')], { cwd: dir, env: { TMPDIR: tmp }, ...asUser })
     chmodSync(join(dir, 't/locked'), 0o755)
     expect(r.stderr).toMatch(/^claimrun: warning: cannot read folder t\/locked \(EACCES\): skipped$/m)
     expect(r.code).toBe(0)
