@@ -251,9 +251,8 @@ for (const file of ['main.js', 'worker.js']) {
   })
 }
 await writeFile(resolve(vendor, 'package.json'), '{ "type": "commonjs" }\n')
-// The licenses of what the bundles carry: piscina's beside it, commander's and comlink's (see CARRIED).
-await copyFile(resolve(piscinaDir, '../LICENSE'), resolve(vendor, 'LICENSE'))
-for (const name of CARRIED) {
+// The license of every package the bundles carry, in dist/vendor/<name>/ (piscina's beside its bundle).
+for (const name of ['piscina', ...CARRIED]) {
   await mkdir(resolve(dist, 'vendor', name), { recursive: true })
   await copyFile(resolve(packageRoot(name), 'LICENSE'), resolve(dist, 'vendor', name, 'LICENSE'))
 }

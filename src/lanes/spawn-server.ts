@@ -12,11 +12,12 @@
  * the moment it exists (no window in which the runner could die before telling it).
  *
  * One connection per lane (a Unix socket in a private folder, plus the run's token as a first frame:
- * only this run's threads can start anything here). Imports nothing of claimrun but the wire.
+ * only this run's threads can start anything here). Imports nothing of claimrun but the wire and its clock.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer, Socket, type Server, type SocketConstructorOpts } from 'node:net'
-import { CLOSED, DONE, DROP, EXITED, FAILED, FrameReader, HELLO, SPAWN, SPAWNED, STDERR, STDOUT, frame, monotonicMs, writeFrames } from './spawn-wire.js'
+import { CLOSED, DONE, DROP, EXITED, FAILED, FrameReader, HELLO, SPAWN, SPAWNED, STDERR, STDOUT, frame, writeFrames } from './spawn-wire.js'
+import { monotonicMs } from '../util/time.js'
 
 /**
  * How long a SPAWNED or EXITED frame may wait for the test's next frames (its exit, its pipes'

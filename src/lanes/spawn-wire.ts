@@ -3,10 +3,11 @@
  * tests: see spawn-server.ts). One Unix socket per lane, carrying frames both ways:
  * a 9-byte header (kind u8, test number u32, payload length u32, little-endian) and the payload.
  * Binary because most frames are a test's output, passed on as it is.
- * Imports nothing but Node: the watchdog process loads it.
+ * Imports nothing of claimrun but util/time.ts: the watchdog process loads it.
  */
 import { writeSync } from 'node:fs'
 import type { Socket } from 'node:net'
+import { monotonicMs } from '../util/time.js'
 
 /** Worker → spawner. */
 export const HELLO = 1 // JSON { token, env }: the lane's environment, once
@@ -23,18 +24,8 @@ export const EXITED = 14 // JSON { code, signal, at }: `at` is when the spawner 
 export const CLOSED = 15 // both pipes are closed
 
 /**
- * Milliseconds on CLOCK_MONOTONIC, which every process on the machine reads alike (performance.now()
- * counts from each process's own start). The spawner stamps an exit with it the moment it sees it and
- * may send the frame a few ms later (spawn-server.ts holds it to batch it), so the lane takes the
- * exit's time from the stamp, not from when the frame reaches it (see exitedAt).
- */
-export function monotonicMs(): number {
-  const [s, ns] = process.hrtime()
-  return s * 1000 + ns / 1e6
-}
-
-/**
- * An exit stamped `at` (monotonicMs) in another process, on the receiving thread's `now()` clock
+ * An exit stamped `at` (monotonicMs: performance.now() counts from each process's own start, so a
+ * time crosses processes on CLOCK_MONOTONIC) in another process, on the receiving thread's `now()` clock
  * (performance.timeOrigin + performance.now(), which also runs on CLOCK_MONOTONIC from its origin):
  * its age on the shared clock, taken from now. Never in the future.
  */

@@ -24,6 +24,7 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { processesWithEnv } from '../util/process-group.js'
+import { monotonicMs, sleep } from '../util/time.js'
 import { serveSpawns } from './spawn-server.js'
 import type { WatchdogMessage } from './watchdog-wire.js'
 import { trace, traceNodeTiming } from '../util/trace.js'
@@ -45,8 +46,6 @@ let fenceTimer: NodeJS.Timeout | undefined
 // A terminal's signals are for the runner; the watchdog waits for the pipe.
 for (const signal of ['SIGINT', 'SIGHUP', 'SIGQUIT'] as const) process.on(signal, () => {})
 
-const monotonicMs = (): number => Number(process.hrtime.bigint() / 1000n) / 1000
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** A target is a process group (negative, as kill(2) takes it) or a single process (positive). */
 function alive(target: number): boolean {

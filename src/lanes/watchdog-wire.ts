@@ -111,9 +111,6 @@ export function tellRunWatchdog(link: WatchdogLink | undefined, message: Watchdo
 /** Longest id sent; keeps every line under PIPE_BUF (4096) so a write is atomic. */
 const MAX_ID = 3000
 
-/** Milliseconds on CLOCK_MONOTONIC: comparable between processes on one machine, never stepped. */
-export const monotonicMs = (): number => Number(process.hrtime.bigint() / 1000n) / 1000
-
 const pause = new Int32Array(new SharedArrayBuffer(4))
 
 /**

@@ -11,14 +11,13 @@
  * used), as v8-compile-cache and Node's own cache do. V8 checks each entry against the source,
  * its own version and its flags, but of the source only its length: an entry also records the
  * bundle's file as it was (inode, size, change time), so that a bundle rebuilt or reinstalled in
- * place, even at the same length, never runs the old bytecode. A missing, stale or rejected entry is written
- * anew once the code has run (saveCodeCache), through a file renamed into place. Anything that
- * fails (no such folder, a read-only one, Windows) loads the bundle as require() would.
+ * place, even at the same length, never runs the old bytecode. A missing, stale or rejected entry
+ * is written anew once the code has run (saveCodeCache), through a file renamed into place.
+ * Anything that fails (no such folder, a read-only one, Windows) loads the bundle as require() would.
  * NODE_DISABLE_COMPILE_CACHE=1 turns it off, as it does Node's own.
  */
 import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs'
 import * as nodeModule from 'node:module'
-import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import vm from 'node:vm'
@@ -39,7 +38,7 @@ const pending: Pending[] = []
  * Node 22.1+ it is simply require()d: Node's own cache covers it.
  */
 export function loadBundle(file: string): unknown {
-  const require = createRequire(file)
+  const require = nodeModule.createRequire(file)
   if (typeof (nodeModule as { enableCompileCache?: unknown }).enableCompileCache === 'function') return require(file)
   const dir = cacheDir()
   if (!dir) return require(file)

@@ -3,4 +3,7 @@
 const origin = performance.timeOrigin
 export const now = (): number => origin + performance.now()
 
+/** Milliseconds on CLOCK_MONOTONIC: comparable between processes on one machine, never stepped. */
+export const monotonicMs = (): number => Number(process.hrtime.bigint() / 1000n) / 1000
+
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))

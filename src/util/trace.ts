@@ -1,5 +1,6 @@
 import { writeSync } from 'node:fs'
 import { threadId } from 'node:worker_threads'
+import { monotonicMs } from './time.js'
 
 /**
  * CLAIMRUN_TRACE=1: one line on stderr per phase of a run's start and end, with CLOCK_MONOTONIC ms
@@ -12,7 +13,7 @@ export const tracing = Boolean(process.env.CLAIMRUN_TRACE)
 export const trace: (label: string) => void = tracing
   ? (label) => {
       try {
-        writeSync(2, `claimrun-trace ${process.pid}/${threadId} ${(Number(process.hrtime.bigint()) / 1e6).toFixed(2)} ${label}\n`)
+        writeSync(2, `claimrun-trace ${process.pid}/${threadId} ${monotonicMs().toFixed(2)} ${label}\n`)
       } catch {
         // stderr gone: nothing to trace to
       }
@@ -22,7 +23,7 @@ export const trace: (label: string) => void = tracing
 /** With CLAIMRUN_TRACE: Node's own start-up phases of this process (performance.nodeTiming), on the same clock. */
 export function traceNodeTiming(): void {
   if (!tracing) return
-  const origin = Number(process.hrtime.bigint()) / 1e6 - performance.now()
+  const origin = monotonicMs() - performance.now()
   // (Typed here: a DOM lib, as the tests' tsconfig has, types `performance` without Node's fields.)
   const t = (performance as unknown as { nodeTiming: Record<'nodeStart' | 'v8Start' | 'environment' | 'bootstrapComplete', number> }).nodeTiming
   for (const [label, at] of [['node: start', t.nodeStart], ['node: V8 started', t.v8Start], ['node: environment', t.environment], ['node: bootstrap complete', t.bootstrapComplete]] as const) {
