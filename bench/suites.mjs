@@ -7,6 +7,8 @@ import { median, medianPhases, mustPass, phases, scratch, timed } from './suppor
 import { BASELINE, CLI, RSS, xargs } from './support/runners.mjs'
 
 const FLOOR = fileURLToPath(new URL('./support/startup-floor.cjs', import.meta.url))
+/** The makespan suite's row for the design floor (bench/support/startup-floor.cjs given the files). */
+export const MAKESPAN_FLOOR = 'design floor, longest first'
 
 /** Uneven: most tests short, a few long ones late in name order (where name order hurts most). */
 export const MAKESPAN_SLEEPS_MS = [250, 300, 200, 450, 350, 300, 400, 250, 500, 350, 300, 450, 400, 550, 600, 500, 350, 450, 700, 1300]
@@ -37,6 +39,9 @@ export async function benchMakespan({ reps = 3, log = console.log } = {}) {
       ...(BASELINE ? { 'claimrun before, --order smart (with history)': run(BASELINE, ['--history', history]) } : {}),
       'xargs -P3, name order': () => xargs(names, ['sh'], { cwd: dir }),
       'xargs -P3, longest first': () => xargs(longestFirst, ['sh'], { cwd: dir }),
+      // The design's floor (no claimrun code): Node, 3 bare worker threads claiming the files longest
+      // first, one Atomics.add each, and spawning each as claimrun forks a test; three files, exit.
+      [MAKESPAN_FLOOR]: () => timed(process.execPath, [FLOOR, ...longestFirst], { cwd: dir, env: { FLOOR_THREADS: '3', FLOOR_OUT: out } }),
     }
     const rows = Object.keys(configs).map((name) => ({ name, runs: [], phases: [] }))
     // Interleaved, so a burst of load on this shared machine hits every configuration alike.

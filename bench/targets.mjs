@@ -1,5 +1,7 @@
 // Every target (issue 13's and the earlier ones RESULTS.md keeps), as [target, measured, met?]:
 // met is null for reference rows that have no target.
+import { MAKESPAN_FLOOR } from './suites.mjs'
+
 export const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-')
 export const ratio = (a, b) => `${(a / b).toFixed(2)}×`
 
@@ -7,6 +9,7 @@ export function targets({ claims, makespan, startup, perTest, nodeSuites, memory
   const mrow = (name) => makespan.rows.find((r) => r.name === name)
   const smart = mrow('claimrun --order smart (with history)')
   const xLongest = mrow('xargs -P3, longest first').ms
+  const floorRow = mrow(MAKESPAN_FLOOR)
   const pt = (key) => perTest.rows.find((r) => r.key === key)
   const [c, fl, th, x] = ['claimrun', 'floor', 'threads', 'xargs'].map(pt)
   const nsRow = (suite, name) => nodeSuites.rows.find((r) => r.suite === suite && r.name.startsWith(name))
@@ -23,6 +26,7 @@ export function targets({ claims, makespan, startup, perTest, nodeSuites, memory
   })
   return [
     ['makespan, smart order with history ≤ 1.03 × xargs -P3 longest-first (uneven suite, whole command)', ratio(smart.ms, xLongest), smart.ms <= 1.03 * xLongest],
+    ...(floorRow ? [[`(reference) makespan of the design floor (Node, 3 bare worker threads claiming longest first, no claimrun code) vs xargs -P3 longest-first; claimrun vs that floor`, `${(floorRow.ms / xLongest).toFixed(3)}×; ${(smart.ms / floorRow.ms).toFixed(3)}×`, null]] : []),
     ['makespan, smart order ≤ 1.05 × lower bound (with one process start per test)', ratio(smart.ms, makespan.lowerBoundWithStarts), smart.ms <= 1.05 * makespan.lowerBoundWithStarts],
     ["first test of every worker starts within ~2 × node -e '' of the process spawn (uneven suite, 3 workers)", `last worker's first test at ${fmt(smart.lastFirstStart)} ms = ${ratio(smart.lastFirstStart, nodeE)} node -e (${fmt(nodeE)} ms)`, smart.lastFirstStart <= 2 * nodeE],
     ["the one-test run's test starts within ~2 × node -e '' of the process spawn", `${fmt(startup.one.firstStart)} ms = ${ratio(startup.one.firstStart, nodeE)}`, startup.one.firstStart <= 2 * nodeE],
