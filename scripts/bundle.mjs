@@ -164,7 +164,9 @@ async function bundleCjs(entry, out, externals = {}, extra = {}) {
 }
 
 /** What bin.cjs sets up before main.cjs loads, and main.cjs uses too. */
-const EARLY = ['src/cli/guards.js', 'src/lanes/prestart.js', 'src/cli/prestart-args.js', 'src/util/trace.js', 'src/util/import-module.js', 'src/util/code-cache.js']
+// (start-threads.js and what it imports are not among them: bin.cjs carries its own, so that the
+// first threads start before early.cjs is even read; they hand over through a global, not a module.)
+const EARLY = ['src/cli/guards.js', 'src/lanes/prestart.js', 'src/util/trace.js', 'src/util/import-module.js', 'src/util/code-cache.js']
 
 // From tsc's files as they are, so first: the package's `claimrun` command (see the top of this file).
 await esbuild.build({
@@ -238,6 +240,30 @@ const lazyAssert = {
     b.onLoad({ filter: /.*/, namespace: 'lazy-assert' }, () => ({ contents: LAZY_ASSERT, loader: 'js' }))
   },
 }
+
+/**
+ * piscina makes its worker threads itself; `claimrun run` starts its threads before piscina has even
+ * loaded (src/lanes/first-threads.ts). In the main bundle, piscina's `new Worker(file, options)` asks
+ * that module first (through a global: it is in another file) for a thread it started with the same
+ * file and options, and makes one only if there is none. Nothing else of node:worker_threads changes.
+ */
+const ADOPTING_WORKER_THREADS = `
+const threads = require('node:worker_threads')
+const ADOPT = Symbol.for('claimrun.adopt-first-thread')
+function Worker(filename, options) {
+  return globalThis[ADOPT]?.(filename, options) ?? new threads.Worker(filename, options)
+}
+module.exports = new Proxy(threads, { get: (target, key) => (key === 'Worker' ? Worker : target[key]) })
+`
+const adoptFirstThreads = {
+  name: 'adopt-first-threads',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?worker_threads$/ }, (args) =>
+      args.namespace === 'adopt-first-threads' ? { path: 'node:worker_threads', external: true } : { path: 'worker_threads', namespace: 'adopt-first-threads' },
+    )
+    b.onLoad({ filter: /.*/, namespace: 'adopt-first-threads' }, () => ({ contents: ADOPTING_WORKER_THREADS, loader: 'js' }))
+  },
+}
 for (const file of ['main.js', 'worker.js']) {
   await esbuild.build({
     entryPoints: [resolve(piscinaDir, file)],
@@ -247,8 +273,16 @@ for (const file of ['main.js', 'worker.js']) {
     packages: undefined,
     external: ['@napi-rs/nice'],
     format: 'cjs',
-    plugins: [lazyAssert],
+    plugins: file === 'main.js' ? [lazyAssert, adoptFirstThreads] : [lazyAssert],
   })
+}
+// The adoption above is in the bundle, and every node:worker_threads piscina uses is the shim's
+// (whose own require is the one left), or the first threads would boot beside piscina's own.
+{
+  const text = await readFile(resolve(vendor, 'main.js'), 'utf8')
+  if (!text.includes('claimrun.adopt-first-thread') || text.split('require("node:worker_threads")').length !== 2) {
+    throw new Error('scripts/bundle.mjs: dist/vendor/piscina/main.js does not adopt the first threads (see adoptFirstThreads)')
+  }
 }
 await writeFile(resolve(vendor, 'package.json'), '{ "type": "commonjs" }\n')
 // The license of every package the bundles carry, in dist/vendor/<name>/ (piscina's beside its bundle).

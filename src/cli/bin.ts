@@ -3,13 +3,16 @@
  * The `claimrun` command's entry. For `claimrun run` the worker threads start booting here, before the
  * rest of the CLI is even loaded (see lanes/prestart.ts); then the CLI proper (main.ts) is loaded.
  */
-// Armed before anything else runs (guards.ts imports only Node built-ins): a stop signal or a closed
+// First of all, `claimrun run`'s worker threads start (~23 ms each to boot here, as long as a Node
+// process): they boot while the rest loads (see lanes/first-threads.ts).
+import { firstThreads } from './start-threads.js'
+// Then, before anything slow (guards.ts imports only Node built-ins): a stop signal or a closed
 // stdout in the first milliseconds still ends with results, not with Node's default exit.
 import './compile-cache.js'
 import { dirname, join } from 'node:path'
 import { armStopSignals, guardOutput } from './guards.js'
+import { releaseFirstThreads } from '../lanes/first-threads.js'
 import { prestart, releaseUnused } from '../lanes/prestart.js'
-import { prestartLanes } from './prestart-args.js'
 import { trace, traceNodeTiming } from '../util/trace.js'
 import { loadBundle, saveCodeCache } from '../util/code-cache.js'
 armStopSignals()
@@ -17,9 +20,9 @@ guardOutput(process.stdout)
 guardOutput(process.stderr)
 traceNodeTiming()
 trace('bin: guards armed')
-// The worker threads boot (~27 ms each here, as long as a Node process) while the rest loads.
-const lanes = prestartLanes(process.argv.slice(2), process.cwd())
-if (lanes) prestart(lanes.threads, lanes.max)
+// The pool the run will take, made of the threads started first.
+if (firstThreads) prestart(firstThreads)
+if (releaseFirstThreads() > 0) trace('bin: piscina did not adopt the first threads')
 trace('bin: threads prestarted')
 
 // No top-level await: the build also makes this entry a CommonJS bundle (scripts/bundle.mjs).

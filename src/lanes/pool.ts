@@ -3,6 +3,8 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import type { Piscina as PiscinaPool } from 'piscina'
 import { loadBundle } from '../util/code-cache.js'
+import type { PrestartData } from './first-threads.js'
+import { POOL_RESOURCE_LIMITS } from './pool-options.js'
 
 /**
  * piscina, loaded by the first pool (not with this module: bin.ts arms its signals before that) with
@@ -43,10 +45,10 @@ export interface TestOnlyWorker {
  * start now; a prestarted pool (see prestart.ts) may grow on demand up to `max`, and its threads count
  * `booted` up once they have loaded the worker module.
  */
-export function createPool(lanes: number, testOnly?: TestOnlyWorker, env: Record<string, string> = {}, early?: { max: number; booted: Int32Array }): PiscinaPool {
+export function createPool(lanes: number, testOnly?: TestOnlyWorker, env: Record<string, string> = {}, early?: { max: number; workerData: PrestartData }): PiscinaPool {
   return new (loadPiscina().Piscina)({
     filename: testOnly?.file ?? WORKER_FILE,
-    ...(testOnly ? { workerData: testOnly.data } : early ? { workerData: { booted: early.booted } } : {}),
+    ...(testOnly ? { workerData: testOnly.data } : early ? { workerData: early.workerData } : {}),
     // --env: the worker's process.env, which every test it spawns inherits.
     ...(Object.keys(env).length ? { env: { ...process.env, ...env } } : {}),
     minThreads: lanes,
@@ -54,9 +56,6 @@ export function createPool(lanes: number, testOnly?: TestOnlyWorker, env: Record
     concurrentTasksPerWorker: 1,
     // Lanes never idle (each runs one long task); the largest delay a timer accepts.
     idleTimeout: 2 ** 31 - 1,
-    // A worker holds one test at a time (the plan is shared, not copied) and its garbage is
-    // short-lived spawn bookkeeping, so small heaps suffice; they keep the runner small, and a
-    // smaller runner forks its tests faster (fork copies the page tables of the whole process).
-    resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 },
+    resourceLimits: { ...POOL_RESOURCE_LIMITS },
   })
 }

@@ -1,8 +1,9 @@
 /**
- * Worker threads started while the CLI is still loading. A thread takes about as long to boot as the
- * rest of claimrun takes to load (~30 ms each on an idle 2-core machine), so `claimrun run` starts
- * them first (cli/bin.ts) and the run adopts them: the first tests start that much sooner, and
- * every prestarted lane starts at the same moment instead of one after another.
+ * The pool of the worker threads started while the CLI is still loading. A thread takes about as long
+ * to boot as the rest of claimrun takes to load (~25 ms each on an idle 2-core machine), so
+ * `claimrun run` starts them first (lanes/first-threads.ts), this pool adopts them, and the run
+ * takes the pool: the first tests start that much sooner, and every prestarted lane starts at the
+ * same moment instead of one after another.
  *
  * Ending a thread while it is still loading the worker module (piscina require()s it, and Node 20's
  * require of an ES module is not safe to interrupt) aborts the whole process with a V8 fatal error:
@@ -11,6 +12,7 @@
  * that does not fit the run, or that no run took, is destroyed only after it.
  */
 import type { Piscina } from 'piscina'
+import type { FirstThreads } from './first-threads.js'
 import { createPool, type TestOnlyWorker } from './pool.js'
 import { sleep } from '../util/time.js'
 
@@ -25,9 +27,9 @@ interface Early {
 
 let early: Early | undefined
 
-export function prestart(threads: number, max: number): void {
-  const booted = new Int32Array(new SharedArrayBuffer(4))
-  early = { pool: createPool(threads, undefined, {}, { max, booted }), threads, max, booted }
+/** Makes the pool of the threads started first (piscina adopts them: see first-threads.ts). */
+export function prestart({ threads, max, workerData }: FirstThreads): void {
+  early = { pool: createPool(threads, undefined, {}, { max, workerData }), threads, max, booted: workerData.booted }
 }
 
 /**

@@ -1,9 +1,10 @@
 import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { prestartLanes } from '../../dist/src/cli/prestart-args.js'
 import { DEFAULTS } from '../../dist/src/options/defaults.js'
-import { runCli, tempDir, write } from '../support/helpers.js'
+import { ROOT, runCli, tempDir, write } from '../support/helpers.js'
 
 describe('worker threads started while the CLI loads', () => {
   it('the entry reads how many threads a run will use from its arguments, or starts none when unsure', () => {
@@ -43,6 +44,42 @@ describe('worker threads started while the CLI loads', () => {
       [[], null],
     ]
     for (const [argv, expected] of cases) expect(prestartLanes(argv, dir), argv.join(' ')).toEqual(expected)
+  })
+
+  it('the threads started before piscina loads are the pool\'s own: adopted when asked for as made, else ended', async () => {
+    const dir = tempDir()
+    const dist = (file: string): string => JSON.stringify(pathToFileURL(join(ROOT, 'dist/src/lanes', file)).href)
+    // Thread ids count up from 1 in a process: the first threads started are 1 and 2, any piscina makes itself come after.
+    write(dir, 'pool.mjs', `
+import { releaseFirstThreads, startFirstThreads } from ${dist('first-threads.js')}
+import { endPool, prestart, takePool } from ${dist('prestart.js')}
+import { createPool } from ${dist('pool.js')}
+const first = startFirstThreads(2, 3)
+let pool
+if (process.argv[2] === 'as-made') {
+  prestart(first)
+  const left = releaseFirstThreads()
+  pool = await takePool(2, undefined)
+  console.log(JSON.stringify({ left, threads: pool.threads.map((t) => t.threadId) }))
+  await endPool(pool)
+} else {
+  // Other options (an environment of its own): not what the first threads were made as.
+  pool = createPool(1, undefined, { EXTRA: '1' })
+  const left = releaseFirstThreads()
+  console.log(JSON.stringify({ left, threads: pool.threads.map((t) => t.threadId) }))
+  await pool.destroy()
+}
+`)
+    const cases: Array<[string, { left: number; threads: number[] }]> = [
+      ['as-made', { left: 0, threads: [1, 2] }],
+      ['other', { left: 2, threads: [3] }],
+    ]
+    for (const [how, expected] of cases) {
+      // It must end by itself (the threads piscina did not take included), with its exit code.
+      const r = await runCli([how], { cwd: dir, cli: join(dir, 'pool.mjs') })
+      expect({ how, code: r.code, signal: r.signal }, r.stderr).toEqual({ how, code: 0, signal: null })
+      expect(JSON.parse(r.stdout)).toEqual(expected)
+    }
   })
 
   it('a usage error while prestarted threads boot: one line, exit 2, never a signal', async () => {
