@@ -1,6 +1,6 @@
 // V8's code cache for the CLI's bundles on Node 20 (src/util/code-cache.ts): written by a first
 // run, used by the next, rewritten when stale, and never taken from a folder others could write.
-import { chmodSync, copyFileSync, cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import * as nodeModule from 'node:module'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -74,6 +74,38 @@ describe.skipIf(nodeCaches || uid < 0)('code cache (Node 20)', () => {
     writeFileSync(main, after)
     expect(await traced(tmp, {}, cli, /^1 PASSED, 0 failed/m)).toEqual(['cli-main.cjs stale', 'piscina-main.js used', 'workers-worker.cjs used'])
     expect(await traced(tmp, {}, cli, /^1 PASSED, 0 failed/m)).toEqual(['cli-main.cjs used', 'piscina-main.js used', 'workers-worker.cjs used'])
+  })
+
+  it('an entry whose bundle is gone, and a temp file a killed writer left, are removed when entries are written', async () => {
+    const tmp = tempDir()
+    const cache = join(tmp, `claimrun-code-cache-${uid}`)
+    // A copy of the package, run once (its three entries), then removed, as a checkout or an npx install may be.
+    const install = tempDir()
+    cpSync(join(ROOT, 'dist'), join(install, 'dist'), { recursive: true })
+    copyFileSync(join(ROOT, 'package.json'), join(install, 'package.json'))
+    symlinkSync(join(ROOT, 'node_modules'), join(install, 'node_modules'))
+    symlinkSync(join(ROOT, 'assets'), join(install, 'assets'))
+    expect(await traced(tmp, {}, join(install, 'dist/src/cli/bin.cjs'))).toEqual(['cli-main.cjs none', 'piscina-main.js none', 'workers-worker.cjs none'])
+    const gone = readdirSync(cache)
+    expect(gone).toHaveLength(3)
+    rmSync(install, { recursive: true, force: true })
+    // Temp files of writers killed before their rename: one old enough to be left for good, one maybe still being written.
+    const left = 'cli-main.cjs-x1-v0-x64.bin.4242.abc'
+    const fresh = 'cli-main.cjs-x2-v0-x64.bin.4343.def'
+    for (const name of [left, fresh]) writeFileSync(join(cache, name), 'partial')
+    utimesSync(join(cache, left), new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000))
+    // An entry of an earlier format, which names no bundle.
+    writeFileSync(join(cache, 'cli-main.cjs-x3-v0-x64.bin'), '1-2-3\nbytecode')
+    // The package itself, run with the same folder, writes its entries, and prunes.
+    expect(await traced(tmp)).toEqual(['cli-main.cjs none', 'piscina-main.js none', 'workers-worker.cjs none'])
+    const now = readdirSync(cache).sort()
+    expect(now.filter((name) => gone.includes(name))).toEqual([])
+    expect(now).not.toContain(left)
+    expect(now).not.toContain('cli-main.cjs-x3-v0-x64.bin')
+    expect(now).toContain(fresh)
+    expect(now.filter((name) => name.endsWith('.bin'))).toHaveLength(3)
+    // The entries that remain are the package's own, and are used.
+    expect(await traced(tmp)).toEqual(['cli-main.cjs used', 'piscina-main.js used', 'workers-worker.cjs used'])
   })
 
   it('a folder of that name open to others, or a link, is not used: the run compiles as without a cache', async () => {
