@@ -82,6 +82,16 @@ if (process.argv[2] === 'as-made') {
     }
   })
 
+  it('ten or more threads started first: a passing run still writes nothing to stderr (no MaxListenersExceededWarning)', async () => {
+    const dir = tempDir()
+    write(dir, 'test/test_1.sh', 'exit 0\n')
+    // No path: the guess is --workers, so 12 threads start before the guards are armed, each
+    // piping its stdio into the runner's (one 'error' listener apiece on stdout and on stderr).
+    const r = await runCli(['run', '--workers', '12', '--no-history', '--out', join(dir, 'out')], { cwd: dir })
+    expect({ code: r.code, signal: r.signal }, r.stderr).toEqual({ code: 0, signal: null })
+    expect(r.stderr).toBe('')
+  })
+
   it('a usage error while prestarted threads boot: one line, exit 2, never a signal', async () => {
     const dir = tempDir()
     write(dir, 'suite/test_1.sh', 'exit 0\n')
