@@ -5,7 +5,7 @@
  */
 // First of all, `claimrun run`'s worker threads start (~23 ms each to boot here, as long as a Node
 // process): they boot while the rest loads (see lanes/first-threads.ts).
-import { firstThreads } from './start-threads.js'
+import { firstThreads, releaseSignals } from './start-threads.js'
 // Then, before anything slow (guards.ts imports only Node built-ins): a stop signal or a closed
 // stdout in the first milliseconds still ends with results, not with Node's default exit.
 import './compile-cache.js'
@@ -16,6 +16,7 @@ import { prestart, releaseUnused } from '../lanes/prestart.js'
 import { trace, traceNodeTiming } from '../util/trace.js'
 import { loadBundle, saveCodeCache } from '../util/code-cache.js'
 armStopSignals()
+releaseSignals()
 guardOutput(process.stdout)
 guardOutput(process.stderr)
 traceNodeTiming()

@@ -12,7 +12,7 @@ import { failOutputs, writeRunFiles } from '../record/run-files.js'
 import { buildRunResult } from '../record/run-result.js'
 import type { RunEvent, RunResult } from '../types.js'
 import { endGroup, signalGroup } from '../util/process-group.js'
-import { now, sleep } from '../util/time.js'
+import { now, polledOnce, sleep } from '../util/time.js'
 import type { RunContext } from './context.js'
 import { runLane } from './lane.js'
 import { outcomesOf } from './closing-check.js'
@@ -173,6 +173,11 @@ export class Execution implements RunContext {
     // where after the tasks it came between a booted lane and its first test. No lane forks a test
     // before this says it has started (awaitWatchdog in the worker), so none starts unguarded.
     this.watchdog.start(() => this.runningGroups())
+    // A stop signal that came while the CLI started up (the main thread may not have let Node
+    // read it yet: everything from its arming to here can run without a turn of the event loop)
+    // stops the run now, before any lane can claim a test: every test is then `notrun`. Its
+    // threads boot while the CLI loads (lanes/first-threads.ts), so they would claim at once.
+    await polledOnce()
     let lanesDone = false
     const lanes = Promise.all(names.map((_, i) => runLane(this, i + 1, this.deaths))).finally(() => {
       lanesDone = true

@@ -7,3 +7,11 @@ export const now = (): number => origin + performance.now()
 export const monotonicMs = (): number => Number(process.hrtime.bigint() / 1000n) / 1000
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Resolves once the event loop has polled for I/O at least once from now. A signal's listeners run
+ * only then (Node reads signals like I/O), so one that came during synchronous work is handled by
+ * the time this resolves. Two turns: called from an I/O callback, the first immediate runs before
+ * the next poll.
+ */
+export const polledOnce = (): Promise<void> => new Promise((resolve) => setImmediate(() => setImmediate(resolve)))

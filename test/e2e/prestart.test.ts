@@ -92,6 +92,43 @@ if (process.argv[2] === 'as-made') {
     expect(r.stderr).toBe('')
   })
 
+  it('a stop signal while the first threads are being started is the run\'s: exit 143, every test notrun, none claimed', async () => {
+    const dir = tempDir()
+    for (let i = 1; i <= 3; i++) write(dir, `suite/test_${i}.sh`, 'exit 0\n')
+    // Starting a thread takes the main thread ~1 ms alone, many times that when the threads already
+    // started take the CPU (64 took 0.3-0.5 s on 2 cores). To land a SIGTERM in that span every
+    // time, the runner's main thread sends it to itself as its second thread is made; then, before
+    // its event loop first turns (when Node would hand the signal to claimrun), it waits until the
+    // threads have booted: as on a loaded machine, they are ready to claim before the signal is read.
+    write(dir, 'signal-on-second-thread.cjs', `
+const threads = require('node:worker_threads')
+if (threads.isMainThread) {
+  const Made = threads.Worker
+  let made = 0
+  threads.Worker = function Worker(file, options) {
+    const worker = new Made(file, options)
+    if (++made === 2) {
+      process.kill(process.pid, 'SIGTERM')
+      const booted = options.workerData.booted
+      const deadline = Date.now() + 20000
+      process.nextTick(() => {
+        for (let n; (n = Atomics.load(booted, 0)) < 3 && Date.now() < deadline; ) Atomics.wait(booted, 0, n, 1000)
+      })
+    }
+    return worker
+  }
+}
+`)
+    const env = { NODE_OPTIONS: `--require ${join(dir, 'signal-on-second-thread.cjs')}` }
+    for (let round = 0; round < 3; round++) {
+      const r = await runCli(['run', 'suite', '--workers', '3', '--no-history', '--out', join(dir, 'out')], { cwd: dir, env })
+      expect({ round, code: r.code, signal: r.signal }, r.stderr).toEqual({ round, code: 143, signal: null })
+      expect(r.stderr).toMatch(/^\nclaimrun: SIGTERM: stopping/)
+      const results = JSON.parse(readFileSync(join(dir, 'out', 'results.json'), 'utf8')) as { counts: Record<string, number> }
+      expect(results.counts).toMatchObject({ notrun: 3, passed: 0, interrupted: 0 })
+    }
+  }, 60_000)
+
   it('a usage error while prestarted threads boot: one line, exit 2, never a signal', async () => {
     const dir = tempDir()
     write(dir, 'suite/test_1.sh', 'exit 0\n')
