@@ -216,6 +216,23 @@ function packageRoot(name) {
 const vendor = resolve(dist, 'vendor/piscina')
 
 /**
+ * An esbuild plugin: wherever the bundle requires the built-in `name` (`node:name` or `name`), it
+ * gets `contents` instead, a CommonJS module whose own require of `node:name` is the real one.
+ */
+function shimBuiltin(name, contents) {
+  const namespace = `shim-${name}`
+  return {
+    name: namespace,
+    setup(b) {
+      b.onResolve({ filter: new RegExp(`^(node:)?${name}$`) }, (args) =>
+        args.namespace === namespace ? { path: `node:${name}`, external: true } : { path: name, namespace },
+      )
+      b.onLoad({ filter: /.*/, namespace }, () => ({ contents, loader: 'js' }))
+    },
+  }
+}
+
+/**
  * piscina asserts its queue invariants with node:assert, which takes ~2 ms to load and is needed
  * only if one fails. Its bundle gets an assert that checks the plain call and notStrictEqual (all
  * piscina uses today) itself and loads the real module only to throw; any other method, should a
@@ -231,15 +248,7 @@ module.exports = new Proxy(assert, {
   get: (target, key) => (key in target || key === '__esModule' || typeof key === 'symbol' ? target[key] : load()[key]),
 })
 `
-const lazyAssert = {
-  name: 'lazy-assert',
-  setup(b) {
-    b.onResolve({ filter: /^(node:)?assert$/ }, (args) =>
-      args.namespace === 'lazy-assert' ? { path: 'node:assert', external: true } : { path: 'assert', namespace: 'lazy-assert' },
-    )
-    b.onLoad({ filter: /.*/, namespace: 'lazy-assert' }, () => ({ contents: LAZY_ASSERT, loader: 'js' }))
-  },
-}
+const lazyAssert = shimBuiltin('assert', LAZY_ASSERT)
 
 /**
  * piscina makes its worker threads itself; `claimrun run` starts its threads before piscina has even
@@ -255,15 +264,7 @@ function Worker(filename, options) {
 }
 module.exports = new Proxy(threads, { get: (target, key) => (key === 'Worker' ? Worker : target[key]) })
 `
-const adoptFirstThreads = {
-  name: 'adopt-first-threads',
-  setup(b) {
-    b.onResolve({ filter: /^(node:)?worker_threads$/ }, (args) =>
-      args.namespace === 'adopt-first-threads' ? { path: 'node:worker_threads', external: true } : { path: 'worker_threads', namespace: 'adopt-first-threads' },
-    )
-    b.onLoad({ filter: /.*/, namespace: 'adopt-first-threads' }, () => ({ contents: ADOPTING_WORKER_THREADS, loader: 'js' }))
-  },
-}
+const adoptFirstThreads = shimBuiltin('worker_threads', ADOPTING_WORKER_THREADS)
 for (const file of ['main.js', 'worker.js']) {
   await esbuild.build({
     entryPoints: [resolve(piscinaDir, file)],

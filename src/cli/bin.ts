@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `claimrun` command's entry. For `claimrun run` the worker threads start booting here, before the
- * rest of the CLI is even loaded (see lanes/prestart.ts); then the CLI proper (main.ts) is loaded.
+ * rest of the CLI is even loaded (see lanes/first-threads.ts); then the CLI proper (main.ts) is loaded.
  */
 // First of all, `claimrun run`'s worker threads start (~23 ms each to boot here, as long as a Node
 // process): they boot while the rest loads (see lanes/first-threads.ts).

@@ -5,7 +5,8 @@
  * A thread takes ~23 ms to boot here, and it is what the first test waits for: the main thread is
  * ready to hand out tasks well before. Started by piscina, a thread began only once the entry had
  * armed its guards and loaded piscina (~9 ms after Node's bootstrap); started here it begins ~2 ms
- * after it, and one trivial test runs 6 ms sooner (73.3 -> 67.2 ms, medians of 41; bench/RESULTS.md).
+ * after it, and one trivial test runs ~5 ms sooner (73.4 -> 68.4 ms, medians of 41, interleaved).
+ * With 3 threads on 2 cores their boots share the CPU whenever they start: no gain there.
  *
  * piscina makes its workers itself. Its bundle (scripts/bundle.mjs) gets a `Worker` that asks
  * `ADOPT` first: a thread started here is adopted if piscina asks for exactly what it was made as
