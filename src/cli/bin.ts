@@ -3,7 +3,9 @@
  * The `claimrun` command's entry. For `claimrun run` the worker threads start booting here, before the
  * rest of the CLI is even loaded (see lanes/first-threads.ts); then the CLI proper (main.ts) is loaded.
  */
-// First of all, `claimrun run`'s worker threads start (~23 ms each to boot here, as long as a Node
+// A current folder that was deleted under the shell: one line, exit 2 (every command needs it).
+import './check-cwd.js'
+// Then, first of all, `claimrun run`'s worker threads start (~23 ms each to boot here, as long as a Node
 // process): they boot while the rest loads (see lanes/first-threads.ts).
 import { firstThreads, releaseSignals } from './start-threads.js'
 // Then, before anything slow (guards.ts imports only Node built-ins): a stop signal or a closed

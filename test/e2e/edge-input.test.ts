@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process'
-import { existsSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs'
+import { execFile, spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
@@ -127,6 +127,20 @@ describe('item 10: every bad input is one clear line (or a ClaimrunError with a 
     expect(r.stderr).toMatch(/^claimrun: --history ".*big\.json" is 65 MiB, above the 64 MiB a history file may have .*--no-history/)
     expect(statSync(history).size).toBe(65 * 1024 * 1024)
     expect(existsSync(ran)).toBe(false)
+  })
+
+  it('a current folder deleted under the shell: one line and exit 2 for every command, not a stack trace', () => {
+    const { dir } = suite()
+    const gone = join(dir, 'gone')
+    mkdirSync(gone)
+    // The shell enters the folder, removes it, then runs claimrun there (argv passed through, no quoting).
+    for (const args of [['run'], ['run', '-w', '2', 't'], ['list'], ['--version']]) {
+      const r = spawnSync('/bin/sh', ['-c', 'cd "$1" && rmdir "$1" && shift && exec "$@"', 'sh', gone, process.execPath, CLI, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 })
+      expect({ args, code: r.status, signal: r.signal }).toEqual({ args, code: 2, signal: null })
+      expect(r.stdout).toBe('')
+      expect(r.stderr).toBe('claimrun: the current folder no longer exists (ENOENT): cd into an existing folder and run the command again\n')
+      mkdirSync(gone)
+    }
   })
 
   it('--store with a database the server does not have is refused, not silently db 0', async () => {
