@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { createConnection, type Socket } from 'node:net'
-import { CLOSED, DONE, DROP, EXITED, FAILED, FrameReader, HELLO, SPAWN, SPAWNED, STDERR, STDOUT, exitedAt, frame, writeFrames } from '../src/lanes/spawn-wire.js'
+import { CLOSED, DONE, DROP, EXITED, FAILED, FrameBatch, FrameReader, HELLO, SPAWN, SPAWNED, STDERR, STDOUT, exitedAt, frame, writeFrames } from '../src/lanes/spawn-wire.js'
 import { now } from '../src/util/time.js'
 import { processesWithEnv } from '../src/util/process-group.js'
 import { describeSpawnError, type LaunchEvents, type Launcher } from './launch.js'
@@ -48,8 +48,8 @@ export class SpawnerClient {
     // Read straight into one buffer (no stream 'data' events): most of what arrives is a few small
     // frames per test, and the stream machinery around each read cost more than handling them.
     // Frames are handled synchronously; what outlives the call is copied (see FrameReader).
-    const onread = (n: number, buf: Uint8Array): boolean => {
-      reader.push(Buffer.from(buf.buffer, buf.byteOffset, n))
+    const onread = (n: number): boolean => {
+      reader.push(this.readBuffer, n)
       return true
     }
     const socket = createConnection({ path: this.path, onread: { buffer: this.readBuffer, callback: onread } })
@@ -105,36 +105,33 @@ export class SpawnerClient {
     }
   }
 
-  /** DONE frames not sent yet: they go with the lane's next SPAWN (one write, one wake-up of the spawner). */
-  private done: Buffer[] = []
+  /** Frames not sent yet: DONE frames wait for the lane's next SPAWN (one write, one wake-up of the spawner). */
+  private readonly out = new FrameBatch()
 
   /** Sends the DONE frames still held (the lane is about to wait, or to end). */
   flush(): void {
-    if (this.done.length > 0 && this.socket) writeFrames(this.socket, Buffer.concat(this.done))
-    this.done = []
+    if (this.out.empty) return
+    const data = this.out.take()
+    if (this.socket) writeFrames(this.socket, data)
   }
 
-  private send(data: Buffer): void {
-    if (this.done.length > 0) {
-      data = Buffer.concat([...this.done, data])
-      this.done = []
-    }
-    if (this.socket) writeFrames(this.socket, data)
+  private send(kind: number, id: number, payload?: string): void {
+    this.out.add(kind, id, payload)
+    this.flush()
   }
 
   readonly launch: Launcher = (req, events) => {
     const id = this.nextId++
     this.pending.set(id, { events, command: req.argv[0] ?? '', testEnv: req.testEnv, spawned: false, closed: false })
-    this.send(frame(SPAWN, id, JSON.stringify({ argv: req.argv, cwd: req.cwd, test: req.test, env: req.testEnv })))
-    const send = (kind: number): void => this.send(frame(kind, id))
+    this.send(SPAWN, id, JSON.stringify({ argv: req.argv, cwd: req.cwd, test: req.test, env: req.testEnv }))
     return {
       drop: () => {
         const test = this.pending.get(id)
         this.pending.delete(id)
-        if (test && !test.closed) send(DROP)
+        if (test && !test.closed) this.send(DROP, id)
       },
       // Nothing waits on it (the group is gone): it goes with the next SPAWN, or before the lane waits.
-      release: () => void this.done.push(frame(DONE, id)),
+      release: () => this.out.add(DONE, id),
     }
   }
 

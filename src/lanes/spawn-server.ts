@@ -16,7 +16,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer, Socket, type Server, type SocketConstructorOpts } from 'node:net'
-import { CLOSED, DONE, DROP, EXITED, FAILED, FrameReader, HELLO, SPAWN, SPAWNED, STDERR, STDOUT, frame, writeFrames } from './spawn-wire.js'
+import { CLOSED, DONE, DROP, EXITED, FAILED, FrameBatch, FrameReader, HELLO, SPAWN, SPAWNED, STDERR, STDOUT, writeFrames } from './spawn-wire.js'
 import { monotonicMs } from '../util/time.js'
 
 /**
@@ -62,15 +62,16 @@ function serveLane(handle: unknown, token: string, groups: Map<number, string>):
   let paused = false
   // Frames are handled synchronously (the reader is made below, before the first read can come);
   // what outlives the call is copied (see FrameReader).
-  const onread = (n: number, buf: Uint8Array): boolean => {
+  const readBuffer = Buffer.allocUnsafe(64 * 1024)
+  const onread = (n: number): boolean => {
     try {
-      reader.push(Buffer.from(buf.buffer, buf.byteOffset, n))
+      reader.push(readBuffer, n)
     } catch {
       socket.destroy() // not our protocol
     }
     return true
   }
-  const options = { handle, readable: true, writable: true, onread: { buffer: Buffer.allocUnsafe(64 * 1024), callback: onread } }
+  const options = { handle, readable: true, writable: true, onread: { buffer: readBuffer, callback: onread } }
   const socket = new Socket(options as SocketConstructorOpts)
   socket.on('error', () => socket.destroy())
   const flow = (child: ChildProcess, on: boolean): void => {
@@ -81,7 +82,7 @@ function serveLane(handle: unknown, token: string, groups: Map<number, string>):
   // Frames made in one turn of the event loop go out in one write, so the worker wakes once for
   // them. SPAWNED and EXITED wait up to HOLD_MS for more: a test that ends by then (most take a
   // few milliseconds) costs the worker one wake-up and the spawner one write, not three.
-  let batch: Buffer[] = []
+  const batch = new FrameBatch()
   let immediate = false
   let hold: NodeJS.Timeout | undefined
   const flush = (): void => {
@@ -90,10 +91,10 @@ function serveLane(handle: unknown, token: string, groups: Map<number, string>):
       clearTimeout(hold)
       hold = undefined
     }
-    const frames = batch
-    batch = []
-    if (socket.destroyed || frames.length === 0) return
-    if (writeFrames(socket, frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames)) || paused) return
+    if (batch.empty) return
+    const frames = batch.take()
+    if (socket.destroyed) return
+    if (writeFrames(socket, frames) || paused) return
     // A worker that reads slowly holds its test's output back here, in the pipe, not in our memory.
     paused = true
     for (const child of children.values()) flow(child, false)
@@ -102,12 +103,17 @@ function serveLane(handle: unknown, token: string, groups: Map<number, string>):
       for (const child of children.values()) flow(child, true)
     })
   }
-  /** `last`: nothing more will come for this test, so the frame is not held (see EXITED below). */
+  /**
+   * `last`: nothing more will come for this test (its exit and its pipes' closing are both in), so
+   * the batch goes out now, in this callback: the lane waits for it, and a setImmediate would cost
+   * the loop one more turn (a non-blocking poll) per test just to write it.
+   */
   const send = (kind: number, id: number, payload?: string | Uint8Array, last = false): void => {
     if (socket.destroyed) return
-    batch.push(frame(kind, id, payload))
+    batch.add(kind, id, payload)
+    if (last) return flush()
     if (immediate) return
-    if (last || (kind !== SPAWNED && kind !== EXITED)) {
+    if (kind !== SPAWNED && kind !== EXITED) {
       immediate = true
       setImmediate(flush)
     } else if (hold === undefined) hold = setTimeout(flush, HOLD_MS)
@@ -138,12 +144,16 @@ function serveLane(handle: unknown, token: string, groups: Map<number, string>):
     // only while the test's pipes are open (their CLOSED usually follows at once, in the same write);
     // once they have closed, it is the test's last frame, and holding it would only delay the lane's
     // next test (~2.7 ms each, most of that hold, in a suite of sleeps).
-    child.on('exit', (code, signal) => send(EXITED, id, JSON.stringify({ code, signal, at: monotonicMs() }), open === 0))
     let open = 2
+    let exited = false
+    child.on('exit', (code, signal) => {
+      exited = true
+      send(EXITED, id, JSON.stringify({ code, signal, at: monotonicMs() }), open === 0)
+    })
     const closed = (): void => {
       if (--open > 0) return
       children.delete(id)
-      send(CLOSED, id)
+      send(CLOSED, id, undefined, exited)
     }
     child.stdout?.once('close', closed)
     child.stderr?.once('close', closed)

@@ -35,16 +35,70 @@ export function exitedAt(at: number, nowMs: number): number {
 
 const HEADER = 9
 
+/**
+ * The header's fields are stored byte by byte: writeUInt32LE is a call into Node's buffer module
+ * per field, and the spawner runs without an optimizing compiler (see watchdog.ts), where each such
+ * call costs a few microseconds per frame.
+ */
+function putHeader(out: Uint8Array, at: number, kind: number, id: number, length: number): void {
+  out[at] = kind
+  out[at + 1] = id
+  out[at + 2] = id >>> 8
+  out[at + 3] = id >>> 16
+  out[at + 4] = id >>> 24
+  out[at + 5] = length
+  out[at + 6] = length >>> 8
+  out[at + 7] = length >>> 16
+  out[at + 8] = length >>> 24
+}
+
+const u32 = (buf: Uint8Array, at: number): number => ((buf[at] as number) | ((buf[at + 1] as number) << 8) | ((buf[at + 2] as number) << 16) | ((buf[at + 3] as number) << 24)) >>> 0
+
 export function frame(kind: number, id: number, payload: string | Uint8Array = ''): Buffer {
   const text = typeof payload === 'string'
   const length = text ? Buffer.byteLength(payload) : payload.length
   const out = Buffer.allocUnsafe(HEADER + length)
-  out[0] = kind
-  out.writeUInt32LE(id, 1)
-  out.writeUInt32LE(length, 5)
+  putHeader(out, 0, kind, id, length)
   if (text) out.write(payload, HEADER)
   else out.set(payload, HEADER)
   return out
+}
+
+/**
+ * Frames queued for one write, encoded straight into one reused buffer: no buffer per frame and no
+ * concatenation before the write (see writeFrames, which copies whatever it must keep).
+ */
+export class FrameBatch {
+  private buf = Buffer.allocUnsafe(4096)
+  private end = 0
+
+  get empty(): boolean {
+    return this.end === 0
+  }
+
+  add(kind: number, id: number, payload?: string | Uint8Array): void {
+    const text = typeof payload === 'string'
+    const length = payload === undefined ? 0 : text ? Buffer.byteLength(payload) : payload.length
+    const at = this.end
+    if (at + HEADER + length > this.buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * this.buf.length, at + HEADER + length))
+      grown.set(this.buf.subarray(0, at))
+      this.buf = grown
+    }
+    putHeader(this.buf, at, kind, id, length)
+    if (text) this.buf.write(payload, at + HEADER)
+    else if (payload !== undefined) this.buf.set(payload, at + HEADER)
+    this.end = at + HEADER + length
+  }
+
+  /** The frames queued, as a view valid until the next `add`; the batch is empty again. */
+  take(): Buffer {
+    const out = this.buf.subarray(0, this.end)
+    this.end = 0
+    // A flood of output grew it: not kept at that size.
+    if (this.buf.length > 256 * 1024) this.buf = Buffer.allocUnsafe(4096)
+    return out
+  }
 }
 
 /**
@@ -56,18 +110,19 @@ export class FrameReader {
 
   constructor(private readonly onFrame: (kind: number, id: number, payload: Buffer) => void) {}
 
-  push(chunk: Buffer): void {
-    const buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk
-    const end = buf.length
+  /** The chunk's first `size` bytes (a socket's read buffer is passed as it is, not a view of it). */
+  push(chunk: Buffer, size = chunk.length): void {
+    const buf = this.pending ? Buffer.concat([this.pending, chunk.subarray(0, size)]) : chunk
+    const end = this.pending ? buf.length : size
     let at = 0
     while (end - at >= HEADER) {
-      const length = buf.readUInt32LE(at + 5)
+      const length = u32(buf, at + 5)
       if (end - at - HEADER < length) break
-      this.onFrame(buf[at] as number, buf.readUInt32LE(at + 1), buf.subarray(at + HEADER, at + HEADER + length))
+      this.onFrame(buf[at] as number, u32(buf, at + 1), buf.subarray(at + HEADER, at + HEADER + length))
       at += HEADER + length
     }
     // Copied: the rest may be a view into a chunk the socket reuses.
-    this.pending = at < end ? Buffer.from(buf.subarray(at)) : null
+    this.pending = at < end ? Buffer.from(buf.subarray(at, end)) : null
   }
 }
 
@@ -79,7 +134,8 @@ export class FrameReader {
  * socket buffer takes them whole unless the peer stops reading; then (EAGAIN, or a partial write)
  * the rest goes to the stream, which queues it until the socket drains, and what follows goes
  * behind it. Any other error (the peer is gone) is left to the stream to report.
- * Returns false when the stream asks the writer to wait for 'drain'.
+ * Returns false when the stream asks the writer to wait for 'drain'. `data` is the caller's again
+ * once this returns: what the stream keeps is a copy.
  */
 export function writeFrames(socket: Socket, data: Buffer): boolean {
   // The fd is read at each call, never kept: a destroyed socket has no handle, and a closed fd
@@ -94,5 +150,6 @@ export function writeFrames(socket: Socket, data: Buffer): boolean {
     }
     if (done === data.length) return true
   }
-  return socket.write(done > 0 ? data.subarray(done) : data)
+  // A copy: the caller may reuse `data` once this returns (FrameBatch does).
+  return socket.write(Buffer.from(done > 0 ? data.subarray(done) : data))
 }

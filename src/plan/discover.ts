@@ -34,7 +34,16 @@ interface Found {
 const loadPicomatch = (): typeof import('picomatch') => createRequire(import.meta.url)('picomatch')
 
 /** The id of a test: its path relative to the run's cwd, with `/` separators. */
-export const testId = (cwd: string, file: string): string => relative(cwd, file).split(sep).join('/')
+export const testId = (cwd: string, file: string): string => {
+  // The common case without path.relative, which resolves both paths again (twice per file of a
+  // run): a file under cwd whose rest is plain names (no '.' or '..' segment, no empty one: those,
+  // and dot-folders with them, go the long way), where relative() would return that rest.
+  if (sep === '/' && cwd.length > 1 && file.length > cwd.length + 1 && file.charCodeAt(cwd.length) === 47 && file.startsWith(cwd)) {
+    const rest = file.slice(cwd.length + 1)
+    if (!rest.startsWith('.') && !rest.includes('/.') && !rest.includes('//') && !rest.endsWith('/')) return rest
+  }
+  return relative(cwd, file).split(sep).join('/')
+}
 
 /**
  * Turns paths into test files. Folders are walked recursively (skipping node_modules and dot
