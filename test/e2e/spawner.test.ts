@@ -52,8 +52,8 @@ describe.runIf(process.platform === 'linux')('the spawner: tests are forked by t
     const parents = new Map(readLines(record).map((line) => [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)]))
     expect(parents.size).toBe(14)
     for (const [id, parent] of parents) {
-      if (id.startsWith('t/test_00')) expect(parent).toMatch(/bin\.c?js run t|watchdog-process\.js/)
-      else expect(parent, id).toMatch(new RegExp(`watchdog-process\\.js .* ${runner.child.pid} ${runner.child.pid}-`))
+      if (id.startsWith('t/test_00')) expect(parent).toMatch(/bin\.c?js run t|watchdog-process\.c?js/)
+      else expect(parent, id).toMatch(new RegExp(`watchdog-process\\.c?js .* ${runner.child.pid} ${runner.child.pid}-`))
     }
     // The socket's private folder goes with the watchdog.
     await waitFor(() => watchdogsOf(runner.child.pid).length === 0, 'the watchdog to exit')
@@ -100,7 +100,7 @@ describe.runIf(process.platform === 'linux')('the spawner: tests are forked by t
     writeFileSync(gate, '')
     expect(await runner.exited).toBe(0)
     const flood = readResults(out).tests.find((t) => t.id === 't/test_2.sh') as unknown as { status: string; outputBytes: number; log: { path: string; offset: number; length: number } }
-    expect(readLines(record)[1]).toMatch(/watchdog-process\.js/)
+    expect(readLines(record)[1]).toMatch(/watchdog-process\.c?js/)
     let expected = ''
     for (let i = 1; i <= 1500000; i++) expected += `${i}\n`
     expect(flood.status).toBe('passed')

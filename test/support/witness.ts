@@ -110,7 +110,8 @@ export function processesWith(needle: string): number[] {
 /** The watchdog process of the runner with this pid (its arguments hold the runner's pid and token), while it lives. */
 export function watchdogsOf(runnerPid: number | undefined): number[] {
   const mine = new Set(processesWith(` ${runnerPid} ${runnerPid}-`))
-  return processesWith('watchdog-process.js ').filter((pid) => mine.has(pid))
+  // The bundle (watchdog-process.cjs) in a full build, the module (watchdog-process.js) in a tsc-only one.
+  return [...processesWith('watchdog-process.cjs '), ...processesWith('watchdog-process.js ')].filter((pid) => mine.has(pid))
 }
 
 function procStat(pid: number): { state: string; pgrp: number } | null {
