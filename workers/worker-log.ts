@@ -31,6 +31,10 @@ function collect(): void {
     .then(([v8, vm]) => {
       v8.setFlagsFromString('--expose-gc')
       const gc = vm.runInNewContext('gc') as (options?: { type: 'minor' | 'major' }) => void
+      // Back as it was (the context keeps its gc): V8's flags are the whole process's, and its code
+      // cache is checked against them, so a run whose flags changed wrote entries no later run could
+      // use (src/util/code-cache.ts; every run of a flooding suite then started cold).
+      v8.setFlagsFromString('--no-expose-gc')
       minorGc = () => gc({ type: 'minor' })
       minorGc()
     })

@@ -108,6 +108,21 @@ describe.skipIf(nodeCaches || uid < 0)('code cache (Node 20)', () => {
     expect(await traced(tmp)).toEqual(['cli-main.cjs used', 'piscina-main.js used', 'workers-worker.cjs used'])
   })
 
+  it('a run whose test floods its output writes entries the next run uses (the worker turns V8\'s flags back)', async () => {
+    // A flood past 8 MB has the worker reclaim its buffers with a gc it reaches through a V8 flag;
+    // the cache is checked against the process's flags, so one left set spoiled every entry written after.
+    const tmp = tempDir()
+    const dir = tempDir()
+    write(dir, 't/test_flood.sh', 'head -c 20000000 /dev/zero | tr "\\0" x\n')
+    const run = async (): Promise<string[]> => {
+      const r = await runCli(['run', 't', '--no-history', '--no-progress', '--out', join(dir, 'out')], { cwd: dir, env: { TMPDIR: tmp, CLAIMRUN_TRACE: '1' } })
+      expect(r.code, r.stderr).toBe(0)
+      return [...r.stderr.matchAll(/code cache: (\S+ \S+)/g)].map((m) => m[1] as string).sort()
+    }
+    expect(await run()).toEqual(['cli-main.cjs none', 'piscina-main.js none', 'workers-worker.cjs none'])
+    expect(await run()).toEqual(['cli-main.cjs used', 'piscina-main.js used', 'workers-worker.cjs used'])
+  })
+
   it('a folder of that name open to others, or a link, is not used: the run compiles as without a cache', async () => {
     const open = tempDir()
     mkdirSync(join(open, `claimrun-code-cache-${uid}`), { mode: 0o777 })
