@@ -6,18 +6,22 @@
  * The package's `claimrun` command is CommonJS (no ES module loader to start: ~15 ms less before
  * the first test here), in three files, so that the worker threads can start before most of the
  * CLI is even compiled:
- *   dist/src/cli/bin.cjs     the entry (bin.ts): arms the guards, prestarts the threads, loads main.cjs
+ *   dist/src/cli/bin.cjs     the entry (bin.ts): starts the threads, arms the guards, loads main.cjs
  *   dist/src/cli/early.cjs   what bin.cjs needs first and shares with main.cjs (the armed signals,
  *                            the prestarted pool): one copy of their state
  *   dist/src/cli/main.cjs    the CLI proper
  * The same as ES modules, for `node dist/src/cli/bin.js` (tsc's bin.js loads these):
  *   dist/src/cli/main.js     the CLI proper, loaded by bin.js once the worker threads are booting
  * The worker threads' module:
- *   dist/workers/worker.cjs  CommonJS, which piscina require()s without an ES module loader per thread
+ *   dist/workers/entry.cjs   what piscina require()s in each thread (no ES module loader per thread):
+ *                            loads worker.cjs through V8's code cache
+ *   dist/workers/worker.cjs  the worker proper, CommonJS
  *   dist/workers/worker.js   the same as an ES module
+ * The run's watchdog and spawner process:
+ *   dist/src/lanes/watchdog-process.cjs
  * Each is bundled from tsc's own output (the CommonJS ones first, from tsc's files as they are); an
  * ES module bundle overwrites its entry; every other file in dist/ stays as tsc wrote it (the
- * library API, `claimrun bench`'s threads, the watchdog script). The CommonJS bundles carry
+ * library API, `claimrun bench`'s threads). The CommonJS bundles carry
  * commander and comlink inside (see CARRIED), and piscina gets a bundle of its own in dist/vendor/;
  * every other package stays external, loaded as installed. Not minified, and without source maps
  * (none ship): a stack trace shows the code as tsc wrote it, each part under a `// dist/src/...`

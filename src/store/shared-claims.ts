@@ -1,8 +1,7 @@
 import type { Claim, ClaimSource, SourceHooks, StoreFault } from '../claim/claim-source.js'
 import { laneName } from '../lanes/names.js'
-import { monotonicMs } from '../util/time.js'
 import type { TestResult } from '../types.js'
-import { sleep } from '../util/time.js'
+import { monotonicMs, sleep } from '../util/time.js'
 import { StoreLostError, redacted, type RedisStore } from './redis-store.js'
 import { toStored } from './stored-outcome.js'
 
