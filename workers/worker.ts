@@ -128,9 +128,11 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
       // Not before the runner has started its watchdog (it does so while the lanes set up).
       if (ran === 0) awaitWatchdog(wd)
       const output = new TestOutput(log, task.maxOutputBytes, `=== ${escapeLine(test.id)} (attempt ${attempt}, started ${new Date(startAt).toISOString()})\n`)
-      // Made on the test's first stdout: one that prints nothing is not TAP, and costs nothing here.
-      let tap: TapStream | undefined
-      const onStdout = task.tap ? (chunk: Buffer): void => (tap ??= new TapStream()).write(chunk) : undefined
+      // In auto mode made on the test's first stdout: one that prints nothing is not TAP, and costs
+      // nothing here. In strict mode silence is TAP too (no plan: it fails, as prove says).
+      const tapMode = task.tap ? (test.tap ?? 'auto') : 'off'
+      let tap = tapMode === 'strict' ? new TapStream('strict') : undefined
+      const onStdout = tapMode !== 'off' ? (chunk: Buffer): void => (tap ??= new TapStream('auto')).write(chunk) : undefined
       const outcome = await spawnTest({
         launch: spawnerNow()?.ready ? (spawner as SpawnerClient).launch : here,
         test: test.id,

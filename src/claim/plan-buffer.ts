@@ -1,14 +1,14 @@
-import type { PlannedTest } from '../lanes/protocol.js'
+import type { PlannedTest, TapMode } from '../lanes/protocol.js'
 
 /**
- * The plan (each test's id and argv) in one SharedArrayBuffer, so worker threads read the one test
+ * The plan (each test's id, argv and TAP mode) in one SharedArrayBuffer, so worker threads read the one test
  * they claimed instead of each holding a copy of the whole suite: a worker's heap stays the same
  * size for 10 tests or 100,000.
  *
  * Layout: Int32 count, Int32 offsets[count + 1] (byte offsets into the data), then UTF-8 JSON per test.
  */
 export function encodePlan(tests: PlannedTest[]): SharedArrayBuffer {
-  const encoded = tests.map((t) => Buffer.from(JSON.stringify([t.id, t.argv])))
+  const encoded = tests.map((t) => Buffer.from(JSON.stringify(t.tap ? [t.id, t.argv, t.tap] : [t.id, t.argv])))
   const header = (tests.length + 2) * 4
   const total = encoded.reduce((a, b) => a + b.length, 0)
   const buffer = new SharedArrayBuffer(header + total)
@@ -32,6 +32,6 @@ export function decodeTest(buffer: SharedArrayBuffer, i: number): PlannedTest {
   const ints = new Int32Array(buffer, (i + 1) * 4, 2)
   const start = ints[0] as number
   const end = ints[1] as number
-  const [id, argv] = JSON.parse(Buffer.from(buffer, start, end - start).toString('utf8')) as [string, string[]]
-  return { id, argv }
+  const [id, argv, tap] = JSON.parse(Buffer.from(buffer, start, end - start).toString('utf8')) as [string, string[], TapMode?]
+  return tap ? { id, argv, tap } : { id, argv }
 }

@@ -7,9 +7,17 @@ import type { MessagePort } from 'node:worker_threads'
 import type { SubtestSummary } from '../types.js'
 import type { WatchdogLink } from './watchdog-wire.js'
 
+/**
+ * How a test's stdout is read as TAP: `strict` as prove reads a `.t` file (TAP whatever it prints:
+ * no plan fails), `auto` only when it is unmistakably TAP (a version line or a plan), `off` never.
+ */
+export type TapMode = 'auto' | 'strict' | 'off'
+
 export interface PlannedTest {
   id: string
   argv: string[]
+  /** This test's TAP mode; absent: `auto`. The run's `tap: false` turns every test's off. */
+  tap?: TapMode
 }
 
 export interface WorkerTask {
@@ -29,7 +37,7 @@ export interface WorkerTask {
   timeoutMs: number
   killGraceMs: number
   maxOutputBytes: number
-  /** Read each test's stdout as TAP when it is TAP. */
+  /** Read tests' stdout as TAP, each in its plan entry's mode; false: none (`--no-tap`). */
   tap: boolean
 }
 
