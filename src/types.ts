@@ -155,7 +155,7 @@ export interface RunOptions {
   retries?: number
   /** Make flaky tests fail the run (exit 1). @default false */
   failOnFlaky?: boolean
-  /** Read a test's stdout as TAP when it starts like TAP (`TAP version`, a plan, `ok 1`): count its sub-tests, and fail it on a `not ok`, a wrong plan or `Bail out!` even if it exits 0. @default true */
+  /** Read tests' stdout as TAP (see docs/tap.md): a `.t` file's always, as prove does; another's when a `TAP version` line or a plan says it is TAP. Its sub-tests are counted, and a `not ok`, a wrong or missing plan or `Bail out!` fails it even if it exits 0. false: never, not even a `.t` file's. @default true */
   tap?: boolean
   /** Announce a test once it has run this long (a `test:slow` event): seconds, or a string with a unit. @default 30 */
   slow?: number | string

@@ -26,11 +26,14 @@ const DIRECTIVE = /^[^\\#]*(?:\\.[^\\#]*)*#\s*(SKIP|TODO)\b/i
 const BAIL_OUT = /^\s*Bail out!\s*(.*)$/
 /** How auto mode recognises TAP's first line (besides a version line): a plan or a test point, or a subtest's when the first test is a subtest. */
 const TAP_FIRST = /^(?: {4})*(?:1\.\.\d|(?:not )?ok\b)/
+/** How every top-level line counted here starts (one cheap test before the grammar's, for a flood of other prints). */
+const MAYBE_TOP = /^(?:ok|not ok|1\.\.|tap\s|# Subtest)/i
 const YAML_START = /^(\s+)---\s*$/
 const SUBTEST_COMMENT = /^# Subtest\b/
 /** How every line tap-parser acts on starts (one cheap test before its full match, which is most of the cost on a flood). */
 const MAYBE_TAP = /^(?:ok|not ok|\d|pragma |tap version )/i
 
+const failsByTapParser = (res: Result): boolean => !res.ok && !res.todo && !res.skip
 const cut = (name: string): string => (name.length > MAX_NAME ? `${name.slice(0, MAX_NAME - 1)}…` : name)
 /** A stand-in for a Result once it has been counted, so the duplicate-id map holds nothing big. */
 const SEEN = Object.freeze({}) as Result
@@ -168,6 +171,7 @@ export class TapStream {
 
   /** A line that is not indented: counted by prove's rules. */
   private topLevel(line: string): void {
+    if (!MAYBE_TOP.test(line)) return
     const point = POINT.exec(line)
     if (point) return this.point(!point[1], point[2], point[3] as string)
     const plan = PLAN.exec(line)
@@ -224,18 +228,23 @@ export class TapStream {
   private newParser(): Parser {
     const parser = new (tapParser().Parser)()
     parser.on('assert', (res: Result) => {
-      const status = this.pending.shift() ?? (res.todo ? 'todo' : res.skip ? 'skipped' : res.ok ? 'passed' : 'failed')
+      const status = this.pending.shift() ?? (failsByTapParser(res) ? 'failed' : res.todo ? 'todo' : res.skip ? 'skipped' : 'passed')
       this.current = { res, status }
       if (this.listed.length < MAX_LISTED) this.listed.push({ name: cut(res.name || `#${res.id}`), status })
+      // A SKIP on a not ok, or a point past the plan: failed here, not by tap-parser, so named here.
+      if (status === 'failed' && !failsByTapParser(res)) this.failed(res)
       if (res.id && parser.pointsSeen.get(res.id) === res) parser.pointsSeen.set(res.id, SEEN)
     })
     // `result` reaches the root for nested sub-tests too, named `parent > child`; a top-level point
     // that only repeats its subtest's failure is not one (its failing children are named instead).
     parser.on('result', (res: Result) => {
-      const failed = res === this.current?.res ? this.current.status === 'failed' : !res.ok && !res.todo && !res.skip
-      if (failed && this.failures.length < MAX_FAILURES) this.failures.push(cut(res.fullname || res.name || `#${res.id}`))
+      if (failsByTapParser(res) && (res !== this.current?.res || this.current.status === 'failed')) this.failed(res)
     })
     return parser
+  }
+
+  private failed(res: Result): void {
+    if (this.failures.length < MAX_FAILURES) this.failures.push(cut(res.fullname || res.name || `#${res.id}`))
   }
 
   /** The parser keeps every skip, todo, failure and comment it saw; we keep our own bounded copy. */

@@ -41,7 +41,7 @@ export function registerRun(program: Command): void {
     .option('--fail-on-flaky', 'exit 1 when a test passed only on a retry')
     .option('--shard <i/n>', 'run only shard i of n (balanced by history), for CI matrices')
     .option('--slow <duration>', 'announce a test that runs longer than this', String(DEFAULTS.slowS))
-    .option('--no-tap', "don't read test output as TAP (sub-tests are counted, and a not ok, a wrong plan or Bail out! fails the test)")
+    .option('--no-tap', "don't read test output as TAP, not even a .t file's (sub-tests are counted, and a not ok, a wrong or missing plan or Bail out! fails the test)")
     .option('--no-progress', 'no live view: one plain line per finished test, even on a terminal')
     .addOption(summaryOption())
     .option('--watch', 'run, then rerun on file changes (keys: a all, f failed, q quit)')

@@ -111,12 +111,13 @@ describe('when output is read as TAP', () => {
     console.log(['| output | exit | prove | claimrun .t (strict) | claimrun .sh (auto) | why the TAP fails |', '| --- | --- | --- | --- | --- | --- |', ...rows].join('\n'))
   }, 180_000)
 
-  it('counts and reasons follow prove: a skipped not ok fails, a point past a skip-all plan fails, a late plan counts every point before it', async () => {
+  it('counts, names and reasons follow prove: a skipped not ok fails, a point past the plan fails, a late plan counts every point before it, a silent .t has no plan', async () => {
     const dir = tempDir()
     const cases: Record<string, string> = {
       'late.sh': 'ok 1 - a\nnot ok 2 - b\nok 3 - c # SKIP later\n1..3\n',
       'skip.sh': '1..2\nok 1 - fine\nnot ok 2 - no database # SKIP no database\n',
       'skip-all.sh': '1..0 # SKIP no database\nnot ok 1 - ran anyway\n',
+      'extra.sh': '1..1\nok 1 - planned\nok 2 - past the plan\n',
       'subtest.sh': '# Subtest: outer\n    ok 1 - inner fine\n    not ok 2 - inner bad\n    1..2\nnot ok 1 - outer\n1..1\n',
       'silent.t': '',
     }
@@ -125,7 +126,8 @@ describe('when output is read as TAP', () => {
     const byId = Object.fromEntries(result.tests.map((t) => [t.id, t]))
     expect(byId['t/late.sh']).toMatchObject({ status: 'failed', exitCode: 0, subtests: { passed: 1, failed: 1, skipped: 1, planned: 3, failures: ['b'], problems: ['1 of 3 sub-tests failed'] } })
     expect(byId['t/skip.sh']).toMatchObject({ status: 'failed', subtests: { passed: 1, failed: 1, skipped: 0, failures: ['no database'], problems: ['1 of 2 sub-tests failed'] } })
-    expect(byId['t/skip-all.sh']).toMatchObject({ status: 'failed', subtests: { failed: 1, planned: 0, skipAll: 'no database', problems: ['1 of 1 sub-tests failed', 'planned 0 sub-tests but ran 1'] } })
+    expect(byId['t/skip-all.sh']).toMatchObject({ status: 'failed', subtests: { failed: 1, planned: 0, skipAll: 'no database', failures: ['ran anyway'], problems: ['1 of 1 sub-tests failed', 'planned 0 sub-tests but ran 1'] } })
+    expect(byId['t/extra.sh']).toMatchObject({ status: 'failed', subtests: { passed: 1, failed: 1, failures: ['past the plan'], problems: ['1 of 2 sub-tests failed', 'planned 1 sub-tests but ran 2'] } })
     expect(byId['t/subtest.sh']).toMatchObject({ status: 'failed', subtests: { passed: 0, failed: 1, planned: 1, failures: ['outer > inner bad'] } })
     expect(byId['t/silent.t']).toMatchObject({ status: 'failed', exitCode: 0, subtests: { passed: 0, failed: 0, problems: ['No plan found in TAP output'] } })
     expect(byId['t/silent.t']!.notes).toEqual(['exited 0, but its TAP failed it: No plan found in TAP output'])
