@@ -61,10 +61,12 @@ const CASES: Case[] = [
 /** prove's verdict on one file: its exit code is 0 only when every file passed. */
 async function proveSays(cwd: string, args: string[]): Promise<'PASS' | 'FAIL'> {
   try {
-    await promisify(execFile)('prove', args, { cwd, timeout: 60_000 })
+    await promisify(execFile)('prove', args, { cwd, timeout: 120_000 })
     return 'PASS'
   } catch (err) {
-    if ((err as { code?: unknown }).code === 'ENOENT') throw err
+    // Not a verdict: prove missing, or killed at the timeout.
+    const { code, killed } = err as { code?: unknown; killed?: boolean }
+    if (typeof code !== 'number' || killed) throw err
     return 'FAIL'
   }
 }
