@@ -135,6 +135,33 @@ describe('when output is read as TAP', () => {
     expect(byId['t/silent.t']!.notes).toEqual(['exited 0, but its TAP failed it: No plan found in TAP output'])
   })
 
+  it('real Test::More files (a subtest first, done_testing\'s late plan, skip_all, a TODO), as .t and through sh: prove\'s verdicts', async () => {
+    const dir = tempDir()
+    const files: Record<string, string> = {
+      // Test::More exits with the number of failures; no_ending keeps the exit 0, so only the TAP can fail it.
+      'subtest-first-fails': "use Test::More;\nTest::More->builder->no_ending(1);\nsubtest inner => sub { ok(1, 'a'); ok(0, 'b'); done_testing };\ndone_testing;\n",
+      'subtest-first-passes': "use Test::More;\nsubtest inner => sub { ok(1, 'a'); done_testing };\nok(1, 'after');\ndone_testing;\n",
+      'done-testing-not-ok': "use Test::More;\nTest::More->builder->no_ending(1);\nok(1, 'a');\nok(0, 'b');\ndone_testing;\n",
+      'skip-all': "use Test::More skip_all => 'no database';\n",
+      'todo': "use Test::More tests => 2;\nok(1, 'a');\nTODO: { local $TODO = 'later'; ok(0, 'b') }\n",
+    }
+    for (const [name, body] of Object.entries(files)) {
+      write(dir, `perl/${name}.pl`, body)
+      write(dir, `t/${name}.t`, body)
+      write(dir, `auto/${name}.sh`, `exec perl perl/${name}.pl\n`)
+    }
+    const result = await run({ paths: ['auto', 't'], cwd: dir, out: join(dir, 'out'), history: false, pattern: '*.{sh,t}' })
+    const byId = new Map(result.tests.map((t) => [t.id, t]))
+    for (const name of Object.keys(files)) {
+      const proved = await proveSays(dir, [`t/${name}.t`])
+      expect(verdict(byId.get(`t/${name}.t`)!), `${name}.t: prove says ${proved}`).toBe(proved)
+      expect(byId.get(`auto/${name}.sh`)!.subtests, name).toBeDefined()
+      expect(verdict(byId.get(`auto/${name}.sh`)!), `${name}.sh: prove says ${proved}`).toBe(proved)
+    }
+    expect(byId.get('t/subtest-first-fails.t')).toMatchObject({ exitCode: 0, status: 'failed', subtests: { failed: 1, failures: ['inner > b'] } })
+    expect(byId.get('auto/done-testing-not-ok.sh')).toMatchObject({ exitCode: 0, status: 'failed', subtests: { planned: 2, failed: 1, failures: ['b'] } })
+  }, 120_000)
+
   it('--no-tap turns strict reading off too: a .t that prints no TAP passes on its exit code', async () => {
     const dir = tempDir()
     write(dir, 't/plain.t', 'print "hello\\n";\n')
