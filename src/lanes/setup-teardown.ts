@@ -33,8 +33,7 @@ export interface HookOptions {
  * for the suite) is left alone: ending it is the teardown's job (unless the runner dies, when the
  * watchdog ends everything that carries the run's token). Aborting `stop` ends the hook's group
  * (SIGTERM, then SIGKILL after the grace; at once when `force` is aborted too). A `stop` aborted
- * before the hook starts (a teardown after an interrupt) gives it the grace to finish first, since
- * tearing down is what an interrupted run needs; past that it is ended the same way.
+ * before a teardown starts gives it the grace to finish first; past that it is ended the same way.
  */
 export async function runHook(kind: 'setup' | 'teardown', argv: string[], opts: HookOptions, stop?: AbortSignal, force?: AbortSignal): Promise<HookResult> {
   const log = `${kind}.log` as const
@@ -67,8 +66,10 @@ export async function runHook(kind: 'setup' | 'teardown', argv: string[], opts: 
     }
     const onStop = (): void => end(opts.killGraceMs)
     const onForce = (): void => end(0)
-    const late = stop?.aborted ? setTimeout(onStop, opts.killGraceMs) : undefined
-    if (!late) stop?.addEventListener('abort', onStop)
+    // A teardown after an interrupt is what the run needs: it gets the grace before it is ended.
+    const late = stop?.aborted && kind === 'teardown' ? setTimeout(onStop, opts.killGraceMs) : undefined
+    if (stop?.aborted && !late) onStop()
+    stop?.addEventListener('abort', onStop)
     force?.addEventListener('abort', onForce)
     if (force?.aborted) onForce()
     try {

@@ -90,6 +90,24 @@ for (const { name, args: fork } of FORK_PATHS) {
       expect(results).toMatchObject({ interrupted: 'SIGTERM', exitCode: 143, teardown: { status: 'interrupted', signal: 'SIGKILL' } })
     })
 
+    it('a second SIGINT during a hanging --teardown kills it at once (the grace is a minute): exit 130, never 0, nothing left running', async () => {
+      const dir = tempDir()
+      const mark = marked()
+      write(dir, 't/test_a.sh', 'exit 0\n')
+      const pidFile = join(dir, 'teardown.pid')
+      write(dir, 'teardown.sh', `trap '' TERM INT\necho $$ > '${pidFile}'\nwhile [ -d '${dir}' ]; do sleep 0.1; done\n`)
+      const out = join(dir, 'out')
+      const cli = startCli(['run', 't', '--out', out, '--no-history', '--kill-grace', '60', '--teardown', `sh ${join(dir, 'teardown.sh')}`, ...fork], { cwd: dir, env: mark.env })
+      await waitFor(pidWritten(pidFile), 'the teardown to start')
+      cli.child.kill('SIGINT')
+      await waitFor(() => cli.stderr().includes('SIGINT: stopping'), 'the first SIGINT to be taken')
+      cli.child.kill('SIGINT')
+      const { code } = await exitWithin(cli.exited, 'claimrun after a second SIGINT')
+      expect(code).toBe(130)
+      expect(mark.left()).toEqual([])
+      expect(readResults(out)).toMatchObject({ tests: [{ status: 'passed' }], interrupted: 'SIGINT', exitCode: 130, teardown: { status: 'interrupted', signal: 'SIGKILL' } })
+    })
+
     it('a SIGTERM during the tests, then a --teardown that hangs ignoring SIGTERM: it gets the grace, is killed, exit 143, nothing left running', async () => {
       const dir = tempDir()
       const mark = marked()
