@@ -114,7 +114,7 @@ export class Execution implements RunContext {
     if (this.logFailureTold) return
     this.logFailureTold = true
     const why = code === 'ENOSPC' ? 'ENOSPC: the disk is full' : code === 'EDQUOT' ? 'EDQUOT: the disk quota is used up' : code === 'EFBIG' ? 'EFBIG: the file size limit is reached' : code
-    const message = `could not write ${join(this.opts.out, logFileName(lane))} (${why}): test output is missing from the worker logs from then on; every test keeps its outcome`
+    const message = `could not write ${join(this.opts.out, logFileName(lane))} (${why}): some test output is missing from it; every test keeps its outcome`
     this.warnings.push(message)
     this.emit({ type: 'run:warning', message })
   }
