@@ -170,7 +170,8 @@ async function bundleCjs(entry, out, externals = {}, extra = {}) {
 /** What bin.cjs sets up before main.cjs loads, and main.cjs uses too. */
 // (start-threads.js and what it imports are not among them: bin.cjs carries its own, so that the
 // first threads start before early.cjs is even read; they hand over through a global, not a module.)
-const EARLY = ['src/cli/guards.js', 'src/lanes/prestart.js', 'src/util/trace.js', 'src/util/import-module.js', 'src/util/code-cache.js']
+// errors.js: one ClaimrunError class for both, so that main.cjs knows one thrown by early.cjs's pool.
+const EARLY = ['src/cli/guards.js', 'src/lanes/prestart.js', 'src/util/trace.js', 'src/util/import-module.js', 'src/util/code-cache.js', 'src/errors.js']
 
 // From tsc's files as they are, so first: the package's `claimrun` command (see the top of this file).
 await esbuild.build({

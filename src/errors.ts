@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'CLAIMRUN_STORE'
   | 'CLAIMRUN_PLAN_MISMATCH'
   | 'CLAIMRUN_SETUP_FAILED'
+  /** The system refused the run's worker threads (EAGAIN: a limit on processes and threads). */
+  | 'CLAIMRUN_THREAD_LIMIT'
   | 'CLAIMRUN_INTERNAL'
   /** A shared run's store lost the run's state (restart without persistence, expiry, eviction). */
   | 'CLAIMRUN_STORE_LOST'

@@ -4,10 +4,11 @@ import { resolveOptions, type InternalOptions, type ResolvedOptions } from './op
 import { workersWarning } from './options/workers.js'
 import type { History } from './record/history.js'
 import { aroundRun } from './lanes/around.js'
-import { prepareOut, probeOutputs } from './record/out-folder.js'
+import { clearOut, holdOut, probeOutputs } from './record/out-folder.js'
 import type { PlanEntry } from './plan/plan.js'
 import { preparePlan } from './plan/prepare.js'
 import { Execution } from './lanes/execution.js'
+import { Watchdog } from './lanes/watchdog.js'
 import { LocalClaims } from './claim/local-claims.js'
 import { withRedis } from './store/load-redis.js'
 import { ignoreClaimrunDir } from './record/self-ignore.js'
@@ -23,20 +24,31 @@ export async function run(options: RunOptions = {}): Promise<RunResult> {
   trace('run: start')
   const opts = resolveOptions(options as RunOptions & InternalOptions)
   trace('run: options resolved')
-  const prepared = preparePlan(opts)
-  const { tests, history } = prepared
-  trace('run: planned')
-  const warnings = [...prepared.warnings]
-  const crowded = workersWarning(Math.min(opts.workers, tests.length))
-  if (crowded) warnings.push(crowded)
-  // Every file the run will write is checked before the out folder is touched or a test runs.
-  probeOutputs([['--json', opts.json], ['--junit', opts.junit], ['--html', opts.html]])
-  const checked = withWritableHistory(opts, warnings)
-  const lease = prepareOut(checked.out)
-  trace('run: out folder prepared')
+  // First: from here on the folder says a run is in progress (its lock), and no other run takes it.
+  const lease = await holdOut(opts.out, opts.signal)
   try {
+    const prepared = preparePlan(opts)
+    const { tests, history } = prepared
+    trace('run: planned')
+    const warnings = [...prepared.warnings]
+    const crowded = workersWarning(Math.min(opts.workers, tests.length))
+    if (crowded) warnings.push(crowded)
+    // Every file the run will write is checked before the out folder is cleared or a test runs.
+    probeOutputs([['--json', opts.json], ['--junit', opts.junit], ['--html', opts.html]])
+    const checked = withWritableHistory(opts, warnings)
+    clearOut(checked.out, lease)
+    trace('run: out folder prepared')
     ignoreClaimrunDir(checked.cwd, [checked.out, checked.history])
-    return await aroundRun(checked, tests, warnings, () => execute(checked, tests, warnings, history))
+    // One watchdog guards everything the run starts, the setup and teardown included; the lock
+    // names it, so a killed run's folder stays held until its watchdog has ended what it ran.
+    const watchdog = new Watchdog(checked.out, checked.killGraceMs, (pid) => lease.guardBy(pid, checked.killGraceMs))
+    try {
+      return await aroundRun(checked, tests, warnings, watchdog, () => execute(checked, tests, warnings, history, watchdog))
+    } finally {
+      // On every path, a failure to start included: the watchdog is told the run is over, and its
+      // socket's folder goes (one the watchdog never got to run with is removed here).
+      watchdog.close()
+    }
   } finally {
     lease.release()
   }
@@ -59,8 +71,8 @@ function withWritableHistory(opts: ResolvedOptions, warnings: string[]): Resolve
   }
 }
 
-async function execute(opts: ResolvedOptions, tests: PlanEntry[], warnings: string[], history: History): Promise<RunResult> {
-  if (!opts.store) return new Execution(opts, tests, warnings, history, new LocalClaims()).run()
+async function execute(opts: ResolvedOptions, tests: PlanEntry[], warnings: string[], history: History, watchdog: Watchdog): Promise<RunResult> {
+  if (!opts.store) return new Execution(opts, tests, warnings, history, new LocalClaims(), watchdog).run()
 
   // A shared run: the first process publishes its order; every other one must have the same tests.
   const { url, runId, node, leaseMs, ttlS } = opts.store
@@ -71,7 +83,7 @@ async function execute(opts: ResolvedOptions, tests: PlanEntry[], warnings: stri
     const { plan } = await store.joinPlan(tests.map((t) => t.id))
     const byId = new Map(tests.map((t) => [t.id, t]))
     const ordered = plan.map((id) => byId.get(id) as PlanEntry)
-    return await new Execution(opts, ordered, warnings, history, new SharedClaims(store, node, ordered.length)).run()
+    return await new Execution(opts, ordered, warnings, history, new SharedClaims(store, node, ordered.length), watchdog).run()
   } finally {
     await store.close()
   }

@@ -52,6 +52,8 @@ function collect(): void {
 export class WorkerLog {
   private readonly fd: number
   private position: number
+  /** Why a write failed (ENOSPC: the disk is full), until the host has been told; then '' . */
+  private failure: string | null = null
 
   constructor(path: string) {
     this.fd = openSync(path, 'a')
@@ -62,11 +64,27 @@ export class WorkerLog {
     return this.position
   }
 
+  /**
+   * A write that fails (a full disk, a quota, a file-size limit) loses that output, never the test:
+   * the lane goes on, and the run says so once (`failed`). Later writes are tried again (space may free up).
+   */
   write(data: string | Uint8Array): void {
     const buf = typeof data === 'string' ? Buffer.from(data) : data
     let done = 0
-    while (done < buf.length) done += writeSync(this.fd, buf, done, buf.length - done)
-    this.position += buf.length
+    try {
+      while (done < buf.length) done += writeSync(this.fd, buf, done, buf.length - done)
+    } catch (err) {
+      this.failure ??= (err as NodeJS.ErrnoException).code ?? String(err)
+    }
+    this.position += done
+  }
+
+  /** The error code of the first write that failed, the first time it is asked for (then undefined). */
+  failed(): string | undefined {
+    if (!this.failure) return undefined
+    const code = this.failure
+    this.failure = ''
+    return code
   }
 
   close(): void {

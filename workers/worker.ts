@@ -158,6 +158,7 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
       const tapNote = status === 'failed' && outcome.exitCode === 0 ? `TAP: ${escapeLine(subtests?.problems.join('; ') ?? '')}` : undefined
       const verdict = describeEnd({ status, exitCode: outcome.exitCode, signal: outcome.signal, error: outcome.spawnError, attempts: attempt }, tapNote)
       const written = output.finish(`=== ${escapeLine(test.id)}: ${verdict} in ${ms.toFixed(0)} ms\n`)
+      const logError = log.failed()
       const report: EndMessage = {
         slot,
         lane: task.lane,
@@ -173,6 +174,7 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
         logOffset: written.offset,
         logLength: written.length,
         tail: written.tail,
+        ...(logError ? { logError } : {}),
         ...(outcome.spawnError ? { spawnError: outcome.spawnError } : {}),
         ...(subtests ? { subtests } : {}),
       }

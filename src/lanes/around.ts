@@ -9,6 +9,9 @@ import { failOutputs, writeRunFiles } from '../record/run-files.js'
 import { now } from '../util/time.js'
 import type { RunResult } from '../types.js'
 import { laneName } from './names.js'
+import { exitCodeOf } from '../record/outcome.js'
+import type { Watchdog } from './watchdog.js'
+import type { WatchdogMessage } from './watchdog-wire.js'
 import { hookEnding, runHook, setupFailed, showCommand, type HookResult } from './setup-teardown.js'
 
 /**
@@ -17,13 +20,21 @@ import { hookEnding, runHook, setupFailed, showCommand, type HookResult } from '
  * (during the setup too), a failed setup. A failed setup runs no test: every test is recorded as
  * `notrun`, results.json is written, and the run rejects with CLAIMRUN_SETUP_FAILED (exit 2).
  */
-export async function aroundRun(opts: ResolvedOptions, tests: PlanEntry[], warnings: string[], execute: () => Promise<RunResult>): Promise<RunResult> {
+export async function aroundRun(opts: ResolvedOptions, tests: PlanEntry[], warnings: string[], watchdog: Watchdog, execute: () => Promise<RunResult>): Promise<RunResult> {
   if (!opts.setup && !opts.teardown) return execute()
-  const hookOpts = { cwd: opts.cwd, out: opts.out, env: opts.env, killGraceMs: opts.killGraceMs }
+  const guard = { token: watchdog.link.token, tell: (message: WatchdogMessage) => watchdog.tell(message) }
+  const hookOpts = { cwd: opts.cwd, out: opts.out, env: opts.env, killGraceMs: opts.killGraceMs, guard }
+  // Guarded from their first instant like tests: the watchdog runs before the setup (or, for a
+  // run whose lanes never started it, before the teardown).
+  const startWatchdog = (): void => {
+    watchdog.openSocket()
+    watchdog.start(() => [])
+  }
   let setup: HookResult | undefined
   let result: RunResult | undefined
   try {
     if (opts.setup) {
+      startWatchdog()
       setup = await runHook('setup', opts.setup, hookOpts, opts.signal, opts.forceSignal)
       if (setup.status === 'failed' || setup.status === 'error') {
         result = notRunResult(opts, tests, warnings, setup)
@@ -34,11 +45,23 @@ export async function aroundRun(opts: ResolvedOptions, tests: PlanEntry[], warni
     result = await execute()
     return result
   } finally {
-    // Not stopped by the interrupt that may have ended the run (tearing down is what it needs);
-    // a second Ctrl-C (forceSignal) still ends it.
-    const teardown = opts.teardown ? await runHook('teardown', opts.teardown, hookOpts, undefined, opts.forceSignal) : undefined
-    if (result) record(result, opts, setup, teardown)
+    // Bounded by a stop signal like everything else (systemd's stop, a Kubernetes grace period): one
+    // that came before it gives it the kill grace to finish, one that comes while it runs ends it
+    // (SIGTERM, SIGKILL after the grace); a second one, at once.
+    if (opts.teardown) startWatchdog()
+    const teardown = opts.teardown ? await runHook('teardown', opts.teardown, hookOpts, opts.signal, opts.forceSignal) : undefined
+    if (result) {
+      stoppedDuringTeardown(result, opts.signal)
+      record(result, opts, setup, teardown)
+    }
   }
+}
+
+/** A stop signal that came after the tests (during the teardown) still makes the run an interrupted one: exit 130/143, never 0. */
+function stoppedDuringTeardown(result: RunResult, signal: AbortSignal | undefined): void {
+  if (!signal?.aborted || result.interrupted || result.exitCode === 2) return
+  result.interrupted = typeof signal.reason === 'string' ? signal.reason : 'abort'
+  result.exitCode = exitCodeOf(result.tests, result.interrupted)
 }
 
 /** Adds the hooks' outcomes to the result and to results.json (written before the teardown ran). */

@@ -39,6 +39,8 @@ export interface RunContext {
   fault(message: string): void
   /** A problem that does not change any outcome (a report that could not be published…). */
   problem(message: string): void
+  /** A lane could not write its log (a full disk): said once per run, outcomes unchanged. */
+  logFailed(lane: number, code: string): void
   /** Counts a failed test toward --bail. */
   failed(): void
 }

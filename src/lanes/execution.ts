@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import type { Piscina } from 'piscina'
 import { cancelFree, createBoard, lanePid, slotsHeldBy, stop, type ClaimBoard } from '../claim/board.js'
 import type { ClaimSource, StoreFault } from '../claim/claim-source.js'
@@ -15,13 +16,14 @@ import { endGroup, signalGroup } from '../util/process-group.js'
 import { now, polledOnce, sleep } from '../util/time.js'
 import type { RunContext } from './context.js'
 import { runLane } from './lane.js'
+import { logFileName } from './names.js'
 import { outcomesOf } from './closing-check.js'
 import { endPool, takePool } from './prestart.js'
 import type { StartMessage } from './protocol.js'
 import type { WatchdogLink } from './watchdog-wire.js'
 import { RunStateMachine } from './run-state.js'
 import { storeFaultError } from '../store/store-fault.js'
-import { Watchdog } from './watchdog.js'
+import type { Watchdog } from './watchdog.js'
 import { trace } from '../util/trace.js'
 
 /**
@@ -41,7 +43,6 @@ export class Execution implements RunContext {
   pool!: Piscina
   /** A shared run whose store lost the run or stayed away too long: every test without an outcome is an error. */
   storeFault: (StoreFault & { at: number }) | null = null
-  private readonly watchdog: Watchdog
   private bootWatchdog: boolean
   /** The grace when stopping ends running tests: for a store fault, the fence's (shorter than the kill grace). */
   private reapGraceMs: number
@@ -51,6 +52,7 @@ export class Execution implements RunContext {
   private readonly internalErrors: string[] = []
   private readonly announcedSlow = new Set<number>()
   private failures = 0
+  private logFailureTold = false
   private bailed = false
   private forced = false
   /** Set when claimrun itself went wrong (a test without an outcome): the run exits 2, loudly. */
@@ -64,6 +66,8 @@ export class Execution implements RunContext {
     private readonly warnings: string[],
     private readonly history: History,
     readonly source: ClaimSource,
+    /** The run's watchdog: made, and closed, by the run around this (it guards the setup and teardown too). */
+    private readonly watchdog: Watchdog,
   ) {
     // More threads than tests would only idle.
     this.lanes = Math.max(1, Math.min(opts.workers, tests.length))
@@ -71,7 +75,6 @@ export class Execution implements RunContext {
     this.plan = encodePlan(tests)
     this.recorder = new Recorder(tests, (lane) => source.workerName(lane), this.t0)
     this.reapGraceMs = opts.killGraceMs
-    this.watchdog = new Watchdog(opts.out, opts.killGraceMs)
     this.bootWatchdog = tests.length > this.lanes
   }
 
@@ -107,6 +110,15 @@ export class Execution implements RunContext {
     this.internalErrors.push(message)
   }
 
+  logFailed(lane: number, code: string): void {
+    if (this.logFailureTold) return
+    this.logFailureTold = true
+    const why = code === 'ENOSPC' ? 'ENOSPC: the disk is full' : code === 'EDQUOT' ? 'EDQUOT: the disk quota is used up' : code === 'EFBIG' ? 'EFBIG: the file size limit is reached' : code
+    const message = `could not write ${join(this.opts.out, logFileName(lane))} (${why}): some test output is missing from it; every test keeps its outcome`
+    this.warnings.push(message)
+    this.emit({ type: 'run:warning', message })
+  }
+
   failed(): void {
     this.failures++
     if (this.opts.bail > 0 && this.failures >= this.opts.bail) this.bail()
@@ -140,9 +152,7 @@ export class Execution implements RunContext {
         threadsEnded = endPool(this.pool, { exitsAfter: this.opts.exitsAfter })
       }
     } finally {
-      // On every path, a failure to start included: the watchdog is told the run is over, and its
-      // socket's folder goes (one the watchdog never got to run with is removed here).
-      this.watchdog.close()
+      // The watchdog is closed by the run around this, after the teardown (see run.ts).
       signal?.removeEventListener('abort', onAbort)
       forceSignal?.removeEventListener('abort', onForce)
       // The run failed (its claim source could not start, say): its threads end before its error is

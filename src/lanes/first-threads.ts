@@ -58,7 +58,15 @@ export function startFirstThreads(threads: number, max: number): FirstThreads {
     workerData,
     trackUnmanagedFds: true,
   }
-  waiting = Array.from({ length: threads }, () => new Worker(PISCINA_WORKER, options))
+  const made: Worker[] = []
+  try {
+    while (made.length < threads) made.push(new Worker(PISCINA_WORKER, options))
+  } catch {
+    // The system refused a thread (EAGAIN): none is kept, and the run starts its own (pool.ts says so if it cannot).
+    for (const worker of made) void worker.terminate()
+    return { threads, max, workerData }
+  }
+  waiting = made
   const adopt: Adopt = (filename, asked) => (filename === PISCINA_WORKER && sameOptions(asked, options) ? waiting.shift() : undefined)
   ;(globalThis as Record<symbol, unknown>)[ADOPT] = adopt
   return { threads, max, workerData }

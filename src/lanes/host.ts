@@ -43,6 +43,7 @@ export function createHost(run: RunContext, lane: number): Host {
     async testFinished(report: EndMessage) {
       if (tracing) trace(`host: finished slot ${report.slot} lane ${report.lane}`)
       run.running.delete(report.slot)
+      if (report.logError) run.logFailed(lane, report.logError)
       // A fence that is due acts before this end is judged: a test it (or the watchdog) ended is
       // never taken for a failure of its own.
       source.check?.()

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import type { Piscina as PiscinaPool } from 'piscina'
+import { ClaimrunError } from '../errors.js'
 import { loadBundle } from '../util/code-cache.js'
 import type { PrestartData } from './first-threads.js'
 import { POOL_RESOURCE_LIMITS } from './pool-options.js'
@@ -46,6 +47,17 @@ export interface TestOnlyWorker {
  * `booted` up once they have loaded the worker module.
  */
 export function createPool(lanes: number, testOnly?: TestOnlyWorker, env: Record<string, string> = {}, early?: { max: number; workerData: PrestartData }): PiscinaPool {
+  try {
+    return newPool(lanes, testOnly, env, early)
+  } catch (err) {
+    // piscina starts its threads in its constructor: a thread the system refuses (a pids-limited
+    // container, ulimit -u) throws there, with Node's EAGAIN.
+    if (!/EAGAIN/.test(String((err as Error)?.message))) throw err
+    throw new ClaimrunError('CLAIMRUN_THREAD_LIMIT', `could not start ${lanes} worker thread${lanes === 1 ? '' : 's'}: the system refused a new thread (EAGAIN: the limit on processes and threads, ulimit -u or a container's pids limit, is reached); run with fewer --workers, or raise the limit`, { cause: err })
+  }
+}
+
+function newPool(lanes: number, testOnly: TestOnlyWorker | undefined, env: Record<string, string>, early?: { max: number; workerData: PrestartData }): PiscinaPool {
   return new (loadPiscina().Piscina)({
     filename: testOnly?.file ?? WORKER_FILE,
     ...(testOnly ? { workerData: testOnly.data } : early ? { workerData: early.workerData } : {}),

@@ -29,7 +29,11 @@ let early: Early | undefined
 
 /** Makes the pool of the threads started first (piscina adopts them: see first-threads.ts). */
 export function prestart({ threads, max, workerData }: FirstThreads): void {
-  early = { pool: createPool(threads, undefined, {}, { max, workerData }), threads, max, booted: workerData.booted }
+  try {
+    early = { pool: createPool(threads, undefined, {}, { max, workerData }), threads, max, booted: workerData.booted }
+  } catch {
+    // The system refused a thread: the run makes its own pool, and says so if it cannot.
+  }
 }
 
 /**

@@ -69,6 +69,8 @@ export interface EndMessage {
   tail: string
   /** Present when the test's stdout was TAP. */
   subtests?: SubtestSummary
+  /** The first failed write to this lane's log (its error code: ENOSPC…), told once: output was lost, not the test. */
+  logError?: string
 }
 
 export interface Host {

@@ -3,6 +3,7 @@ import { closeSync, openSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { ClaimrunError } from '../errors.js'
 import { endGroup } from '../util/process-group.js'
+import type { WatchdogMessage } from './watchdog-wire.js'
 
 /** How a `--setup` or `--teardown` command ended (in the result as `setup` / `teardown`). */
 export interface HookResult {
@@ -22,13 +23,17 @@ export interface HookOptions {
   out: string
   env: Record<string, string>
   killGraceMs: number
+  /** The run's watchdog: the hook carries its token and its group is told, so a runner's death ends it like a test. */
+  guard?: { token: string; tell: (message: WatchdogMessage) => void }
 }
 
 /**
  * Runs one hook command to its end: argv only (never a shell), stdin at EOF, stdout and stderr into
  * `<out>/<kind>.log`, in its own process group. A process it leaves running (a database started
- * for the suite) is left alone: ending it is the teardown's job. Aborting `stop` ends the hook's
- * group (SIGTERM, then SIGKILL after the grace; at once when `force` is aborted too).
+ * for the suite) is left alone: ending it is the teardown's job (unless the runner dies, when the
+ * watchdog ends everything that carries the run's token). Aborting `stop` ends the hook's group
+ * (SIGTERM, then SIGKILL after the grace; at once when `force` is aborted too). A `stop` aborted
+ * before a teardown starts gives it the grace to finish first; past that it is ended the same way.
  */
 export async function runHook(kind: 'setup' | 'teardown', argv: string[], opts: HookOptions, stop?: AbortSignal, force?: AbortSignal): Promise<HookResult> {
   const log = `${kind}.log` as const
@@ -48,20 +53,25 @@ export async function runHook(kind: 'setup' | 'teardown', argv: string[], opts: 
     const [file, ...args] = argv as [string, ...string[]]
     const child = spawn(file, args, {
       cwd: opts.cwd,
-      env: { ...process.env, ...opts.env, CLAIMRUN_OUT: opts.out },
+      env: { ...process.env, ...opts.env, CLAIMRUN_OUT: opts.out, ...(opts.guard ? { CLAIMRUN_WATCHDOG: opts.guard.token } : {}) },
       stdio: ['ignore', fd, fd],
       detached: true,
     })
+    const pgid = child.pid
+    if (pgid !== undefined) opts.guard?.tell({ t: 'start', pgid, id: `--${kind}` })
     let interrupted = false
     const end = (graceMs: number): void => {
       interrupted = true
-      if (child.pid) void endGroup(child.pid, graceMs)
+      if (pgid) void endGroup(pgid, graceMs)
     }
     const onStop = (): void => end(opts.killGraceMs)
     const onForce = (): void => end(0)
-    if (stop?.aborted) onStop()
+    // A teardown after an interrupt is what the run needs: it gets the grace before it is ended.
+    const late = stop?.aborted && kind === 'teardown' ? setTimeout(onStop, opts.killGraceMs) : undefined
+    if (stop?.aborted && !late) onStop()
     stop?.addEventListener('abort', onStop)
     force?.addEventListener('abort', onForce)
+    if (force?.aborted) onForce()
     try {
       return await new Promise<HookResult>((resolve) => {
         child.once('error', (err: NodeJS.ErrnoException) => {
@@ -73,8 +83,10 @@ export async function runHook(kind: 'setup' | 'teardown', argv: string[], opts: 
         })
       })
     } finally {
+      clearTimeout(late)
       stop?.removeEventListener('abort', onStop)
       force?.removeEventListener('abort', onForce)
+      if (pgid !== undefined) opts.guard?.tell({ t: 'end', pgid })
     }
   } finally {
     closeSync(fd)

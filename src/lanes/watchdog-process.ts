@@ -21,7 +21,7 @@
  *
  * argv: <out folder> <kill grace ms> <runner pid> <token> [<socket path>]
  */
-import { renameSync, rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { processesWithEnv } from '../util/process-group.js'
 import { monotonicMs, sleep } from '../util/time.js'
@@ -127,6 +127,20 @@ function handle(message: WatchdogMessage): void {
   }
 }
 
+/**
+ * Whether the out folder is still our run's: its lock names our runner (or is gone). The lock
+ * names this watchdog too, so no other run takes the folder while it lives; should one have taken
+ * it all the same (the runner died before the lock named us), the note would describe this run
+ * beside that one's results, and is not written.
+ */
+function folderStillOurs(): boolean {
+  try {
+    return (JSON.parse(readFileSync(join(out, '.claimrun-lock'), 'utf8')) as { pid?: unknown }).pid === Number(runnerPid)
+  } catch {
+    return true
+  }
+}
+
 async function runnerGone(): Promise<void> {
   clearTimeout(fenceTimer)
   if (said) return
@@ -147,6 +161,7 @@ async function runnerGone(): Promise<void> {
     'What had finished is in the worker logs (workerNN.log) of this folder.',
     '',
   ]
+  if (!folderStillOurs()) return
   try {
     const file = join(out, 'runner-died.txt')
     writeFileSync(`${file}.${process.pid}.claimrun-tmp`, lines.join('\n'))

@@ -57,6 +57,8 @@ export class Watchdog {
   constructor(
     private readonly out: string,
     private readonly killGraceMs: number,
+    /** Told the watchdog's pid once it is forked (the out folder's lock names it: see out-folder.ts). */
+    private readonly onSpawn?: (pid: number) => void,
   ) {}
 
   /**
@@ -119,6 +121,7 @@ export class Watchdog {
         if (wake !== undefined) Atomics.store(new Int32Array(this.link.cell), 3, wake)
       }
       child.on('error', () => {})
+      if (child.pid !== undefined) this.onSpawn?.(child.pid)
       // The pipe is ours, not the ChildProcess's: Node destroys a child's stdin when the child exits,
       // and a closed fd number is soon reused (by a test's stdout pipe, say) while worker threads
       // still write to it. Held here, it stays open until close(), after every lane has ended;

@@ -1,30 +1,51 @@
 import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { procStat } from '../util/process-group.js'
 
-/** Who holds a lock: a pid and that process's start time (so a recycled pid is not taken for it). */
-export interface LockHolder {
+/** A process and its start time (so a recycled pid is not taken for it). */
+export interface LockProcess {
   pid: number
   start: string | null
-  token: string
+  /** A guard's own bound on how long it takes to finish its work once the holder is gone. */
+  graceMs?: number
 }
 
-export type LockResult = { ok: true; release: () => void } | { ok: false; holder: LockHolder }
+/**
+ * Who holds a lock: a pid and that process's start time, and a process that guards what the holder
+ * started (a run's watchdog): the lock stands while either lives, so a holder killed with its
+ * processes still being ended does not free it before they are gone.
+ */
+export interface LockHolder extends LockProcess {
+  token: string
+  guard?: LockProcess
+}
+
+export type LockResult = { ok: true; release: () => void; guardBy: (pid: number, graceMs: number) => void } | { ok: false; holder: LockHolder }
 
 /** A process's start time in clock ticks since boot (/proc/<pid>/stat field 22), or null off Linux. */
 const startTime = (pid: number): string | null => procStat(pid)?.[19] ?? null
 
-/** Whether the process that wrote the lock still runs: same pid, same start time, not a zombie. */
-export function holderAlive(holder: LockHolder): boolean {
+/** Whether the process still runs: same pid, same start time, not a zombie. */
+export function processAlive(p: LockProcess): boolean {
   try {
-    process.kill(holder.pid, 0)
+    process.kill(p.pid, 0)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false
   }
   // No /proc (not Linux): the signal check is all there is.
-  const fields = procStat(holder.pid)
+  const fields = procStat(p.pid)
   if (fields?.[0] === 'Z') return false
   const start = fields?.[19] ?? null
-  return holder.start === null || start === null || start === holder.start
+  return p.start === null || start === null || start === p.start
+}
+
+/** Whether the lock still stands: the process that wrote it runs, or the guard it named does. */
+export function holderAlive(holder: LockHolder): boolean {
+  return processAlive(holder) || (holder.guard !== undefined && Number.isInteger(holder.guard.pid) && holder.guard.pid > 0 && processAlive(holder.guard))
+}
+
+/** The lock's holder as written, or null when there is no lock (or not a readable one). */
+export function readLock(path: string): LockHolder | null {
+  return readHolder(path)?.holder ?? null
 }
 
 function readHolder(path: string): { text: string; holder: LockHolder | null } | null {
@@ -61,7 +82,7 @@ export function tryLock(path: string): LockResult {
     for (let tries = 0; tries < 10; tries++) {
       try {
         linkSync(tmp, path)
-        return { ok: true, release: () => releaseLock(path, mine.token) }
+        return { ok: true, release: () => releaseLock(path, mine.token), guardBy: (pid, graceMs) => addGuard(path, mine, { pid, start: startTime(pid), graceMs }) }
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
       }
@@ -89,6 +110,26 @@ export function tryLock(path: string): LockResult {
     return { ok: false, holder: seen?.holder ?? { pid: 0, start: null, token: '' } }
   } finally {
     rmSync(tmp, { force: true })
+  }
+}
+
+/**
+ * Names a guard in our lock (rewritten whole: temp file, then renamed over it), if the lock is still
+ * ours. Best effort: a lock a test deleted stays deleted.
+ */
+function addGuard(path: string, mine: LockHolder, guard: LockProcess): void {
+  const seen = readHolder(path)
+  if (seen?.holder?.token !== mine.token) return
+  const tmp = `${path}.${mine.token}.guard.claimrun-tmp`
+  try {
+    writeFileSync(tmp, JSON.stringify({ ...mine, guard }) + '\n')
+    renameSync(tmp, path)
+  } catch {
+    try {
+      rmSync(tmp, { force: true })
+    } catch {
+      // Its folder is gone: so is the lock.
+    }
   }
 }
 

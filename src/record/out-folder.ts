@@ -2,7 +2,8 @@ import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { basename, dirname, join } from 'node:path'
 import { ClaimrunError } from '../errors.js'
 import { makeDirs } from '../util/make-dirs.js'
-import { tryLock } from './file-lock.js'
+import { processAlive, tryLock, type LockResult } from './file-lock.js'
+import { sleep } from '../util/time.js'
 import { resultsShapeProblem } from './results-shape.js'
 
 /** Marks a folder as claimrun's own out folder: only such folders (or empty ones) are reused. */
@@ -17,6 +18,8 @@ const OWNED = /^(worker\d+\.log|summary\.txt|results\.json|report\.html|junit\.x
 export interface OutLease {
   /** Lets the next run have the folder. Safe to call twice, and after the folder was deleted. */
   release: () => void
+  /** Names the run's watchdog in the lock: the folder stays held until it has ended the run's processes. */
+  guardBy: (pid: number, graceMs: number) => void
 }
 
 function notWritable(out: string, err: unknown): ClaimrunError {
@@ -36,12 +39,37 @@ function isUnmarkedClaimrunFolder(out: string, names: string[]): boolean {
   }
 }
 
-/**
- * Makes the out folder ready for one run and holds it: created (marked as claimrun's), refused if
- * it holds someone else's files or is in use by a live run, then cleared of the previous run's
- * files. The caller releases it when the run's files are written.
- */
+/** Makes the out folder ready for one run and holds it (holdOut, then clearOut), for callers with no wait to make. */
 export function prepareOut(out: string): OutLease {
+  const lease = leaseOut(out, takeLock(out))
+  clearOut(out, lease)
+  return lease
+}
+
+/**
+ * Holds the out folder for one run, first thing (the lock is what says a run is in progress there,
+ * so `claimrun show` never passes the previous run off as this one): created, refused if it holds
+ * someone else's files or is in use by a live run. A dead run whose watchdog is still ending its
+ * tests holds it too: this waits for that watchdog (within the grace it named), so that no test
+ * runs twice at once and its note lands before this run clears the folder. Nothing is cleared yet
+ * (clearOut): a run refused for bad input leaves the previous results in place.
+ */
+export async function holdOut(out: string, stop?: AbortSignal): Promise<OutLease> {
+  let lock = takeLock(out)
+  for (const deadline = guardDeadline(lock); !lock.ok && deadline !== null && Date.now() < deadline && !stop?.aborted; lock = takeLock(out)) await sleep(20)
+  return leaseOut(out, lock)
+}
+
+/** When to stop waiting for a dead holder's guard (its grace, and a margin for its note), or null when there is none to wait for. */
+function guardDeadline(lock: LockResult): number | null {
+  if (lock.ok || processAlive(lock.holder) || !lock.holder.guard) return null
+  return Date.now() + (lock.holder.guard.graceMs ?? 0) + GUARD_MARGIN_MS
+}
+
+/** What a dead run's watchdog takes beyond its kill grace: reading /proc, SIGKILL rounds, its note. */
+const GUARD_MARGIN_MS = 5000
+
+function takeLock(out: string): LockResult {
   let names: string[]
   try {
     makeDirs(out)
@@ -53,24 +81,22 @@ export function prepareOut(out: string): OutLease {
     const shown = names.slice(0, 3).map((n) => JSON.stringify(n)).join(', ') + (names.length > 3 ? ', ...' : '')
     throw new ClaimrunError('CLAIMRUN_OUT_NOT_OURS', `--out ${JSON.stringify(out)} holds files claimrun did not write (${shown}); claimrun only writes into an empty folder or one it made (marked by ${MARKER}): choose another --out`)
   }
-  let lock
   try {
-    lock = tryLock(join(out, LOCK))
+    return tryLock(join(out, LOCK))
   } catch (err) {
     throw notWritable(out, err)
   }
+}
+
+function leaseOut(out: string, lock: LockResult): OutLease {
   if (!lock.ok) {
-    const who = lock.holder.pid === process.pid ? `another run in this process, pid ${lock.holder.pid}` : `pid ${lock.holder.pid}`
+    const { holder } = lock
+    const who = holder.pid === process.pid
+      ? `another run in this process, pid ${holder.pid}`
+      : !processAlive(holder) && holder.guard ? `the watchdog (pid ${holder.guard.pid}) of run ${holder.pid}, still ending its tests` : `pid ${holder.pid}`
     throw new ClaimrunError('CLAIMRUN_OUT_IN_USE', `--out ${JSON.stringify(out)} is in use by a running claimrun (${who}); wait for it to end, or give this run its own --out`)
   }
-  const release = lock.release
-  try {
-    writeFileSync(join(out, MARKER), MARKER_TEXT)
-    for (const name of names) if (OWNED.test(name)) rmSync(join(out, name), { force: true })
-  } catch (err) {
-    release()
-    throw notWritable(out, err)
-  }
+  const { release, guardBy } = lock
   // A run that ends without reaching its release (process.exit in an embedding program) still frees it.
   process.once('exit', release)
   return {
@@ -78,6 +104,18 @@ export function prepareOut(out: string): OutLease {
       process.off('exit', release)
       release()
     },
+    guardBy,
+  }
+}
+
+/** Marks the held folder as claimrun's and clears the previous run's files (never the folder). Releases it on failure. */
+export function clearOut(out: string, lease: OutLease): void {
+  try {
+    writeFileSync(join(out, MARKER), MARKER_TEXT)
+    for (const name of readdirSync(out)) if (OWNED.test(name)) rmSync(join(out, name), { force: true })
+  } catch (err) {
+    lease.release()
+    throw notWritable(out, err)
   }
 }
 

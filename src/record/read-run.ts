@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ClaimrunError } from '../errors.js'
 import { resultsShapeProblem } from './results-shape.js'
+import { holderAlive, readLock } from './file-lock.js'
+import { LOCK } from './out-folder.js'
 import { countStatuses, exitCodeOf } from './outcome.js'
 import type { RunResult } from '../types.js'
 
@@ -14,9 +16,24 @@ function runnerDied(out: string): string | null {
   }
 }
 
+/**
+ * A run holds its out folder's lock from its first moment to its last file (see out-folder.ts): a
+ * lock there means the folder's files are not that run's results (yet, or ever, if it died
+ * before its watchdog started and so left no note). Null when no run holds it or left it.
+ */
+function unfinishedRun(out: string): string | null {
+  const holder = readLock(join(out, LOCK))
+  if (!holder || holder.pid === process.pid) return null
+  if (holderAlive(holder)) return `a run is in progress in ${out} (pid ${holder.pid}): its results are not written yet; wait for it to end`
+  if (runnerDied(out)) return null
+  return `the last run in ${out} (pid ${holder.pid}) ended before it finished (killed as it started?), so the files there are not its results; run it again`
+}
+
 /** Reads a finished run back from its out folder (results.json), as `claimrun show` needs it. */
 export function readRun(out: string): RunResult {
   const file = join(out, 'results.json')
+  const unfinished = unfinishedRun(out)
+  if (unfinished) throw new ClaimrunError('CLAIMRUN_BAD_OPTION', unfinished)
   let data: Omit<RunResult, 'out' | 'exitCode'> & { exitCode?: number }
   try {
     data = JSON.parse(readFileSync(file, 'utf8'))

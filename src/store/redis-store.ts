@@ -26,9 +26,10 @@ import { importModule } from '../util/import-module.js'
  *   attempts  HASH index → claims so far
  *   tokens    counter for fencing tokens
  *   results   HASH index → JSON outcome
+ *   finisher  HASH index → the fencing token whose FINISH recorded that outcome
  */
 
-const KEY_NAMES = ['plan', 'epoch', 'free', 'leases', 'holder', 'attempts', 'tokens', 'results'] as const
+const KEY_NAMES = ['plan', 'epoch', 'free', 'leases', 'holder', 'attempts', 'tokens', 'results', 'finisher'] as const
 
 /** Raised by a script when the run's epoch is gone or different: the store lost the run. */
 const LOST = 'CLAIMRUN_LOST'
@@ -95,13 +96,20 @@ for k = 4, #ARGV, 2 do
 end
 return out`
 
-// ARGV: epoch ttl slot token json
+// ARGV: epoch ttl slot token json. The same token again (ioredis resends a command whose
+// connection dropped before the answer came) is answered 1 and changes nothing: it is the same
+// claim's one outcome, already recorded.
 const FINISH = `${PRELUDE}
+if redis.call('HEXISTS', KEYS[8], ARGV[3]) == 1 then
+  if redis.call('HGET', KEYS[9], ARGV[3]) == ARGV[4] then return 1 end
+  return 0
+end
 local h = redis.call('HGET', KEYS[5], ARGV[3])
 if not h or string.match(h, '^(%d+)') ~= ARGV[4] then return 0 end
-if redis.call('HEXISTS', KEYS[8], ARGV[3]) == 1 then return 0 end
 redis.call('HSET', KEYS[8], ARGV[3], ARGV[5])
+redis.call('HSET', KEYS[9], ARGV[3], ARGV[4])
 redis.call('EXPIRE', KEYS[8], ARGV[2])
+redis.call('EXPIRE', KEYS[9], ARGV[2])
 redis.call('ZREM', KEYS[4], ARGV[3])
 redis.call('HDEL', KEYS[5], ARGV[3])
 return 1`
@@ -271,7 +279,10 @@ export class RedisStore {
     return out.map((x) => x === 1)
   }
 
-  /** Records an outcome if `token` still holds the lease; false means the result was fenced off. */
+  /**
+   * Records an outcome if `token` still holds the lease; false means the result was fenced off.
+   * True again for the same token once it has recorded (a resend after a reconnect).
+   */
   async finish(slot: number, token: number, outcome: unknown): Promise<boolean> {
     return (await this.script(this.redis.crFinish, slot, token, JSON.stringify(outcome))) === 1
   }

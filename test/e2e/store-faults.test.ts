@@ -29,7 +29,7 @@ describe('a shared run whose store fails it: never a green for tests that did no
     const redis = new Redis(url)
     onTestFinished(() => redis.disconnect())
     const keys = (await redis.keys('claimrun:{ttl}:*')).sort()
-    expect(keys).toEqual(['attempts', 'epoch', 'plan', 'results', 'tokens'].map((k) => `claimrun:{ttl}:${k}`))
+    expect(keys).toEqual(['attempts', 'epoch', 'finisher', 'plan', 'results', 'tokens'].map((k) => `claimrun:{ttl}:${k}`))
     expect(await redis.hlen('claimrun:{ttl}:results')).toBe(4)
     for (const key of keys) expect(await redis.pttl(key)).toBeGreaterThan(0)
     for (const key of keys) expect(await redis.pttl(key)).toBeLessThanOrEqual(1000)
@@ -107,5 +107,25 @@ describe('a shared run whose store fails it: never a green for tests that did no
     const own = readResults(join(dir, 'out-a')).tests.find((t) => t.id === 't/test_01.sh')
     expect(own).toMatchObject({ status: 'error' })
     expect(readResults(join(dir, 'out-b')).tests.find((t) => t.id === 't/test_01.sh')).toMatchObject({ status: 'passed', attempts: 2 })
+  })
+
+  it('a FINISH whose answer is lost to a dropped connection is resent, and the store takes the resend as the same outcome: no false "not accepted" note', async () => {
+    const dir = tempDir()
+    const redis = await startRedis(dir)
+    const proxy = await startProxy(redis.port)
+    timedSuite(dir, 2)
+    const out = join(dir, 'out')
+    // The first outcome the runner records reaches the server; its answer never comes back, so
+    // ioredis reconnects and sends the same FINISH again.
+    const lost = proxy.loseAnswerTo('"status":"passed"')
+    const r = await runCli(['run', 't', '--store', proxy.url, '--run-id', 'resend', '--workers', '1', '--order', 'given', '--no-history', '--out', out], { cwd: dir })
+    await lost
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/^2 passed, 0 failed - 2 tests/m)
+    const results = readResults(out)
+    expect(results.tests.map((t) => [t.id, t.status, t.attempts, t.notes ?? []])).toEqual([['t/test_01.sh', 'passed', 1, []], ['t/test_02.sh', 'passed', 1, []]])
+    const store = new Redis(redis.url)
+    onTestFinished(() => store.disconnect())
+    expect(await store.hlen('claimrun:{resend}:results')).toBe(2)
   })
 })
