@@ -116,7 +116,8 @@ export interface AppliedConfig {
  */
 export function applyConfig(config: ConfigFile, command: Command, flags: Record<string, unknown>, paths: string[]): AppliedConfig {
   const options = command.options.filter((o) => !NOT_SETTINGS.has(o.attributeName()))
-  const known = [...new Set(options.map((o) => o.attributeName())), 'paths']
+  // `runners` is the object the repeatable --runner flag builds (glob → template), named as a map.
+  const known = [...new Set(options.map((o) => o.attributeName()).filter((k) => k !== 'runner')), 'paths', 'runners']
   const merged = { ...flags }
   const fromFile = new Map<string, string>()
   let mergedPaths = paths
@@ -133,6 +134,14 @@ export function applyConfig(config: ConfigFile, command: Command, flags: Record<
       const list = typeof raw === 'string' ? [raw] : raw
       if (!Array.isArray(list) || list.some((p) => typeof p !== 'string' || p === '')) throw bad(key, `must be a list of test files and folders (received ${JSON.stringify(raw)})`)
       if (paths.length === 0) mergedPaths = list.map((p) => pathValue(key, p) as string)
+      continue
+    }
+    if (key === 'runners') {
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+        throw bad(key, `must be an object of glob → command template, such as { "*.ts": "tsx {file}", "*.t": { "cmd": "perl {file}", "tap": true } } (received ${JSON.stringify(raw)})`)
+      }
+      merged.runners = raw
+      fromFile.set('--runner', key)
       continue
     }
     const mine = options.filter((o) => o.attributeName() === key)
