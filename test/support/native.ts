@@ -19,7 +19,7 @@ export function nativeVerdict(argv: string[], cwd: string, env: NodeJS.ProcessEn
 export async function claimrunVerdicts(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<{ verdicts: Record<string, Verdict>; code: number | null; stdout: string; stderr: string; tails: Record<string, string> }> {
   const out = join(cwd, '.claimrun-out')
   const r = await runCli(['run', ...args, '--no-history', '--no-progress', '--out', out], { cwd, env, timeoutMs: 240_000 })
-  const tests = readResults(out).tests as Array<{ id: string; status: string; tail: string }>
+  const tests = readResults(out).tests.map((t) => ({ id: t.id, status: t.status, tail: String(t.tail) }))
   return {
     verdicts: Object.fromEntries(tests.map((t) => [t.id, t.status === 'passed' ? 'pass' : 'fail'])),
     tails: Object.fromEntries(tests.map((t) => [t.id, t.tail])),
