@@ -24,10 +24,10 @@ export interface Discovered {
  * test_*.py and *_test.py; *.spec.*; Perl's *.t), and something runs it (`runnable`: --cmd, a
  * runner, a known kind, or the file's own #!).
  */
-function defaultMatch(name: string, id: string, mode: () => number, runnable: Runnable): 'test' | 'no-runner' | false {
+function defaultMatch(name: string, id: () => string, mode: () => number, runnable: Runnable): 'test' | 'no-runner' | false {
   const named = name.startsWith('test') || /[._-]test\.[^/]+$|\.spec\.[^/]+$|\.t$/.test(name)
   if (!named) return false
-  return runnable(id, mode) ? 'test' : 'no-runner'
+  return runnable(id(), mode) ? 'test' : 'no-runner'
 }
 
 /** Whether something runs a file named like a test (see plan/runners.ts hasRunner). */
@@ -129,7 +129,7 @@ export function discover(paths: string[], cwd: string, pattern: string | undefin
       } else if (isFile) {
         let ok: 'test' | 'no-runner' | false
         try {
-          ok = matcher ? matcher(relative(root, full).split(sep).join('/')) && 'test' : defaultMatch(entry.name, testId(cwd, full), mode, runnable)
+          ok = matcher ? matcher(relative(root, full).split(sep).join('/')) && 'test' : defaultMatch(entry.name, () => testId(cwd, full), mode, runnable)
         } catch {
           continue // gone meanwhile
         }
