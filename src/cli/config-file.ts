@@ -5,6 +5,7 @@ import type { Command } from 'commander'
 import { ClaimrunError } from '../errors.js'
 import { displayPath } from '../reporters/format.js'
 import { importModule } from '../util/import-module.js'
+import { parseRunners } from '../plan/runners.js'
 
 /** The file names claimrun looks for in each folder, in this order; a package.json counts only with a "claimrun" key. */
 export const CONFIG_NAMES = ['claimrun.config.json', 'claimrun.config.mjs', 'claimrun.config.js', 'package.json'] as const
@@ -140,8 +141,13 @@ export function applyConfig(config: ConfigFile, command: Command, flags: Record<
       if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
         throw bad(key, `must be an object of glob → command template, such as { "*.ts": "tsx {file}", "*.t": { "cmd": "perl {file}", "tap": true } } (received ${JSON.stringify(raw)})`)
       }
+      // Checked here, whole: a later --runner error is then the command line's, never the file's.
+      try {
+        parseRunners(raw)
+      } catch (err) {
+        throw bad(key, (err as Error).message)
+      }
       merged.runners = raw
-      fromFile.set('--runner', key)
       continue
     }
     const mine = options.filter((o) => o.attributeName() === key)

@@ -90,6 +90,10 @@ describe('runners per kind of file', () => {
     const badTap = await runCli(['run'], { cwd: dir })
     expect(badTap.code).toBe(2)
     expect(badTap.stderr.trim()).toBe('claimrun: claimrun.config.json, key "runners": --runner "*.ts" must be a command template such as "tsx {file}", or { "cmd": "<template>", "tap": true } (received {"cmd":"tsx {file}","tap":"yes"}) (see claimrun run --help)')
+    // A bad --runner beside a good "runners" key is the command line's, not the file's.
+    write(dir, 'claimrun.config.json', JSON.stringify({ runners: { '*.sh': 'sh {file}' } }))
+    const flagBeside = await runCli(['run', '--runner', '*.sh=sh {file} | tee'], { cwd: dir })
+    expect([flagBeside.code, flagBeside.stderr]).toEqual([2, expect.stringMatching(/^claimrun: --runner "\*\.sh" "sh \{file\} \| tee" holds the shell operator "\|"/)])
     write(dir, 'claimrun.config.json', JSON.stringify({ runners: ['tsx'] }))
     const notObject = await runCli(['run'], { cwd: dir })
     expect(notObject.code).toBe(2)
