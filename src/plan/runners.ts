@@ -28,15 +28,21 @@ export function parseRunners(value: unknown): Runner[] {
   const picomatch = Object.keys(value).length ? loadPicomatch() : null
   return Object.entries(value as Record<string, unknown>).map(([glob, spec]) => {
     if (glob === '') throw badOption('--runner', glob, 'a glob such as "*.ts" before the "="')
-    const cmd = typeof spec === 'string' ? spec : typeof spec === 'object' && spec !== null && !Array.isArray(spec) ? (spec as { cmd?: unknown }).cmd : undefined
-    const tap = typeof spec === 'object' && spec !== null ? (spec as { tap?: unknown }).tap : undefined
-    const extra = typeof spec === 'object' && spec !== null ? Object.keys(spec).filter((k) => k !== 'cmd' && k !== 'tap') : []
-    if (typeof cmd !== 'string' || (tap !== undefined && typeof tap !== 'boolean') || extra.length) {
-      throw badOption(`--runner ${JSON.stringify(glob)}`, spec, 'a command template such as "tsx {file}", or { "cmd": "<template>", "tap": true }')
-    }
+    const { cmd, tap } = runnerSpec(glob, spec)
     const isMatch = (picomatch as NonNullable<typeof picomatch>)(glob, { dot: true, basename: !glob.includes('/') })
-    return { glob, tokens: splitCommand(cmd, `--runner ${JSON.stringify(glob)}`), tap: tap === true, matches: (id: string) => isMatch(id) }
+    return { glob, tokens: splitCommand(cmd, `--runner ${JSON.stringify(glob)}`), tap, matches: (id: string) => isMatch(id) }
   })
+}
+
+/** One runner's value: a template, or `{ cmd, tap }` and nothing else. */
+function runnerSpec(glob: string, spec: unknown): { cmd: string; tap: boolean } {
+  if (typeof spec === 'string') return { cmd: spec, tap: false }
+  const fields = typeof spec === 'object' && spec !== null && !Array.isArray(spec) ? (spec as Record<string, unknown>) : null
+  const { cmd, tap, ...extra } = fields ?? {}
+  if (!fields || typeof cmd !== 'string' || (tap !== undefined && typeof tap !== 'boolean') || Object.keys(extra).length) {
+    throw badOption(`--runner ${JSON.stringify(glob)}`, spec, 'a command template such as "tsx {file}", or { "cmd": "<template>", "tap": true }')
+  }
+  return { cmd, tap: tap === true }
 }
 
 /** `--runner 'GLOB=TEMPLATE'` flags as the runners object; a flag without `GLOB=` is a usage error. */
