@@ -93,4 +93,16 @@ describe('Python verdicts agree with the project\'s own framework', () => {
     expect(ours.verdicts).toEqual({ 'tests/test_script_ok.py': 'pass', 'tests/test_script_fails.py': 'fail' })
     expect(ours.tails['tests/test_script_ok.py']).toBe('checked\n')
   })
+
+  it('the active virtual environment ($VIRTUAL_ENV) is the interpreter, before .venv in the project', async () => {
+    const dir = tempDir()
+    makeVenv(dir, false)
+    const active = join(dir, 'envs', 'active')
+    expect(spawnSync('python3', ['-m', 'venv', '--without-pip', active]).status).toBe(0)
+    write(dir, 'tests/test_prefix.py', 'import sys\nprint(sys.prefix)\n')
+    const ours = await claimrunVerdicts(['tests'], dir, { VIRTUAL_ENV: active })
+    expect(ours.tails['tests/test_prefix.py']).toBe(`${active}\n`)
+    const project = await claimrunVerdicts(['tests'], dir, ENV)
+    expect(project.tails['tests/test_prefix.py']).toBe(`${join(dir, '.venv')}\n`)
+  })
 })
