@@ -129,6 +129,13 @@ export interface RunOptions {
   workers?: number | 'auto'
   /** Command template for every test, split into argv like a shell would but never run by one; `{file}` is the test's absolute path (appended when absent). */
   cmd?: string
+  /**
+   * Runners by kind of file: a glob (`*.ts`, or `t/**\/*.t` on the test's path) → a command template
+   * like `cmd`, or `{ cmd, tap: true }` for a runner whose output is TAP. The first glob that matches
+   * wins; `cmd` overrides them all. Without one, `.py` runs through the project's pytest or unittest,
+   * `.t` through perl as prove runs it, `.js` through node, `.sh` through sh. @default {}
+   */
+  runners?: Record<string, string | { cmd: string; tap?: boolean }>
   /** Glob that picks test files inside folders (matched against the base name, or the relative path when it holds a `/`). */
   pattern?: string
   /** Folder for logs, summary.txt and results.json. @default '.claimrun/last-run' */

@@ -5,6 +5,7 @@ import type { Command } from 'commander'
 import { ClaimrunError } from '../errors.js'
 import { displayPath } from '../reporters/format.js'
 import { importModule } from '../util/import-module.js'
+import { parseRunners } from '../plan/runners.js'
 
 /** The file names claimrun looks for in each folder, in this order; a package.json counts only with a "claimrun" key. */
 export const CONFIG_NAMES = ['claimrun.config.json', 'claimrun.config.mjs', 'claimrun.config.js', 'package.json'] as const
@@ -116,7 +117,8 @@ export interface AppliedConfig {
  */
 export function applyConfig(config: ConfigFile, command: Command, flags: Record<string, unknown>, paths: string[]): AppliedConfig {
   const options = command.options.filter((o) => !NOT_SETTINGS.has(o.attributeName()))
-  const known = [...new Set(options.map((o) => o.attributeName())), 'paths']
+  // `runners` is the object the repeatable --runner flag builds (glob → template), named as a map.
+  const known = [...new Set(options.map((o) => o.attributeName()).filter((k) => k !== 'runner')), 'paths', 'runners']
   const merged = { ...flags }
   const fromFile = new Map<string, string>()
   let mergedPaths = paths
@@ -133,6 +135,19 @@ export function applyConfig(config: ConfigFile, command: Command, flags: Record<
       const list = typeof raw === 'string' ? [raw] : raw
       if (!Array.isArray(list) || list.some((p) => typeof p !== 'string' || p === '')) throw bad(key, `must be a list of test files and folders (received ${JSON.stringify(raw)})`)
       if (paths.length === 0) mergedPaths = list.map((p) => pathValue(key, p) as string)
+      continue
+    }
+    if (key === 'runners') {
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+        throw bad(key, `must be an object of glob → command template, such as { "*.ts": "tsx {file}", "*.t": { "cmd": "perl {file}", "tap": true } } (received ${JSON.stringify(raw)})`)
+      }
+      // Checked here, whole: a later --runner error is then the command line's, never the file's.
+      try {
+        parseRunners(raw)
+      } catch (err) {
+        throw bad(key, (err as Error).message)
+      }
+      merged.runners = raw
       continue
     }
     const mine = options.filter((o) => o.attributeName() === key)

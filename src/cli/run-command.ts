@@ -22,11 +22,12 @@ export let configured: RunConfig | undefined
 export function registerRun(program: Command): void {
   program
       .command('run')
-    .description('run the tests in the given files and folders (default: test/)')
+    .description('run the tests in the given files and folders (default: test/, else tests/, t/, spec/)')
     .argument('[paths...]', 'test files and folders')
     .option('-w, --workers <n>', 'worker threads, or auto (the CPUs available)', String(DEFAULTS.workers))
     .option('--cmd <template>', 'command for every test, e.g. "python3 -u {file}" (never run through a shell)')
-    .option('--pattern <glob>', 'which files in folders are tests (default: test*, *.test.*, *_test.*, *.spec.*)')
+    .option('--runner <glob=template>', "command for the tests whose name matches the glob, e.g. '*.ts=tsx {file}' (repeatable; see docs/runners.md)", repeatable, [])
+    .option('--pattern <glob>', 'which files in folders are tests (default: test*, *.test.*, *-test.*, *_test.*, *.spec.*, *.t)')
     .option('--out <dir>', 'folder for worker logs, summary.txt and results.json', DEFAULTS.out)
     .option('--timeout <duration>', 'end a test that runs longer than this (30 = 30s; or 500ms, 2m)')
     .option('--kill-grace <duration>', 'between SIGTERM and SIGKILL when a test is ended', String(DEFAULTS.killGraceS))

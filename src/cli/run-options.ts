@@ -1,6 +1,7 @@
 import { badOption } from '../errors.js'
 import type { InternalOptions } from '../options/resolve.js'
 import type { RunOptions } from '../types.js'
+import { parseRunnerFlags } from '../plan/runners.js'
 
 /** commander's collector for a flag that may be given more than once. */
 export const repeatable = (value: string, previous: string[] = []): string[] => [...previous, value]
@@ -16,6 +17,15 @@ export function parseEnv(pairs: string[]): Record<string, string> {
   return env
 }
 
+/** `--runner` flags, then the config file's `runners` for globs the flags did not name: the first match wins, so the command line's come first. */
+function runnersFromFlags(flags: Record<string, unknown>): RunOptions['runners'] {
+  const given = Array.isArray(flags.runner) && flags.runner.length ? parseRunnerFlags(flags.runner as string[]) : {}
+  const fromFile = flags.runners as RunOptions['runners'] | undefined
+  const runners: NonNullable<RunOptions['runners']> = { ...given }
+  for (const [glob, spec] of Object.entries(fromFile ?? {})) if (!(glob in runners)) runners[glob] = spec
+  return Object.keys(runners).length ? runners : undefined
+}
+
 /** The run's options from parsed `claimrun run` flags (command line and config file merged): a pure mapping. */
 export function runOptionsFromFlags(paths: string[], flags: Record<string, unknown>): RunOptions & InternalOptions {
   const options: RunOptions & InternalOptions = {
@@ -27,6 +37,8 @@ export function runOptionsFromFlags(paths: string[], flags: Record<string, unkno
     slow: flags.slow as number | string,
   }
   if (flags.cmd !== undefined) options.cmd = flags.cmd as string
+  const runners = runnersFromFlags(flags)
+  if (runners) options.runners = runners
   if (flags.pattern !== undefined) options.pattern = flags.pattern as string
   if (flags.timeout !== undefined) options.timeout = flags.timeout as number | string
   options.history = flags.history === false ? false : (flags.history as string)

@@ -11,6 +11,8 @@ import type { TestOnlyWorker } from '../lanes/pool.js'
 import { parseShard, type OrderMode, type Shard } from './shard.js'
 import type { RunEvent, RunOptions } from '../types.js'
 import { parseExcludes, parseGreps, type Grep } from '../plan/select.js'
+import { parseRunners, type Runner } from '../plan/runners.js'
+import { TEST_FOLDERS } from '../plan/discover.js'
 
 const ORDERS: readonly OrderMode[] = ['smart', 'given', 'random']
 
@@ -19,6 +21,8 @@ export interface ResolvedOptions {
   paths: string[]
   workers: number
   cmd: string[] | null
+  /** Runners by glob, in order of precedence (the command line's before the config file's). */
+  runners: Runner[]
   pattern: string | undefined
   out: string
   cwd: string
@@ -155,10 +159,12 @@ export function resolveOptions(options: RunOptions & InternalOptions): ResolvedO
     throw badOption('paths', paths, 'a list of file or folder paths')
   }
   if (paths.length === 0) {
-    if (!statSync(resolve(cwd, 'test'), { throwIfNoEntry: false })) {
-      throw new ClaimrunError('CLAIMRUN_BAD_OPTION', 'no paths given and there is no test/ folder: name the tests to run, e.g. claimrun run fixtures/demo')
+    // test/ as before; else the folders other ecosystems keep tests in (pytest's tests/, Perl's t/, RSpec's spec/).
+    const folders = TEST_FOLDERS.filter((f) => statSync(resolve(cwd, f), { throwIfNoEntry: false })?.isDirectory())
+    if (folders.length === 0) {
+      throw new ClaimrunError('CLAIMRUN_BAD_OPTION', `no paths given and no test folder here (${TEST_FOLDERS.map((f) => `${f}/`).join(', ')}): name the tests to run, e.g. claimrun run path/to/tests`)
     }
-    paths = ['test']
+    paths = folders[0] === 'test' ? ['test'] : folders
   }
   if (options.cmd !== undefined && typeof options.cmd !== 'string') throw badOption('--cmd', options.cmd, 'a command template')
   if (options.pattern !== undefined && (typeof options.pattern !== 'string' || options.pattern === '')) {
@@ -172,6 +178,7 @@ export function resolveOptions(options: RunOptions & InternalOptions): ResolvedO
     paths,
     workers: options.workers === undefined ? DEFAULTS.workers : parseWorkers(options.workers),
     cmd: options.cmd === undefined ? null : splitCommand(options.cmd),
+    runners: parseRunners(options.runners),
     pattern: options.pattern,
     out: resolve(cwd, options.out ?? DEFAULTS.out),
     cwd,

@@ -7,19 +7,37 @@ const INTERPRETERS: Record<string, () => string[]> = {
   '.js': () => [process.execPath],
   '.mjs': () => [process.execPath],
   '.cjs': () => [process.execPath],
-  '.py': () => ['python3'],
   '.sh': () => ['sh'],
-  // Perl's test files, as prove runs them.
-  '.t': () => ['perl'],
 }
 
-export const RUNNABLE_EXTENSIONS = Object.keys(INTERPRETERS)
+/** Every kind claimrun runs without being told how: these, and `.py` and `.t` by their own rules (plan/runners.ts). */
+export const RUNNABLE_EXTENSIONS = [...Object.keys(INTERPRETERS), '.py', '.t']
+
+/** The shell operator starting at `i` of an unquoted stretch of a template, if any. */
+function shellOperatorAt(template: string, i: number): string | null {
+  const c = template[i] as string
+  const next = template[i + 1]
+  if (c === '$') return next === '(' ? '$(' : null
+  if (c === '`') return c
+  if (c === '&' || c === '|' || c === '>' || c === '<') return next === c ? c + c : c
+  return c === ';' ? c : null
+}
+
+/** One line that refuses a template holding a bare shell operator, with the `sh -c '…'` that means what it looks like. */
+function shellOperatorError(template: string, operator: string, flag: string): ClaimrunError {
+  const quoted = `'${template.trim().split("'").join(`'\\''`)}'`
+  return new ClaimrunError(
+    'CLAIMRUN_BAD_OPTION',
+    `${flag} ${JSON.stringify(template)} holds the shell operator ${JSON.stringify(operator)}, but commands run as argv, never through a shell; write ${flag} ${JSON.stringify(`sh -c ${quoted}`)} for a shell, or quote the ${JSON.stringify(operator)} to pass it as text`,
+  )
+}
 
 /**
  * Splits a `--cmd` template into argv tokens with shell-like quoting, and nothing more: no
- * variables, globs, pipes or substitutions are interpreted, because no shell ever runs it.
+ * variables, globs or substitutions are interpreted, because no shell ever runs it.
  * 'single' quotes are literal; "double" quotes honour \" and \\; a backslash outside quotes
- * escapes the next character.
+ * escapes the next character. A bare shell operator (`&&`, `|`, `;`, `>`, `$(`…) is refused: split
+ * into argv it would silently become arguments (files named `&&` and `echo`).
  */
 export function splitCommand(template: string, flag = '--cmd'): string[] {
   const tokens: string[] = []
@@ -41,6 +59,8 @@ export function splitCommand(template: string, flag = '--cmd'): string[] {
     } else if (c === '\\' && i + 1 < template.length) {
       token += template[++i]
       inToken = true
+    } else if (shellOperatorAt(template, i)) {
+      throw shellOperatorError(template, shellOperatorAt(template, i) as string, flag)
     } else if (/\s/.test(c)) {
       if (inToken) tokens.push(token)
       token = ''
@@ -66,7 +86,7 @@ export function templateArgv(tokens: string[], file: string): string[] {
   return tokens.some((t) => t.includes('{file}')) ? argv : [...argv, file]
 }
 
-function startsWithShebang(file: string): boolean {
+export function startsWithShebang(file: string): boolean {
   const head = Buffer.alloc(4)
   let fd: number | undefined
   try {
@@ -98,6 +118,6 @@ export function argvFor(file: string, id: string): string[] {
   if (executable) return [file]
   throw new ClaimrunError(
     'CLAIMRUN_UNKNOWN_TYPE',
-    `don't know how to run ${JSON.stringify(id)}: not executable and not ${RUNNABLE_EXTENSIONS.join('/')}; make it executable or pass --cmd "<interpreter> {file}"`,
+    `don't know how to run ${JSON.stringify(id)}: not executable and not ${RUNNABLE_EXTENSIONS.join('/')}; make it executable, add a runner (--runner '*${extname(id) || '.ext'}=<interpreter> {file}'), or pass --cmd "<interpreter> {file}"`,
   )
 }

@@ -1,12 +1,14 @@
 import { existsSync, readdirSync, realpathSync, statSync, type Dirent } from 'node:fs'
-import { extname, join, relative, resolve, sep } from 'node:path'
+import { join, relative, resolve, sep } from 'node:path'
 import { createRequire } from 'node:module'
-import { isExecutable, RUNNABLE_EXTENSIONS } from './command.js'
 import { naturalCompare } from './natural-order.js'
 import { ClaimrunError } from '../errors.js'
 import { noRunnerText } from './select.js'
 
-export const DEFAULT_PATTERN_TEXT = 'test*, *.test.*, *_test.*, *.spec.* (runnable or executable)'
+export const DEFAULT_PATTERN_TEXT = 'test*, *.test.*, *-test.*, *_test.*, *.spec.*, *.t (with a runner, or executable)'
+
+/** The folders test suites live in, by ecosystem, in the order `claimrun run` without paths looks for them. */
+export const TEST_FOLDERS = ['test', 'tests', 't', 'spec'] as const
 
 export interface Discovered {
   /** Absolute file paths, in order: the paths as given, each folder in natural order. */
@@ -17,11 +19,23 @@ export interface Discovered {
 }
 
 
-/** Named like a test; with a --cmd (`anyType`) that is enough, since the command runs any file. */
-function defaultMatch(name: string, mode: () => number, anyType: boolean): 'test' | 'no-runner' | false {
-  const named = name.startsWith('test') || /\.test\.[^/]+$|_test\.[^/]+$|\.spec\.[^/]+$/.test(name)
+/**
+ * Named like a test in some ecosystem (node --test's test*, *.test.*, *-test.*, *_test.*; pytest's
+ * test_*.py and *_test.py; *.spec.*; Perl's *.t), and something runs it (`runnable`: --cmd, a
+ * runner, a known kind, or the file's own #!).
+ */
+function defaultMatch(name: string, id: () => string, mode: () => number, runnable: Runnable): 'test' | 'no-runner' | false {
+  const named = name.startsWith('test') || /[._-]test\.[^/]+$|\.spec\.[^/]+$|\.t$/.test(name)
   if (!named) return false
-  return anyType || RUNNABLE_EXTENSIONS.includes(extname(name).toLowerCase()) || isExecutable(mode()) ? 'test' : 'no-runner'
+  return runnable(id(), mode) ? 'test' : 'no-runner'
+}
+
+/** Whether something runs a file named like a test (see plan/runners.ts hasRunner). */
+export type Runnable = (id: string, mode: () => number) => boolean
+
+/** The test folders that exist in `cwd` other than the one given, for a message that suggests them. */
+export function otherTestFolders(cwd: string, given?: string): string[] {
+  return TEST_FOLDERS.filter((f) => f !== given && statSync(join(cwd, f), { throwIfNoEntry: false })?.isDirectory())
 }
 
 /** A file the walk found: its path, its id (sorted by, computed once), and its real path when known. */
@@ -50,7 +64,7 @@ export const testId = (cwd: string, file: string): string => {
  * folders); a symlinked folder is followed once (its real path is remembered, so loops end); an
  * unreadable folder becomes a warning. A file named directly is always a test.
  */
-export function discover(paths: string[], cwd: string, pattern?: string, anyType = false): Discovered {
+export function discover(paths: string[], cwd: string, pattern: string | undefined, runnable: Runnable): Discovered {
   // Loaded only when a pattern is given: it is most of discovery's start-up cost otherwise.
   const matcher = pattern ? loadPicomatch()(pattern, { dot: true, basename: !pattern.includes('/') }) : null
   const files: string[] = []
@@ -115,7 +129,7 @@ export function discover(paths: string[], cwd: string, pattern?: string, anyType
       } else if (isFile) {
         let ok: 'test' | 'no-runner' | false
         try {
-          ok = matcher ? matcher(relative(root, full).split(sep).join('/')) && 'test' : defaultMatch(entry.name, mode, anyType)
+          ok = matcher ? matcher(relative(root, full).split(sep).join('/')) && 'test' : defaultMatch(entry.name, () => testId(cwd, full), mode, runnable)
         } catch {
           continue // gone meanwhile
         }
@@ -144,7 +158,9 @@ export function discover(paths: string[], cwd: string, pattern?: string, anyType
       const skipped = unrunnable.filter((f) => f.startsWith(abs + sep))
       if (skipped.length) throw new ClaimrunError('CLAIMRUN_NO_TESTS', `no tests in ${JSON.stringify(p)}: ${noRunnerText(skipped.map((f) => testId(cwd, f)))}`)
       const used = pattern ? `--pattern ${JSON.stringify(pattern)}` : `the default pattern ${DEFAULT_PATTERN_TEXT}`
-      throw new ClaimrunError('CLAIMRUN_NO_TESTS', `no tests in ${JSON.stringify(p)} with ${used}; pass --pattern "<glob>" to pick files`)
+      const others = otherTestFolders(cwd, testId(cwd, abs))
+      const elsewhere = others.length ? `; tests may be in ${others.map((f) => `${f}/`).join(' or ')}: claimrun run ${others.join(' ')}` : ''
+      throw new ClaimrunError('CLAIMRUN_NO_TESTS', `no tests in ${JSON.stringify(p)} with ${used}${elsewhere}; or pass --pattern "<glob>" to pick files`)
     }
   }
   return { files, warnings, unrunnable }

@@ -62,7 +62,8 @@ export function noRunnerText(ids: string[]): string {
   const shown = ids.slice(0, 3).map((id) => JSON.stringify(id)).join(', ')
   const more = ids.length > 3 ? `, and ${ids.length - 3} more` : ''
   const one = ids.length === 1
-  return `${ids.length} ${one ? 'file named like a test' : 'files named like tests'} but with no runner ${one ? 'was' : 'were'} skipped (${shown}${more}): make them executable, or pass --cmd "<interpreter> {file}" with --pattern "<glob>"`
+  const ext = extname(ids[0] ?? '') || '.ext'
+  return `${ids.length} ${one ? 'file named like a test' : 'files named like tests'} but with no runner ${one ? 'was' : 'were'} skipped (${shown}${more}): add a runner for them, such as --runner '*${ext}=<interpreter> {file}', or make them executable`
 }
 
 /**

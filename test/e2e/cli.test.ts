@@ -58,8 +58,7 @@ describe('usage errors: one line, exit 2, nothing run', () => {
     ['--timeout -1', ['run', 't', '--timeout', '-1'], /--timeout must be a duration such as 30 \(seconds\), 30s, 500ms or 2m \(received "-1"\)/],
     ['--timeout abc', ['run', 't', '--timeout', 'abc'], /--timeout must be a duration such as 30 \(seconds\), 30s, 500ms or 2m \(received "abc"\)/],
     ['an unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
-    ['no path and no test/ folder', ['run'], /no paths given and there is no test\/ folder/],
-    ['a file of unknown type', ['run', 't/test_x.txt'], /don't know how to run "t\/test_x\.txt".*--cmd/],
+    ['a file of unknown type', ['run', 't/test_x.txt'], /don't know how to run "t\/test_x\.txt".*--runner '\*\.txt=<interpreter> \{file\}'.*--cmd/],
   ]
   for (const [what, args, message] of cases) {
     it(what, async () => {

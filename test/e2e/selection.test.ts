@@ -129,7 +129,7 @@ describe('discovery with --cmd, and files without a runner', () => {
     const r = await runCli(['run', 't', '--no-history', '--no-progress', '--out', join(dir, 'out')], { cwd: dir })
     expect(r.code, r.stderr).toBe(0)
     expect(r.stderr.trim().split('\n')).toEqual([
-      'claimrun: warning: 4 files named like tests but with no runner were skipped ("t/test_b.rb", "t/test_c.rb", "t/test_d.txt", and 1 more): make them executable, or pass --cmd "<interpreter> {file}" with --pattern "<glob>"',
+      'claimrun: warning: 4 files named like tests but with no runner were skipped ("t/test_b.rb", "t/test_c.rb", "t/test_d.txt", and 1 more): add a runner for them, such as --runner \'*.rb=<interpreter> {file}\', or make them executable',
     ])
     expect(ran(witness)).toEqual(['t/test_ok.sh'])
   })
@@ -139,6 +139,6 @@ describe('discovery with --cmd, and files without a runner', () => {
     write(dir, 't/test_a.rb', 'puts 1\n')
     const r = await runCli(['run', 't'], { cwd: dir })
     expect(r.code).toBe(2)
-    expect(r.stderr.trim()).toBe('claimrun: no tests in "t": 1 file named like a test but with no runner was skipped ("t/test_a.rb"): make them executable, or pass --cmd "<interpreter> {file}" with --pattern "<glob>"')
+    expect(r.stderr.trim()).toBe('claimrun: no tests in "t": 1 file named like a test but with no runner was skipped ("t/test_a.rb"): add a runner for them, such as --runner \'*.rb=<interpreter> {file}\', or make them executable')
   })
 })
