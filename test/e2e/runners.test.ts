@@ -73,11 +73,11 @@ describe('runners per kind of file', () => {
     write(dir, 'checks/c.test.sh', 'echo "ok 1 is just a log line"\n')
     write(dir, 'checks/d.test.mjs', '')
     const plan = planTests(resolveOptions({ cwd: dir, paths: ['t', 'checks'], runners: { 'b.test.sh': { cmd: 'sh {file}', tap: true }, '*.sh': 'sh {file}' } }))
-    expect(plan.tests.map((t: { id: string; tap?: boolean }) => [t.id, t.tap ?? false])).toEqual([
-      ['t/a.t', true],
-      ['checks/b.test.sh', true],
-      ['checks/c.test.sh', false],
-      ['checks/d.test.mjs', false],
+    expect(plan.tests.map((t: { id: string; tap?: string }) => [t.id, t.tap ?? 'auto'])).toEqual([
+      ['t/a.t', 'strict'],
+      ['checks/b.test.sh', 'strict'],
+      ['checks/c.test.sh', 'auto'],
+      ['checks/d.test.mjs', 'auto'],
     ])
   })
 
