@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, statSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Command } from 'commander'
@@ -6,6 +6,8 @@ import { ClaimrunError } from '../errors.js'
 import { displayPath } from '../reporters/format.js'
 import { importModule } from '../util/import-module.js'
 import { parseRunners } from '../plan/runners.js'
+import { escapeLine } from '../util/escape.js'
+import { armStopSignals } from './guards.js'
 
 /** The file names claimrun looks for in each folder, in this order; a package.json counts only with a "claimrun" key. */
 export const CONFIG_NAMES = ['claimrun.config.json', 'claimrun.config.mjs', 'claimrun.config.js', 'package.json'] as const
@@ -24,11 +26,47 @@ const NOT_SETTINGS = new Set(['list', 'config', 'help'])
 const PATH_KEYS = new Set(['paths', 'out', 'history', 'json', 'junit', 'html'])
 const REPEATABLE = new Set(['grep', 'exclude'])
 
+/** A config (or a package.json looked into for one) larger than this is refused unread. */
+const MAX_CONFIG_BYTES = 4 * 1024 * 1024
+/** A JS config still loading after this long is given up on (a top-level await that never settles, say). */
+const LOAD_DEADLINE_MS = 10_000
+
 const configError = (label: string, what: string): ClaimrunError => new ClaimrunError('CLAIMRUN_BAD_OPTION', `${label}: ${what}`)
+
+/** The text of an error thrown by a config's own code, on one line and without escape codes. */
+const thrownText = (err: unknown): string => escapeLine(String((err as Error | null)?.message ?? err))
+
+/**
+ * Why a config file cannot be read, or null: only a regular file of bounded size is (a symlink to
+ * /dev/zero would be read forever, and opening a FIFO waits forever for a writer).
+ */
+function unreadable(file: string): string | null {
+  const st = statSync(file, { throwIfNoEntry: false })
+  if (!st) return 'no such file'
+  if (!st.isFile()) return `is not a regular file (${st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() ? 'a character device' : 'not a file'})`
+  if (st.size > MAX_CONFIG_BYTES) return `is larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MB`
+  return null
+}
+
+/** Reads a regular file of bounded size; anything else (a FIFO, a device) throws, without blocking. */
+function readBounded(file: string): string {
+  // Non-blocking, so that a file swapped for a FIFO after the check still cannot hang the open.
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK)
+  try {
+    const st = fstatSync(fd)
+    if (!st.isFile() || st.size > MAX_CONFIG_BYTES) throw Object.assign(new Error('not a regular file of bounded size'), { code: 'EINVAL' })
+    const buf = Buffer.allocUnsafe(st.size)
+    let got = 0
+    for (let n = -1; got < buf.length && n !== 0; got += n) n = readSync(fd, buf, got, buf.length - got, got)
+    return buf.toString('utf8', 0, got)
+  } finally {
+    closeSync(fd)
+  }
+}
 
 function hasClaimrunKey(file: string): boolean {
   try {
-    const data = JSON.parse(readFileSync(file, 'utf8')) as unknown
+    const data = JSON.parse(readBounded(file)) as unknown
     return typeof data === 'object' && data !== null && 'claimrun' in data
   } catch {
     return false // a broken package.json is npm's to report, not ours
@@ -42,12 +80,13 @@ function hasClaimrunKey(file: string): boolean {
  */
 export function findConfigFile(cwd: string): string | null {
   for (let dir = resolve(cwd); ; dir = dirname(dir)) {
-    const found = CONFIG_NAMES.map((name) => join(dir, name)).filter((f) => existsSync(f) && (basename(f) !== 'package.json' || hasClaimrunKey(f)))
+    // lstat, not exists: a dangling claimrun.config.* symlink is named in an error, never skipped.
+    const found = CONFIG_NAMES.map((name) => join(dir, name)).filter((f) => lstatSync(f, { throwIfNoEntry: false }) && (basename(f) !== 'package.json' || hasClaimrunKey(f)))
     if (found.length > 1) {
       throw new ClaimrunError('CLAIMRUN_BAD_OPTION', `two claimrun configs in ${displayPath(dir, cwd)}: ${found.map((f) => describeFile(f, cwd)).join(' and ')}; keep one`)
     }
     if (found.length === 1) return found[0] as string
-    if (existsSync(join(dir, '.git')) || dirname(dir) === dir) return null
+    if (lstatSync(join(dir, '.git'), { throwIfNoEntry: false }) || dirname(dir) === dir) return null
   }
 }
 
@@ -57,29 +96,53 @@ const describeFile = (file: string, cwd: string): string =>
 /** Reads a config file: JSON, an ES module or CommonJS file whose default export is the object, or package.json's "claimrun" key. */
 export async function loadConfigFile(file: string, cwd: string): Promise<ConfigFile> {
   const label = describeFile(file, cwd)
-  if (!existsSync(file)) throw new ClaimrunError('CLAIMRUN_BAD_OPTION', `--config ${JSON.stringify(displayPath(file, cwd))}: no such file`)
+  const problem = unreadable(file)
+  if (problem === 'no such file' && lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink()) {
+    throw configError(label, 'is a symlink to a file that does not exist; fix the link or remove it, or pass --no-config')
+  }
+  if (problem === 'no such file') throw new ClaimrunError('CLAIMRUN_BAD_OPTION', `--config ${JSON.stringify(displayPath(file, cwd))}: no such file`)
+  if (problem) throw configError(label, `${problem}; claimrun reads a config only from a regular file, or pass --no-config`)
   let values: unknown
   if (/\.json$/i.test(file)) {
     try {
-      values = JSON.parse(readFileSync(file, 'utf8'))
+      values = JSON.parse(readBounded(file))
     } catch (err) {
-      throw configError(label, `not valid JSON (${(err as Error).message}); fix it, or pass --no-config`)
+      throw configError(label, `not valid JSON (${thrownText(err)}); fix it, or pass --no-config`)
     }
     if (basename(file) === 'package.json') values = (values as Record<string, unknown> | null)?.claimrun
   } else if (/\.[cm]?js$/i.test(file)) {
-    try {
-      const mod = await importModule<{ default?: unknown }>(pathToFileURL(file).href)
-      values = mod.default
-    } catch (err) {
-      throw configError(label, `could not be loaded (${(err as Error)?.message ?? err}); fix it, or pass --no-config`)
-    }
+    values = await loadModuleConfig(file, label)
   } else {
     throw configError(label, 'is not a config file claimrun reads: use a .json, .mjs or .js file (or the "claimrun" key of package.json)')
   }
   if (typeof values !== 'object' || values === null || Array.isArray(values)) {
-    throw configError(label, `must hold an object of run options, such as { "workers": 4, "timeout": "30s" } (received ${JSON.stringify(values) ?? typeof values})`)
+    throw configError(label, `must hold an object of run options, such as { "workers": 4, "timeout": "30s" } (received ${escapeLine(String(JSON.stringify(values) ?? typeof values))})`)
   }
   return { file, label, values: values as Record<string, unknown> }
+}
+
+/**
+ * A JS config's default export, as plain data. Its code runs in this thread, so while it loads the
+ * stop signals have their default action (a `while (true) {}` can still be stopped: the process
+ * ends, nothing having run), and a load that has not finished by the deadline (a top-level await
+ * that never settles) is one line and exit 2. The export is copied with structuredClone inside the
+ * same guard, so a getter that throws or a function in it is a config error, not a crash later.
+ */
+async function loadModuleConfig(file: string, label: string): Promise<unknown> {
+  const rearm = armStopSignals().suspend()
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still loading after ${LOAD_DEADLINE_MS / 1000} s (a top-level await that never settles?)`)), LOAD_DEADLINE_MS)
+  })
+  try {
+    const mod = await Promise.race([importModule<{ default?: unknown }>(pathToFileURL(file).href), deadline])
+    return structuredClone(mod.default)
+  } catch (err) {
+    throw configError(label, `could not be loaded (${thrownText(err)}); fix it, or pass --no-config`)
+  } finally {
+    clearTimeout(timer)
+    rearm()
+  }
 }
 
 /** The closest known key, for "did you mean": at most two edits away. */

@@ -19,6 +19,11 @@ export interface StopSignals {
   dispose: () => void
   /** For commands other than run: stop handling, and if a signal already came, let it act now. */
   handOver: () => void
+  /**
+   * Gives the signals their default action (the process ends at once) until the returned function
+   * is called: for code that may never yield to the event loop, such as a config file's own code.
+   */
+  suspend: () => () => void
 }
 
 /**
@@ -30,7 +35,7 @@ export function armStopSignals(): StopSignals {
   if (armed) return armed
   const stop = new AbortController()
   const force = new AbortController()
-  const state: StopSignals = { stop, force, grace: '', dispose, handOver }
+  const state: StopSignals = { stop, force, grace: '', dispose, handOver, suspend }
   function onSignal(signal: NodeJS.Signals): void {
     if (signal === 'SIGHUP') process.once('exit', releaseHungUpTerminal)
     if (!stop.signal.aborted) {
@@ -48,12 +53,44 @@ export function armStopSignals(): StopSignals {
     dispose()
     if (stop.signal.aborted) process.kill(process.pid, stop.signal.reason as NodeJS.Signals)
   }
+  function suspend(): () => void {
+    dispose()
+    return () => {
+      for (const s of STOP_SIGNALS) process.on(s, onSignal)
+    }
+  }
   for (const s of STOP_SIGNALS) process.on(s, onSignal)
   armed = state
   return state
 }
 
 let armed: StopSignals | undefined
+
+/**
+ * The exit code of a process that ended before its command finished, with nothing to say why
+ * (Node exits 0 when the event loop drains while a promise, such as a config file's top-level
+ * await, is still pending; code a command loaded may call process.exit(0)).
+ */
+export const EXIT_UNFINISHED = 3
+
+let commandDone = false
+
+/**
+ * Arms the exit check for a command: ending with 0 before finishCommand() was called becomes one
+ * line on stderr and EXIT_UNFINISHED, so an exit with nothing run never reads as a green run.
+ */
+export function guardUnfinished(command: string): void {
+  process.once('exit', (code) => {
+    if (commandDone || code !== 0) return
+    say(`claimrun: ${command} ended before it finished (something it waited on never settled, or code it loaded exited); nothing was reported\n`)
+    process.exitCode = EXIT_UNFINISHED
+  })
+}
+
+/** The command has finished (or is exiting on purpose, with its own code): the exit check passes. */
+export function finishCommand(): void {
+  commandDone = true
+}
 
 /**
  * Node 20 resets the terminal's modes at exit and aborts (SIGABRT, a native stack trace) when the

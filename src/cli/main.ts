@@ -12,7 +12,8 @@ import { registerGenerate } from './generate-command.js'
 import { registerReport } from './report-command.js'
 import { configured, registerRun } from './run-command.js'
 import { registerShow } from './show-command.js'
-import { armStopSignals, say } from './guards.js'
+import { armStopSignals, finishCommand, guardUnfinished, say } from './guards.js'
+import { escapeLine } from '../util/escape.js'
 import { trace } from '../util/trace.js'
 
 trace('main: loaded')
@@ -21,6 +22,7 @@ trace('main: loaded')
 const EXIT_USAGE = 2
 
 function fail(message: string): never {
+  finishCommand()
   say(`claimrun: ${message}\n`)
   exitSafely(EXIT_USAGE)
 }
@@ -66,24 +68,33 @@ export async function main(): Promise<void> {
     program.outputHelp()
     process.exit(0)
   }
+  guardUnfinished(`claimrun ${escapeLine(process.argv[2] ?? '')}`)
   try {
     await program.parseAsync(process.argv)
   } catch (err) {
     reportError(err)
   }
+  finishCommand()
 }
 
 function reportError(thrown: unknown): never {
   // A bad value from the config file: the flag's message, naming the file and the key.
   const err = nameConfigKey(thrown, configured?.config ?? null, configured?.fromFile ?? new Map())
   if (err instanceof CommanderError) {
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) exitSafely(0)
-    const message = err.message.replace(/^error: /, '')
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) {
+      finishCommand()
+      exitSafely(0)
+    }
+    const message = escapeLine(err.message.replace(/^error: /, ''))
     fail(`${message}${/see|help/.test(message) ? '' : ` (see ${helpCommand()})`}`)
   }
-  if (err instanceof ClaimrunError) fail(err.code === 'CLAIMRUN_BAD_OPTION' && !/--help/.test(err.message) ? `${err.message} (see ${helpCommand()})` : err.message)
+  // Messages may quote text from a config file or a thrown error: one line, no raw escape codes.
+  if (err instanceof ClaimrunError) {
+    const message = escapeLine(err.message)
+    fail(err.code === 'CLAIMRUN_BAD_OPTION' && !/--help/.test(message) ? `${message} (see ${helpCommand()})` : message)
+  }
   const detail = process.env.CLAIMRUN_DEBUG ? `\n${(err as Error)?.stack}` : ' (set CLAIMRUN_DEBUG=1 for the stack)'
-  fail(`internal error: ${(err as Error)?.message ?? String(err)}${detail}`)
+  fail(`internal error: ${escapeLine(String((err as Error)?.message ?? err))}${detail}`)
 }
 
 /** The help that lists the options of the command being run: `claimrun run --help`, or `claimrun --help`. */

@@ -1,3 +1,4 @@
+import { fstatSync, statSync } from 'node:fs'
 import { isAbsolute, relative, resolve, sep } from 'node:path'
 import { escapeLine } from '../util/escape.js'
 import { DEFAULTS } from '../options/defaults.js'
@@ -86,7 +87,9 @@ export async function watchRuns(session: WatchSession): Promise<number> {
     wake?.()
   }
   const changed = new Set<string>()
+  const ownOutput = ownOutputFiles()
   const onChange = (path: string): void => {
+    if (isOwnOutput(path, ownOutput)) return
     changed.add(resolve(path))
     clearTimeout(timer)
     timer = setTimeout(() => {
@@ -168,6 +171,32 @@ function ignoredPath(path: string, roots: string[], outDir: string, files: Set<s
   const root = roots.find((r) => inside(r, abs))
   if (!root) return false
   return relative(root, abs).split(sep).some((part) => part === 'node_modules' || part.startsWith('.'))
+}
+
+/** A file's identity: the same file under any name (a hard link, a path through a symlink). */
+type FileId = { dev: number; ino: number }
+
+/**
+ * claimrun's own stdout and stderr where they are files (`claimrun run --watch > watch.log` inside
+ * the project): every line it prints would otherwise be a change, and each rerun print more.
+ */
+function ownOutputFiles(): FileId[] {
+  const own: FileId[] = []
+  for (const fd of [1, 2]) {
+    try {
+      const st = fstatSync(fd)
+      if (st.isFile()) own.push({ dev: st.dev, ino: st.ino })
+    } catch {
+      // Closed: nothing is written there.
+    }
+  }
+  return own
+}
+
+function isOwnOutput(path: string, own: FileId[]): boolean {
+  if (own.length === 0) return false
+  const st = statSync(path, { throwIfNoEntry: false })
+  return st !== undefined && own.some((o) => o.dev === st.dev && o.ino === st.ino)
 }
 
 const displayRoot = (root: string, cwd: string): string => (root === cwd ? '.' : escapeLine(relative(cwd, root).startsWith('..') ? root : relative(cwd, root)))

@@ -1,8 +1,14 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DEFAULTS } from '../options/defaults.js'
-import { badOption } from '../errors.js'
+import { badOption, ClaimrunError } from '../errors.js'
+import { makeDirs } from '../util/make-dirs.js'
 import { mulberry32 } from '../util/random.js'
+
+/** A demo suite larger than this is a typo (1e9 would write files until the disk is full). */
+const MAX_COUNT = 100_000
+/** A demo test sleeping longer than a day is a typo too. */
+const MAX_MS = 86_400_000
 
 export interface GenerateOptions {
   /** @default 20 */
@@ -57,10 +63,10 @@ export function generateSuite(dir: string, options: GenerateOptions = {}): Gener
   const maxMs = options.maxMs ?? DEFAULTS.generate.maxMs
   const seed = options.seed ?? DEFAULTS.generate.seed
   const lang = options.lang ?? DEFAULTS.generate.lang
-  if (!Number.isInteger(count) || count < 1) throw badOption('--count', count, 'a whole number above 0')
+  if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT) throw badOption('--count', count, `a whole number from 1 to ${MAX_COUNT}`)
   if (!Number.isInteger(failures) || failures < 0 || failures > count) throw badOption('--failures', failures, `a whole number from 0 to --count (${count})`)
   if (!Number.isFinite(minMs) || minMs < 0) throw badOption('--min-ms', minMs, 'a number of milliseconds, 0 or more')
-  if (!Number.isFinite(maxMs) || maxMs < minMs) throw badOption('--max-ms', maxMs, `a number of milliseconds, at least --min-ms (${minMs})`)
+  if (!Number.isFinite(maxMs) || maxMs < minMs || maxMs > MAX_MS) throw badOption('--max-ms', maxMs, `a number of milliseconds, from --min-ms (${minMs}) to ${MAX_MS} (a day)`)
   if (!Number.isInteger(seed)) throw badOption('--seed', seed, 'a whole number')
   if (!(lang in SOURCES)) throw badOption('--lang', lang, 'one of js, py, sh')
 
@@ -68,15 +74,21 @@ export function generateSuite(dir: string, options: GenerateOptions = {}): Gener
   const failing = new Set<number>()
   while (failing.size < failures) failing.add(Math.floor(random() * count))
   const digits = String(count).length
-  mkdirSync(dir, { recursive: true })
   const tests: GeneratedTest[] = []
-  for (let i = 0; i < count; i++) {
-    const name = `test_${String(i + 1).padStart(Math.max(2, digits), '0')}.${lang}`
-    const sleepMs = Math.round(minMs + random() * (maxMs - minMs))
-    const fails = failing.has(i)
-    writeFileSync(join(dir, name), SOURCES[lang](name, sleepMs, fails))
-    tests.push({ file: join(dir, name), sleepMs, fails })
+  try {
+    // makeDirs, not mkdirSync's recursive mode: that one spins forever on a path under /proc.
+    makeDirs(dir)
+    for (let i = 0; i < count; i++) {
+      const name = `test_${String(i + 1).padStart(Math.max(2, digits), '0')}.${lang}`
+      const sleepMs = Math.round(minMs + random() * (maxMs - minMs))
+      const fails = failing.has(i)
+      writeFileSync(join(dir, name), SOURCES[lang](name, sleepMs, fails))
+      tests.push({ file: join(dir, name), sleepMs, fails })
+    }
+    writeFileSync(join(dir, 'suite.json'), JSON.stringify({ generator: 'claimrun generate', seed, lang, count, failures, minMs, maxMs, tests: tests.map((t) => ({ file: t.file.slice(dir.length + 1), sleepMs: t.sleepMs, fails: t.fails })) }, null, 2) + '\n')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err)
+    throw new ClaimrunError('CLAIMRUN_OUT_NOT_WRITABLE', `could not write the suite into ${JSON.stringify(dir)} (${code}); name a folder you can write to`, { cause: err })
   }
-  writeFileSync(join(dir, 'suite.json'), JSON.stringify({ generator: 'claimrun generate', seed, lang, count, failures, minMs, maxMs, tests: tests.map((t) => ({ file: t.file.slice(dir.length + 1), sleepMs: t.sleepMs, fails: t.fails })) }, null, 2) + '\n')
   return tests
 }

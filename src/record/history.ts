@@ -32,8 +32,8 @@ function isEntry(e: unknown): e is HistoryEntry {
 
 /**
  * Reads the history file. A missing file is an empty history; a corrupt or foreign one is an
- * empty history plus a one-line warning (the next save replaces it). Throws only for a folder or a
- * file too big to be a history (see checkHistorySize).
+ * empty history plus a one-line warning (the next save replaces it). Throws only for a folder, a
+ * file that is not a regular file, or one too big to be a history (see checkHistorySize).
  */
 export function loadHistory(path: string): { history: History; warning?: string } {
   if (!existsSync(path)) return { history: emptyHistory() }
@@ -56,11 +56,13 @@ export function loadHistory(path: string): { history: History; warning?: string 
  */
 export const MAX_HISTORY_BYTES = 64 * 1024 * 1024
 
-/** Throws CLAIMRUN_BAD_OPTION when the history file is a folder or too big to be a history. */
+/** Throws CLAIMRUN_BAD_OPTION when the history file is a folder, not a regular file, or too big to be a history. */
 export function checkHistorySize(path: string): void {
   const st = statSync(path, { throwIfNoEntry: false })
   if (!st) return
   if (st.isDirectory()) throw new ClaimrunError('CLAIMRUN_BAD_OPTION', `--history ${JSON.stringify(path)} is a folder; name a file, such as ${JSON.stringify(join(path, 'history.json'))}, or use --no-history`)
+  // A FIFO would be waited on forever, /dev/zero read forever, and neither can keep a history.
+  if (!st.isFile()) throw new ClaimrunError('CLAIMRUN_BAD_OPTION', `--history ${JSON.stringify(path)} is not a regular file; name a file, or use --no-history`)
   if (st.size > MAX_HISTORY_BYTES) {
     throw new ClaimrunError('CLAIMRUN_BAD_OPTION', `--history ${JSON.stringify(path)} is ${Math.round(st.size / 1048576)} MiB, above the ${MAX_HISTORY_BYTES / 1048576} MiB a history file may have (about 300,000 tests); delete it, or use --history <another file> or --no-history`)
   }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { ClaimrunError } from '../errors.js'
 import { resultsShapeProblem } from './results-shape.js'
@@ -32,8 +32,13 @@ function unfinishedRun(out: string): string | null {
 /** Reads a finished run back from its out folder (results.json), as `claimrun show` needs it. */
 export function readRun(out: string): RunResult {
   const file = join(out, 'results.json')
+  const folder = statSync(out, { throwIfNoEntry: false })
+  if (folder && !folder.isDirectory()) throw new ClaimrunError('CLAIMRUN_BAD_OPTION', `${out} is not a results folder (it is a file); name the out folder of a claimrun run`)
   const unfinished = unfinishedRun(out)
   if (unfinished) throw new ClaimrunError('CLAIMRUN_BAD_OPTION', unfinished)
+  // A FIFO or a device in its place would be read forever.
+  const st = statSync(file, { throwIfNoEntry: false })
+  if (st && !st.isFile()) throw new ClaimrunError('CLAIMRUN_BAD_OPTION', `${file} is not a regular file; name the out folder of a claimrun run, or run it again`)
   let data: Omit<RunResult, 'out' | 'exitCode'> & { exitCode?: number }
   try {
     data = JSON.parse(readFileSync(file, 'utf8'))

@@ -23,6 +23,8 @@ export const EXIT_OUTPUT_FAILED = 2
 
 function why(err: unknown): string {
   const e = err as NodeJS.ErrnoException
+  if (e.code === 'CLAIMRUN_NOT_A_FILE') return e.message
+  if (e.code === 'ENXIO') return 'ENXIO: a FIFO that nobody reads'
   return e.code === 'ENOTDIR' ? 'ENOTDIR: a file is in the way' : e.code ?? e.message ?? String(err)
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import type { ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { renderPage, renderReport, tailOfFile } from './html.js'
@@ -35,7 +35,17 @@ export async function startUiServer(out: string): Promise<UiServer> {
 
   // Loaded only for --ui: the CLI's bundle would otherwise load node:http at every start (scripts/bundle.mjs).
   const { createServer } = await importModule<typeof import('node:http')>('node:http')
+  // Bad input from a client (a malformed URL or escape, a request cut off) is its own problem: it
+  // gets a 400, and the run, whose results are at stake, never sees the throw.
   const server = createServer((req, res) => {
+    try {
+      answer(req, res)
+    } catch {
+      if (!res.headersSent) res.writeHead(400)
+      res.end()
+    }
+  })
+  function answer(req: IncomingMessage, res: ServerResponse): void {
     if ((req.headers.host ?? '').toLowerCase() !== host) {
       res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end('claimrun: this server answers only to the address it printed\n')
       return
@@ -61,8 +71,8 @@ export async function startUiServer(out: string): Promise<UiServer> {
       clients.add(res)
       req.on('close', () => clients.delete(res))
     } else if (path.startsWith('/log/')) {
-      const worker = decodeURIComponent(path.slice(5))
-      if (!workers.includes(worker)) {
+      const worker = decoded(path.slice(5))
+      if (worker === null || !workers.includes(worker)) {
         res.writeHead(400).end()
         return
       }
@@ -71,7 +81,7 @@ export async function startUiServer(out: string): Promise<UiServer> {
     } else {
       res.writeHead(404).end()
     }
-  })
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(0, '127.0.0.1', resolve)
@@ -108,6 +118,15 @@ export async function startUiServer(out: string): Promise<UiServer> {
       const force = setTimeout(() => server.closeAllConnections(), 1000)
       return closed.finally(() => clearTimeout(force))
     },
+  }
+}
+
+/** A path segment with its %-escapes decoded, or null when they are malformed. */
+function decoded(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return null
   }
 }
 

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { request } from 'node:http'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { CLI, tempDir, waitFor, write } from '../support/helpers.js'
@@ -68,5 +69,36 @@ describe('item 11: the --ui server answers only to the address it printed', () =
     }
     child.kill('SIGINT')
     expect(await exited).toBe(0)
+  })
+})
+
+describe('the --ui server and bad requests', () => {
+  it('a malformed escape in a log URL is a 400; the run goes on to its results and its exit code', async () => {
+    const dir = tempDir()
+    const gate = join(dir, 'gate')
+    // Holds the run open until the requests are made (and gives up when the temp folder is gone).
+    write(dir, 't/test_1.sh', `echo "held open"\nwhile [ -d '${dir}' ] && [ ! -e '${gate}' ]; do sleep 0.05; done\n`)
+    const child = spawn(process.execPath, [CLI, 'run', 't', '--ui', '--no-history', '--out', join(dir, 'out')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } })
+    onTestFinished(() => {
+      if (child.exitCode === null) child.kill('SIGKILL')
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+    await waitFor(() => /live report at http:\/\/\S+\/\n/.test(stdout), 'the printed URL')
+    const page = /live report at (http:\/\/127\.0\.0\.1:\d+\/[\w-]{20,}\/)\n/.exec(stdout)?.[1] ?? ''
+
+    for (const path of ['log/%E0%A4%A', 'log/%', 'log/%ZZ', 'log/worker01%']) {
+      const r = await get(`${page}${path}`)
+      expect(r.status, path).toBe(400)
+    }
+    // The server still answers, and the run ends as it would have.
+    expect((await get(page)).status).toBe(200)
+    writeFileSync(gate, '')
+    expect(await exited, stderr).toBe(0)
+    expect(stderr).toBe('')
+    expect(JSON.parse(readFileSync(join(dir, 'out', 'results.json'), 'utf8')).tests[0].status).toBe('passed')
   })
 })
