@@ -23,18 +23,12 @@ function collect(): void {
   if (minorGc !== undefined) return minorGc?.()
   if (loading) return
   loading = true
-  // require(), not import(): this runs in worker.cjs, compiled through V8's code cache, where an
-  // import() has no module loader on Node 20 (see src/util/import-module.ts).
   const builtin = createRequire(import.meta.url)
   void Promise.resolve()
     .then(() => [builtin('node:v8') as typeof import('node:v8'), builtin('node:vm') as typeof import('node:vm')] as const)
     .then(([v8, vm]) => {
       v8.setFlagsFromString('--expose-gc')
       const gc = vm.runInNewContext('gc') as (options?: { type: 'minor' | 'major' }) => void
-      // Back as it was (the context keeps its gc): V8's flags are the whole process's, and its code
-      // cache is checked against them, so a run whose flags changed wrote entries no later run could
-      // use (src/util/code-cache.ts; every run of a flooding suite then started cold).
-      v8.setFlagsFromString('--no-expose-gc')
       minorGc = () => gc({ type: 'minor' })
       minorGc()
     })

@@ -4,7 +4,6 @@ import { pathToFileURL } from 'node:url'
 import type { Command } from 'commander'
 import { ClaimrunError } from '../errors.js'
 import { displayPath } from '../reporters/format.js'
-import { importModule } from '../util/import-module.js'
 
 /** The file names claimrun looks for in each folder, in this order; a package.json counts only with a "claimrun" key. */
 export const CONFIG_NAMES = ['claimrun.config.json', 'claimrun.config.mjs', 'claimrun.config.js', 'package.json'] as const
@@ -67,7 +66,7 @@ export async function loadConfigFile(file: string, cwd: string): Promise<ConfigF
     if (basename(file) === 'package.json') values = (values as Record<string, unknown> | null)?.claimrun
   } else if (/\.[cm]?js$/i.test(file)) {
     try {
-      const mod = await importModule<{ default?: unknown }>(pathToFileURL(file).href)
+      const mod = (await import(pathToFileURL(file).href)) as { default?: unknown }
       values = mod.default
     } catch (err) {
       throw configError(label, `could not be loaded (${(err as Error)?.message ?? err}); fix it, or pass --no-config`)

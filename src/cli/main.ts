@@ -6,7 +6,6 @@ import { pathToFileURL } from 'node:url'
 import { Command, CommanderError } from 'commander'
 import { ClaimrunError } from '../errors.js'
 import { addBenchCommand } from './bench.js'
-import { exitSafely } from '../lanes/prestart.js'
 import { nameConfigKey } from './config-file.js'
 import { registerGenerate } from './generate-command.js'
 import { registerReport } from './report-command.js'
@@ -22,7 +21,7 @@ const EXIT_USAGE = 2
 
 function fail(message: string): never {
   say(`claimrun: ${message}\n`)
-  exitSafely(EXIT_USAGE)
+  process.exit(EXIT_USAGE)
 }
 
 // Read, not require()d: a third of the time (no module resolution or cache entry for one string).
@@ -77,7 +76,7 @@ function reportError(thrown: unknown): never {
   // A bad value from the config file: the flag's message, naming the file and the key.
   const err = nameConfigKey(thrown, configured?.config ?? null, configured?.fromFile ?? new Map())
   if (err instanceof CommanderError) {
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) exitSafely(0)
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) process.exit(0)
     const message = err.message.replace(/^error: /, '')
     fail(`${message}${/see|help/.test(message) ? '' : ` (see ${helpCommand()})`}`)
   }
