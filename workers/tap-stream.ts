@@ -28,7 +28,7 @@ type TapParserLib = typeof import('tap-parser')
 let lib: TapParserLib | undefined
 /**
  * tap-parser and the YAML library under it take a worker thread longer to load than everything
- * else it loads together (~40 ms on an idle 2-core machine): loaded, synchronously, on the first
+ * else it loads together (docs/design/lazy-loading.md): loaded, synchronously, on the first
  * output that is TAP, not at every worker's start.
  */
 const tapParser = (): TapParserLib => (lib ??= createRequire(import.meta.url)('tap-parser') as TapParserLib)

@@ -6,15 +6,15 @@ const TAIL_BYTES = 16 * 1024
 const TAIL_LINES = 50
 
 /**
- * Every chunk a pipe delivers is a fresh off-heap buffer, and V8 only collects those once ~64 MiB of
+ * Every chunk a pipe delivers is a fresh off-heap buffer, and V8 only collects those once tens of MiB of
  * them pile up; a test printing hundreds of MB would hold the worker's memory near that. A young-gen
- * collection every RECLAIM_EVERY bytes keeps the pile small for a flood at a cost of well under a
- * millisecond per collection, and never happens for ordinary output.
+ * collection every RECLAIM_EVERY bytes keeps the pile small for a flood at a small cost per
+ * collection (docs/design/memory.md), and never happens for ordinary output.
  */
 const RECLAIM_EVERY = 8 * 1024 * 1024
 /**
- * Made on the first flood, not when the worker loads: a new V8 context costs 1-4 ms of every
- * worker's start, and loading node:v8 in a worker thread another ~0.3-0.5 ms. Loaded then, after
+ * Made on the first flood, not when the worker loads: a new V8 context and node:v8 would add to every
+ * worker's start (docs/design/memory.md). Loaded then, after
  * the flood's current chunk (the first collection comes a moment later).
  */
 let minorGc: (() => void) | null | undefined

@@ -99,9 +99,8 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
       // After its first test the lane tells the main thread at once (not on the next tick): hearing
       // that a test is under way is what boots the spawner in a run with more tests than lanes
       // (src/lanes/execution.ts). The lane does not wait for the spawner: it forks its tests itself
-      // until the spawner answers. Waiting (up to the spawner's ~50-150 ms boot) cost a small suite
-      // more wall time than those forks cost CPU: 6 quick tests 180 -> 136 ms, 20 tests 198 -> 173 ms,
-      // 500 tests 777 -> 776 ms wall for 1168 -> 1205 ms of CPU (medians of 9, 2 cores).
+      // until the spawner answers: waiting for the spawner's boot cost a small suite more wall time
+      // than those forks cost CPU (docs/design/watchdog.md).
       if (ran > 0 && !toldFirst) {
         toldFirst = true
         notes.flush()

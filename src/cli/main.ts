@@ -24,7 +24,7 @@ function fail(message: string): never {
   process.exit(EXIT_USAGE)
 }
 
-// Read, not require()d: a third of the time (no module resolution or cache entry for one string).
+// Read, not require()d: no module resolution or cache entry for one string.
 const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
 
 const program = new Command('claimrun')
