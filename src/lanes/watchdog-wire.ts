@@ -114,9 +114,9 @@ export function spawnerBooting(link: WatchdogLink | undefined): boolean {
  * Messages the pipe takes before Node boots in the watchdog to read them. Until then the process at
  * the other end is a shell that reads only its wake-up pipe, so nothing drains this one: a socket
  * pair holds only a few hundred of them (each small write takes a buffer of its own; see
- * docs/design/watchdog.md), and macOS's default holds 8 KiB. A run with no more tests than lanes does not boot the watchdog for its spawner, but
- * its retries, or many lanes, can send this many; so can lanes forking their own tests while the
- * spawner boots. Past this budget the watchdog boots, whatever the run's size.
+ * docs/design/watchdog.md), and macOS's default holds 8 KiB. A run with no more tests than lanes
+ * does not boot the watchdog for its spawner, but its retries, or many lanes, can send this many;
+ * so can lanes forking their own tests while the spawner boots. Past this budget the watchdog boots, whatever the run's size.
  */
 const BOOT_AFTER_MESSAGES = 48
 
