@@ -81,7 +81,7 @@ export async function benchStartup({ reps = 11, log = console.log } = {}) {
       ['nodeECpu', () => timed(process.execPath, ['-e', ''], { cpu: true })],
       ['one', () => one(CLI, false), true],
       ['oneCpu', () => one(CLI, true)],
-      // Without V8's code cache: a first run after a build (or NODE_DISABLE_COMPILE_CACHE=1).
+      // Without Node's compile cache (Node 22.1+; Node 20 has none): a first run after a build, or NODE_DISABLE_COMPILE_CACHE=1.
       ['cold', () => one(CLI, false, { NODE_DISABLE_COMPILE_CACHE: '1' }), true],
       ['floor', () => floor(1)],
       ['floor3', () => floor(3)],

@@ -1,21 +1,17 @@
 /**
  * Build step after tsc: the big module graphs every `claimrun run` loads become bundled files, so
- * Node reads and compiles a few files instead of resolving and linking ~70 modules (the module
- * loaders' per-file work was a large part of claimrun's start-up; see bench/RESULTS.md).
+ * Node reads and compiles a few files instead of resolving and linking ~70 modules, and starts no
+ * ES module loader (why, and what it buys on Node 24 and 20: docs/design/bundling.md).
  *
- * The package's `claimrun` command is CommonJS (no ES module loader to start: ~15 ms less before
- * the first test here), in three files, so that the worker threads can start before most of the
- * CLI is even compiled:
- *   dist/src/cli/bin.cjs     the entry (bin.ts): starts the threads, arms the guards, loads main.cjs
+ * The package's `claimrun` command is CommonJS, in three files:
+ *   dist/src/cli/bin.cjs     the entry (bin.ts): arms the guards, loads main.cjs
  *   dist/src/cli/early.cjs   what bin.cjs needs first and shares with main.cjs (the armed signals,
- *                            the prestarted pool): one copy of their state
+ *                            the trace switch): one copy of their state
  *   dist/src/cli/main.cjs    the CLI proper
  * The same as ES modules, for `node dist/src/cli/bin.js` (tsc's bin.js loads these):
- *   dist/src/cli/main.js     the CLI proper, loaded by bin.js once the worker threads are booting
+ *   dist/src/cli/main.js     the CLI proper
  * The worker threads' module:
- *   dist/workers/entry.cjs   what piscina require()s in each thread (no ES module loader per thread):
- *                            loads worker.cjs through V8's code cache
- *   dist/workers/worker.cjs  the worker proper, CommonJS
+ *   dist/workers/worker.cjs  what piscina require()s in each thread (no ES module loader per thread)
  *   dist/workers/worker.js   the same as an ES module
  * The run's watchdog and spawner process:
  *   dist/src/lanes/watchdog-process.cjs
@@ -56,8 +52,8 @@ function ownImportMetaUrl(outfile, format = 'esm') {
 }
 
 /**
- * Modules bin.js has loaded and set up before main.js loads (the armed signals, the prestarted
- * pool): the bundle imports those very files instead of holding copies with state of their own.
+ * Modules bin.js has loaded and set up before main.js loads (the armed signals): the bundle imports
+ * those very files instead of holding copies with state of their own.
  */
 function shared(outfile, files) {
   const paths = new Set(files.map((f) => resolve(dist, f)))
@@ -74,10 +70,7 @@ function shared(outfile, files) {
   }
 }
 
-/**
- * commander through require(): it is CommonJS, and importing it as an ES module (its esm.mjs
- * wrapper, then Node's CommonJS export analysis) took ~15 ms here against ~6 ms for require().
- */
+/** commander through require(): it is CommonJS, and importing it as an ES module adds its esm.mjs wrapper and Node's CommonJS export analysis. */
 const commanderByRequire = {
   name: 'commander-by-require',
   setup(b) {
@@ -122,10 +115,10 @@ async function bundle(entry, sharedFiles = []) {
 
 /**
  * Packages the CommonJS bundles carry inside instead of loading them from node_modules: both load
- * on every run, before its first test. commander's 9 files took ~7 ms to resolve and load here
- * (~1 ms bundled); comlink's ES module build, bundled, needs no require() of an ES module (not in
- * every Node 20) and no UMD wrapper. Their licenses go to dist/vendor/ (see the end of this file).
- * Every other package stays external, loaded as installed when (and if) a run needs it.
+ * on every run, before its first test, and commander is 9 files to resolve; comlink's ES module
+ * build, bundled, needs no require() of an ES module (not in every Node 20) and no UMD wrapper.
+ * Their licenses go to dist/vendor/ (see the end of this file). Every other package stays
+ * external, loaded as installed when (and if) a run needs it.
  */
 const CARRIED = ['commander', 'comlink']
 const carryOnly = {
@@ -168,10 +161,7 @@ async function bundleCjs(entry, out, externals = {}, extra = {}) {
 }
 
 /** What bin.cjs sets up before main.cjs loads, and main.cjs uses too. */
-// (start-threads.js and what it imports are not among them: bin.cjs carries its own, so that the
-// first threads start before early.cjs is even read; they hand over through a global, not a module.)
-// errors.js: one ClaimrunError class for both, so that main.cjs knows one thrown by early.cjs's pool.
-const EARLY = ['src/cli/guards.js', 'src/lanes/prestart.js', 'src/util/trace.js', 'src/util/import-module.js', 'src/util/code-cache.js', 'src/errors.js']
+const EARLY = ['src/cli/guards.js', 'src/util/trace.js']
 
 // From tsc's files as they are, so first: the package's `claimrun` command (see the top of this file).
 await esbuild.build({
@@ -185,31 +175,22 @@ const early = Object.fromEntries(EARLY.map((f) => [f, './early.cjs']))
 await bundleCjs('src/cli/main.js', 'src/cli/main.cjs', early)
 // Its import() of main.cjs and early.cjs as require(): through import() they would start the ES module loader.
 await bundleCjs('src/cli/bin.js', 'src/cli/bin.cjs', { ...early, 'src/cli/main.js': './main.cjs' }, { supported: { 'dynamic-import': false } })
-await bundle('src/cli/main.js', ['src/cli/guards.js', 'src/lanes/prestart.js'])
+await bundle('src/cli/main.js', ['src/cli/guards.js'])
+// What piscina loads in a thread.
 await bundleCjs('workers/worker.js', 'workers/worker.cjs')
-// What piscina loads in a thread: worker.cjs, through the code cache (workers/entry.ts).
-await bundleCjs('workers/entry.js', 'workers/entry.cjs')
 // The run's watchdog and spawner, a process of its own (lanes/watchdog.ts starts this file when it
-// is there): as one CommonJS file it boots on ~41 ms of CPU here, against ~51 ms as ES modules.
+// is there): one CommonJS file boots on less CPU than its ES modules.
 await bundleCjs('src/lanes/watchdog-process.js', 'src/lanes/watchdog-process.cjs')
-
-// main.cjs and worker.cjs are compiled through V8's code cache (src/util/code-cache.ts), where an
-// import() of their own would fail on Node 20: theirs go through src/util/import-module.ts.
-for (const file of ['src/cli/main.cjs', 'workers/worker.cjs']) {
-  const text = await readFile(resolve(dist, file), 'utf8')
-  const call = /(?<![\w$.])import\(/.exec(text)
-  if (call) throw new Error(`scripts/bundle.mjs: dist/${file} calls import() (at ${JSON.stringify(text.slice(call.index - 60, call.index + 40))}): use importModule (src/util/import-module.ts)`)
-}
 await bundle('workers/worker.js')
 
 /**
  * piscina for the `claimrun` command: its main module and its worker script each as one CommonJS
- * file, in dist/vendor/piscina/ (with its license). `require('piscina')` resolves and reads 13 files
- * (~11 ms here, before the first worker thread can even be asked for); the bundle loads in ~5 ms,
- * and every thread loads its worker script as one file. The main bundle finds the worker script
- * beside it (piscina resolves `worker.js` from its own folder), and the folder's package.json makes
- * both CommonJS, as in piscina's own dist/. Built from the piscina that npm installed, unchanged but
- * for node:assert (below); lanes/pool.ts falls back to that installed copy when the bundle is absent.
+ * file, in dist/vendor/piscina/ (with its license): one file to read instead of 13 to resolve and
+ * read, before the first worker thread can even be asked for, and every thread loads its worker
+ * script as one file. The main bundle finds the worker script beside it (piscina resolves
+ * `worker.js` from its own folder), and the folder's package.json makes both CommonJS, as in
+ * piscina's own dist/. Built from the piscina that npm installed, unchanged; lanes/pool.ts falls
+ * back to that installed copy when the bundle is absent.
  */
 const piscinaDir = dirname(createRequire(import.meta.url).resolve('piscina'))
 
@@ -223,56 +204,6 @@ function packageRoot(name) {
 }
 const vendor = resolve(dist, 'vendor/piscina')
 
-/**
- * An esbuild plugin: wherever the bundle requires the built-in `name` (`node:name` or `name`), it
- * gets `contents` instead, a CommonJS module whose own require of `node:name` is the real one.
- */
-function shimBuiltin(name, contents) {
-  const namespace = `shim-${name}`
-  return {
-    name: namespace,
-    setup(b) {
-      b.onResolve({ filter: new RegExp(`^(node:)?${name}$`) }, (args) =>
-        args.namespace === namespace ? { path: `node:${name}`, external: true } : { path: name, namespace },
-      )
-      b.onLoad({ filter: /.*/, namespace }, () => ({ contents, loader: 'js' }))
-    },
-  }
-}
-
-/**
- * piscina asserts its queue invariants with node:assert, which takes ~2 ms to load and is needed
- * only if one fails. Its bundle gets an assert that checks the plain call and notStrictEqual (all
- * piscina uses today) itself and loads the real module only to throw; any other method, should a
- * later piscina use one, is the real module's, loaded on first use.
- */
-const LAZY_ASSERT = `
-let real
-const load = () => (real ??= require('node:assert'))
-function assert(value, message) { if (!value) load()(value, message) }
-assert.ok = assert
-assert.notStrictEqual = (actual, expected, message) => { if (Object.is(actual, expected)) load().notStrictEqual(actual, expected, message) }
-module.exports = new Proxy(assert, {
-  get: (target, key) => (key in target || key === '__esModule' || typeof key === 'symbol' ? target[key] : load()[key]),
-})
-`
-const lazyAssert = shimBuiltin('assert', LAZY_ASSERT)
-
-/**
- * piscina makes its worker threads itself; `claimrun run` starts its threads before piscina has even
- * loaded (src/lanes/first-threads.ts). In the main bundle, piscina's `new Worker(file, options)` asks
- * that module first (through a global: it is in another file) for a thread it started with the same
- * file and options, and makes one only if there is none. Nothing else of node:worker_threads changes.
- */
-const ADOPTING_WORKER_THREADS = `
-const threads = require('node:worker_threads')
-const ADOPT = Symbol.for('claimrun.adopt-first-thread')
-function Worker(filename, options) {
-  return globalThis[ADOPT]?.(filename, options) ?? new threads.Worker(filename, options)
-}
-module.exports = new Proxy(threads, { get: (target, key) => (key === 'Worker' ? Worker : target[key]) })
-`
-const adoptFirstThreads = shimBuiltin('worker_threads', ADOPTING_WORKER_THREADS)
 for (const file of ['main.js', 'worker.js']) {
   await esbuild.build({
     entryPoints: [resolve(piscinaDir, file)],
@@ -282,16 +213,7 @@ for (const file of ['main.js', 'worker.js']) {
     packages: undefined,
     external: ['@napi-rs/nice'],
     format: 'cjs',
-    plugins: file === 'main.js' ? [lazyAssert, adoptFirstThreads] : [lazyAssert],
   })
-}
-// The adoption above is in the bundle, and every node:worker_threads piscina uses is the shim's
-// (whose own require is the one left), or the first threads would boot beside piscina's own.
-{
-  const text = await readFile(resolve(vendor, 'main.js'), 'utf8')
-  if (!text.includes('claimrun.adopt-first-thread') || text.split('require("node:worker_threads")').length !== 2) {
-    throw new Error('scripts/bundle.mjs: dist/vendor/piscina/main.js does not adopt the first threads (see adoptFirstThreads)')
-  }
 }
 await writeFile(resolve(vendor, 'package.json'), '{ "type": "commonjs" }\n')
 // The license of every package the bundles carry, in dist/vendor/<name>/ (piscina's beside its bundle).

@@ -42,7 +42,8 @@ type TapParserLib = typeof import('tap-parser')
 let lib: TapParserLib | undefined
 /**
  * tap-parser and the YAML library under it take a worker thread longer to load than everything
- * else it loads together: loaded, synchronously, on the first output that is TAP, not at every worker's start.
+ * else it loads together (docs/design/lazy-loading.md): loaded, synchronously, on the first
+ * output that is TAP, not at every worker's start.
  */
 const tapParser = (): TapParserLib => (lib ??= createRequire(import.meta.url)('tap-parser') as TapParserLib)
 

@@ -6,15 +6,15 @@ const TAIL_BYTES = 16 * 1024
 const TAIL_LINES = 50
 
 /**
- * Every chunk a pipe delivers is a fresh off-heap buffer, and V8 only collects those once ~64 MiB of
+ * Every chunk a pipe delivers is a fresh off-heap buffer, and V8 only collects those once tens of MiB of
  * them pile up; a test printing hundreds of MB would hold the worker's memory near that. A young-gen
- * collection every RECLAIM_EVERY bytes keeps the pile small for a flood at a cost of well under a
- * millisecond per collection, and never happens for ordinary output.
+ * collection every RECLAIM_EVERY bytes keeps the pile small for a flood at a small cost per
+ * collection (docs/design/memory.md), and never happens for ordinary output.
  */
 const RECLAIM_EVERY = 8 * 1024 * 1024
 /**
- * Made on the first flood, not when the worker loads: a new V8 context costs 1-4 ms of every
- * worker's start, and loading node:v8 in a worker thread another ~0.3-0.5 ms. Loaded then, after
+ * Made on the first flood, not when the worker loads: a new V8 context and node:v8 would add to every
+ * worker's start (docs/design/memory.md). Loaded then, after
  * the flood's current chunk (the first collection comes a moment later).
  */
 let minorGc: (() => void) | null | undefined
@@ -23,18 +23,12 @@ function collect(): void {
   if (minorGc !== undefined) return minorGc?.()
   if (loading) return
   loading = true
-  // require(), not import(): this runs in worker.cjs, compiled through V8's code cache, where an
-  // import() has no module loader on Node 20 (see src/util/import-module.ts).
   const builtin = createRequire(import.meta.url)
   void Promise.resolve()
     .then(() => [builtin('node:v8') as typeof import('node:v8'), builtin('node:vm') as typeof import('node:vm')] as const)
     .then(([v8, vm]) => {
       v8.setFlagsFromString('--expose-gc')
       const gc = vm.runInNewContext('gc') as (options?: { type: 'minor' | 'major' }) => void
-      // Back as it was (the context keeps its gc): V8's flags are the whole process's, and its code
-      // cache is checked against them, so a run whose flags changed wrote entries no later run could
-      // use (src/util/code-cache.ts; every run of a flooding suite then started cold).
-      v8.setFlagsFromString('--no-expose-gc')
       minorGc = () => gc({ type: 'minor' })
       minorGc()
     })

@@ -3,7 +3,7 @@
  * none is left, runs each as a subprocess, and reports every start and end to the main thread.
  * Kept thin: the claim rules live in claim/board, the process handling in spawn-test.
  */
-import { threadId, workerData } from 'node:worker_threads'
+import { threadId } from 'node:worker_threads'
 import { releaseProxy, wrap } from 'comlink/dist/esm/comlink.mjs'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
 import { attemptOf, awaitWork, claimNext, isStopped, openBoard, setLanePid } from '../src/claim/board.js'
@@ -32,19 +32,6 @@ const notRunMessage = (slot: number, lane: number, attempt: number, at: number):
   slot, lane, attempt, startAt: at, endAt: at, exitCode: null, signal: null, notRun: true, timedOut: false,
   leaked: 0, outputBytes: 0, droppedBytes: 0, logOffset: 0, logLength: 0, tail: '',
 })
-
-// A prestarted thread says when it has booted (see src/lanes/prestart.ts: nothing ends it before).
-// Not now but in a microtask: this module is being loaded by piscina's require() right now, and
-// ending a thread inside Node 20's require(esm) aborts the whole process (V8 "IsGraphAsync" fatal);
-// microtasks run once that require has returned (and before piscina blocks in Atomics.wait for a
-// task, which a setImmediate would wait behind).
-const booted = (workerData as { booted?: Int32Array } | null)?.booted
-if (booted) {
-  queueMicrotask(() => {
-    Atomics.add(booted, 0, 1)
-    Atomics.notify(booted, 0)
-  })
-}
 
 export default async function work(task: WorkerTask): Promise<{ lane: number; ran: number; threadId: number }> {
   trace(`worker: task lane ${task.lane}`)
@@ -112,9 +99,8 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
       // After its first test the lane tells the main thread at once (not on the next tick): hearing
       // that a test is under way is what boots the spawner in a run with more tests than lanes
       // (src/lanes/execution.ts). The lane does not wait for the spawner: it forks its tests itself
-      // until the spawner answers. Waiting (up to the spawner's ~50-150 ms boot) cost a small suite
-      // more wall time than those forks cost CPU: 6 quick tests 180 -> 136 ms, 20 tests 198 -> 173 ms,
-      // 500 tests 777 -> 776 ms wall for 1168 -> 1205 ms of CPU (medians of 9, 2 cores).
+      // until the spawner answers: waiting for the spawner's boot cost a small suite more wall time
+      // than those forks cost CPU (docs/design/watchdog.md).
       if (ran > 0 && !toldFirst) {
         toldFirst = true
         notes.flush()

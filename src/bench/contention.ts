@@ -77,7 +77,6 @@ export async function raceOnce(strategy: Exclude<Strategy, 'redis'>, threads: nu
   }
 }
 
-export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
 
 /** Folds repetitions into one row: medians of time, the worst duplicates, shares of the median run. */
 export function summarize(strategy: Strategy, threads: number, slots: number, runs: RaceResult[]): BenchRow {

@@ -4,7 +4,6 @@ import { pathToFileURL } from 'node:url'
 import type { Command } from 'commander'
 import { ClaimrunError } from '../errors.js'
 import { displayPath } from '../reporters/format.js'
-import { importModule } from '../util/import-module.js'
 import { parseRunners } from '../plan/runners.js'
 import { escapeLine } from '../util/escape.js'
 import { armStopSignals } from './guards.js'
@@ -135,7 +134,7 @@ async function loadModuleConfig(file: string, label: string): Promise<unknown> {
     timer = setTimeout(() => reject(new Error(`still loading after ${LOAD_DEADLINE_MS / 1000} s (a top-level await that never settles?)`)), LOAD_DEADLINE_MS)
   })
   try {
-    const mod = await Promise.race([importModule<{ default?: unknown }>(pathToFileURL(file).href), deadline])
+    const mod = await Promise.race([import(pathToFileURL(file).href) as Promise<{ default?: unknown }>, deadline])
     return structuredClone(mod.default)
   } catch (err) {
     throw configError(label, `could not be loaded (${thrownText(err)}); fix it, or pass --no-config`)

@@ -117,16 +117,9 @@ function releaseHungUpTerminal(): void {
  * exit code), because a reader that left is not a request to stop the tests.
  */
 export function guardOutput(stream: NodeJS.WriteStream): void {
-  // `claimrun run`'s first worker threads are started before this (lanes/first-threads.ts), and each
-  // pipes its stdout and stderr into ours: one 'error' listener apiece, which Node adds without its
-  // leak warning. With 10 threads or more, one more listener would print MaxListenersExceededWarning
-  // (twice: stdout and stderr), so this one is added the same way.
-  const max = stream.getMaxListeners()
-  stream.setMaxListeners(0)
   stream.on('error', () => {
     // Swallowed on purpose: later writes to a destroyed stream are dropped by Node.
   })
-  stream.setMaxListeners(max)
 }
 
 /** Writes to stderr, ignoring a stderr that is gone (see guardOutput). */

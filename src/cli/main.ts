@@ -6,7 +6,6 @@ import { pathToFileURL } from 'node:url'
 import { Command, CommanderError } from 'commander'
 import { ClaimrunError } from '../errors.js'
 import { addBenchCommand } from './bench.js'
-import { exitSafely } from '../lanes/prestart.js'
 import { nameConfigKey } from './config-file.js'
 import { registerGenerate } from './generate-command.js'
 import { registerReport } from './report-command.js'
@@ -24,10 +23,10 @@ const EXIT_USAGE = 2
 function fail(message: string): never {
   finishCommand()
   say(`claimrun: ${message}\n`)
-  exitSafely(EXIT_USAGE)
+  process.exit(EXIT_USAGE)
 }
 
-// Read, not require()d: a third of the time (no module resolution or cache entry for one string).
+// Read, not require()d: no module resolution or cache entry for one string.
 const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
 
 const program = new Command('claimrun')
@@ -83,7 +82,7 @@ function reportError(thrown: unknown): never {
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) {
       finishCommand()
-      exitSafely(0)
+      process.exit(0)
     }
     const message = escapeLine(err.message.replace(/^error: /, ''))
     fail(`${message}${/see|help/.test(message) ? '' : ` (see ${helpCommand()})`}`)

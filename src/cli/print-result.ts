@@ -27,7 +27,7 @@ export function printResult(result: RunResult, options: PrintOptions): string[] 
   }
   // The summary shows what tests printed; on Actions a line of it could be read as a workflow
   // command (`::add-mask::`, `::error::`), so command processing is paused around it.
-  // Unguessable by what tests print. (node:crypto loads only here: ~2 ms of every start otherwise.)
+  // Unguessable by what tests print. (node:crypto loads only here, not at every start: docs/design/lazy-loading.md.)
   const { randomBytes } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')
   const token = randomBytes(12).toString('hex')
   stream.write(`::stop-commands::${token}\n${summary}::${token}::\n`)

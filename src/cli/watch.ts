@@ -6,7 +6,6 @@ import type { InternalOptions } from '../options/resolve.js'
 import { failures } from '../reporters/summary.js'
 import { exitCodeOf } from '../record/outcome.js'
 import type { RunOptions, RunResult } from '../types.js'
-import { importModule } from '../util/import-module.js'
 
 /** Changes closer together than this are one change (an editor's save is often several events). */
 const DEBOUNCE_MS = 150
@@ -74,7 +73,7 @@ export async function watchRuns(session: WatchSession): Promise<number> {
   if (signal.aborted) return exitFor(signal)
 
   // Loaded only now, when there is something to watch (see scripts/bundle.mjs).
-  const { watch: chokidar } = await importModule<typeof import('chokidar')>('chokidar')
+  const { watch: chokidar } = await import('chokidar')
   const watcher = chokidar(roots, {
     ignoreInitial: true,
     ignored: (path) => ignoredPath(path, roots, outDir, ignoredFiles),

@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import type { Piscina } from 'piscina'
+import { createPool } from './pool.js'
 import { cancelFree, createBoard, lanePid, slotsHeldBy, stop, type ClaimBoard } from '../claim/board.js'
 import type { ClaimSource, StoreFault } from '../claim/claim-source.js'
 import { encodePlan } from '../claim/plan-buffer.js'
@@ -18,7 +19,6 @@ import type { RunContext } from './context.js'
 import { runLane } from './lane.js'
 import { logFileName } from './names.js'
 import { outcomesOf } from './closing-check.js'
-import { endPool, takePool } from './prestart.js'
 import type { StartMessage } from './protocol.js'
 import type { WatchdogLink } from './watchdog-wire.js'
 import { RunStateMachine } from './run-state.js'
@@ -141,15 +141,15 @@ export class Execution implements RunContext {
     let threadsEnded: Promise<void> = Promise.resolve()
     let ran = false
     try {
-      this.pool = await takePool(this.lanes, this.opts.testOnlyWorker, this.opts.env)
+      this.pool = createPool(this.lanes, this.opts.testOnlyWorker, this.opts.env)
       try {
         await this.runLanes(names)
         ran = true
       } finally {
         // Every lane has returned (or none started), so the threads hold nothing: they are ended while
-        // the run's files are written (10-20 ms each here), not before; or left to the exit, when the
-        // process ends next.
-        threadsEnded = endPool(this.pool, { exitsAfter: this.opts.exitsAfter })
+        // the run's files are written, not before; or left to the exit, when the process ends next
+        // (idle threads, which piscina unrefs, keep no process alive).
+        if (!this.opts.exitsAfter) threadsEnded = this.pool.destroy()
       }
     } finally {
       // The watchdog is closed by the run around this, after the teardown (see run.ts).
@@ -185,8 +185,8 @@ export class Execution implements RunContext {
     this.watchdog.start(() => this.runningGroups())
     // A stop signal that came while the CLI started up (the main thread may not have let Node
     // read it yet: everything from its arming to here can run without a turn of the event loop)
-    // stops the run now, before any lane can claim a test: every test is then `notrun`. Its
-    // threads boot while the CLI loads (lanes/first-threads.ts), so they would claim at once.
+    // stops the run now, before any lane can claim a test: every test is then `notrun`. On a loaded
+    // machine its threads may have booted by now, so they would claim at once.
     await polledOnce()
     let lanesDone = false
     const lanes = Promise.all(names.map((_, i) => runLane(this, i + 1, this.deaths))).finally(() => {

@@ -3,32 +3,26 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import type { Piscina as PiscinaPool } from 'piscina'
 import { ClaimrunError } from '../errors.js'
-import { loadBundle } from '../util/code-cache.js'
-import type { PrestartData } from './first-threads.js'
 import { POOL_RESOURCE_LIMITS } from './pool-options.js'
 
 /**
- * piscina, loaded by the first pool (not with this module: bin.ts arms its signals before that) with
- * require(): it is CommonJS, and importing it as an ES module costs ~7 ms more (Node's wrapper and
- * export analysis). The build's one-file bundle of the installed piscina (dist/vendor/piscina, see
- * scripts/bundle.mjs) loads in half the time of its 13 files; without it (a tsc-only build), the
- * installed package.
+ * piscina, loaded by the first pool with require() (it is CommonJS): the build's one-file bundle of
+ * the installed piscina (dist/vendor/piscina, see scripts/bundle.mjs and docs/design/bundling.md), or
+ * without it (a tsc-only build) the installed package.
  */
 let piscina: typeof import('piscina') | undefined
 const PISCINA_BUNDLE = fileURLToPath(new URL('../../vendor/piscina/main.js', import.meta.url))
 function loadPiscina(): typeof import('piscina') {
-  // The bundle through V8's code cache, as the CLI's own (~1 ms less on Node 20).
-  piscina ??= (existsSync(PISCINA_BUNDLE) ? loadBundle(PISCINA_BUNDLE) : createRequire(import.meta.url)('piscina')) as typeof import('piscina')
+  const load = createRequire(import.meta.url)
+  piscina ??= (existsSync(PISCINA_BUNDLE) ? load(PISCINA_BUNDLE) : load('piscina')) as typeof import('piscina')
   return piscina
 }
 
 /**
- * The worker threads' module: the CommonJS entry the build makes (scripts/bundle.mjs), which loads
- * the worker bundle with V8's code cache (workers/entry.ts) and which a thread loads without
- * starting an ES module loader of its own (~4 ms of CPU per thread here); else the ES module (a
- * build without esbuild).
+ * The worker threads' module: the CommonJS bundle the build makes (scripts/bundle.mjs), which a
+ * thread loads without starting an ES module loader of its own; else the ES module (a build without esbuild).
  */
-const WORKER_CJS = fileURLToPath(new URL('../../workers/entry.cjs', import.meta.url))
+const WORKER_CJS = fileURLToPath(new URL('../../workers/worker.cjs', import.meta.url))
 const WORKER_FILE = existsSync(WORKER_CJS) ? WORKER_CJS : fileURLToPath(new URL('../../workers/worker.js', import.meta.url))
 
 /**
@@ -41,14 +35,10 @@ export interface TestOnlyWorker {
   data?: unknown
 }
 
-/**
- * The pool the worker lanes run in: one thread per lane, each running one long task. `lanes` threads
- * start now; a prestarted pool (see prestart.ts) may grow on demand up to `max`, and its threads count
- * `booted` up once they have loaded the worker module.
- */
-export function createPool(lanes: number, testOnly?: TestOnlyWorker, env: Record<string, string> = {}, early?: { max: number; workerData: PrestartData }): PiscinaPool {
+/** The pool the worker lanes run in: one thread per lane, each running one long task; every thread starts now. */
+export function createPool(lanes: number, testOnly?: TestOnlyWorker, env: Record<string, string> = {}): PiscinaPool {
   try {
-    return newPool(lanes, testOnly, env, early)
+    return newPool(lanes, testOnly, env)
   } catch (err) {
     // piscina starts its threads in its constructor: a thread the system refuses (a pids-limited
     // container, ulimit -u) throws there, with Node's EAGAIN.
@@ -57,14 +47,14 @@ export function createPool(lanes: number, testOnly?: TestOnlyWorker, env: Record
   }
 }
 
-function newPool(lanes: number, testOnly: TestOnlyWorker | undefined, env: Record<string, string>, early?: { max: number; workerData: PrestartData }): PiscinaPool {
+function newPool(lanes: number, testOnly: TestOnlyWorker | undefined, env: Record<string, string>): PiscinaPool {
   return new (loadPiscina().Piscina)({
     filename: testOnly?.file ?? WORKER_FILE,
-    ...(testOnly ? { workerData: testOnly.data } : early ? { workerData: early.workerData } : {}),
+    ...(testOnly ? { workerData: testOnly.data } : {}),
     // --env: the worker's process.env, which every test it spawns inherits.
     ...(Object.keys(env).length ? { env: { ...process.env, ...env } } : {}),
     minThreads: lanes,
-    maxThreads: early?.max ?? lanes,
+    maxThreads: lanes,
     concurrentTasksPerWorker: 1,
     // Lanes never idle (each runs one long task); the largest delay a timer accepts.
     idleTimeout: 2 ** 31 - 1,

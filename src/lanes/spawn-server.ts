@@ -143,7 +143,7 @@ function serveLane(handle: unknown, token: string, groups: Map<number, string>):
     // Stamped now: the frame may wait up to HOLD_MS, and the lane may be busy when it comes. Held
     // only while the test's pipes are open (their CLOSED usually follows at once, in the same write);
     // once they have closed, it is the test's last frame, and holding it would only delay the lane's
-    // next test (~2.7 ms each, most of that hold, in a suite of sleeps).
+    // next test.
     let open = 2
     let exited = false
     child.on('exit', (code, signal) => {

@@ -129,7 +129,7 @@ export class FrameReader {
 /**
  * Writes to a connected socket with write(2) on its file descriptor while nothing is queued in the
  * stream, and through the stream (in order, behind what it holds) otherwise. A stream write costs
- * ~30-40 µs of JavaScript (a write request, callbacks, state), and the spawner writes twice per
+ * tens of microseconds of JavaScript (a write request, callbacks, state; docs/design/per-test-cost.md), and the spawner writes twice per
  * test and a lane once: a large part of their own CPU per test. Frames are small, so the kernel's
  * socket buffer takes them whole unless the peer stops reading; then (EAGAIN, or a partial write)
  * the rest goes to the stream, which queues it until the socket drains, and what follows goes

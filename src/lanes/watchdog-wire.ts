@@ -18,16 +18,58 @@ export type WatchdogMessage =
   /** The runner is finishing normally: when the pipe closes, nothing is to be done. */
   | { t: 'bye' }
 
+/**
+ * The cells of `WatchdogLink.cell`, shared by the main thread and every worker thread (Int32 each).
+ * Only the functions of this module read or write them.
+ */
+/** The watchdog pipe's fd once the watchdog runs, 0 before and after (fd 0 is stdin, never the pipe). */
+const PIPE_FD = 0
+/** Whether the waiting shell has been told to boot the watchdog (BOOT_*): the spawner may answer only once it has. */
+const BOOT = 1
+const BOOT_WAITING = 0
+const BOOT_TOLD = 1
+const BOOT_SKIPPED = 2
+/** 1 once the runner has started the watchdog (or could not): no test is forked before (awaitWatchdog). */
+const STARTED = 2
+/** The waiting shell's wake-up pipe's fd, 0 when there is none (see watchdog.ts). */
+const WAKE_FD = 3
+/** Messages written to the pipe before the watchdog was told to boot. */
+const QUEUED = 4
+const CELL_COUNT = 5
+
+/** A new link's cells, every one 0: no pipe yet, not told to boot, not started, no wake-up pipe, nothing queued. */
+export function newWatchdogCells(): SharedArrayBuffer {
+  return new SharedArrayBuffer(CELL_COUNT * Int32Array.BYTES_PER_ELEMENT)
+}
+
+const cellsOf = (link: WatchdogLink): Int32Array => new Int32Array(link.cell)
+
+/** Publishes the watchdog pipe's fd to the workers (0: no pipe any more). */
+export function setPipeFd(link: WatchdogLink, fd: number): void {
+  Atomics.store(cellsOf(link), PIPE_FD, fd)
+}
+
+/** Publishes the waiting shell's wake-up pipe's fd (0: none any more). */
+export function setWakeFd(link: WatchdogLink, fd: number): void {
+  Atomics.store(cellsOf(link), WAKE_FD, fd)
+}
+
+/** Records that the watchdog boots at once (no waiting shell): its spawner may answer from now on. */
+export function markBootTold(link: WatchdogLink): void {
+  Atomics.store(cellsOf(link), BOOT, BOOT_TOLD)
+}
+
+/**
+ * Claims the right to tell the waiting shell to leave without booting: true for exactly one caller,
+ * and only if no thread has told it to boot (the same compareExchange as bootWatchdog's, so the two never both win).
+ */
+export function claimSkip(link: WatchdogLink): boolean {
+  return Atomics.compareExchange(cellsOf(link), BOOT, BOOT_WAITING, BOOT_SKIPPED) === BOOT_WAITING
+}
+
 /** What worker threads get of the watchdog: where its pipe's fd will appear, and the run's token. */
 export interface WatchdogLink {
-  /**
-   * Int32 cell 0: the pipe's fd once the watchdog runs, 0 before (fd 0 is stdin, never the pipe).
-   * Cell 1: 1 once the watchdog process has been told to boot (its spawner may answer from then on),
-   * 2 once it has been told to leave without booting (the run ended first).
-   * Cell 2: 1 once the runner has started it (or could not): no test is forked before (awaitWatchdog).
-   * Cell 3: the waiting shell's wake-up pipe's fd, 0 when there is none (see watchdog.ts).
-   * Cell 4: messages written to the pipe before the watchdog was told to boot.
-   */
+  /** The cells above (newWatchdogCells). */
   cell: SharedArrayBuffer
   /** Put in every test's environment as CLAIMRUN_WATCHDOG, for the watchdog to find them by. */
   token: string
@@ -38,7 +80,7 @@ export interface WatchdogLink {
 /** The watchdog pipe's fd, if the watchdog runs yet. */
 export function watchdogFd(link: WatchdogLink | undefined): number | undefined {
   if (!link) return undefined
-  return Atomics.load(new Int32Array(link.cell), 0) || undefined
+  return Atomics.load(cellsOf(link), PIPE_FD) || undefined
 }
 
 /** How long a lane waits for the runner to start its watchdog before forking a test anyway (it never takes this long). */
@@ -51,30 +93,30 @@ const WATCHDOG_WAIT_MS = 10_000
  */
 export function awaitWatchdog(link: WatchdogLink | undefined): void {
   if (!link) return
-  const cells = new Int32Array(link.cell)
+  const cells = cellsOf(link)
   const deadline = Date.now() + WATCHDOG_WAIT_MS
-  while (Atomics.load(cells, 2) === 0 && Date.now() < deadline) Atomics.wait(cells, 2, 0, deadline - Date.now())
+  while (Atomics.load(cells, STARTED) === 0 && Date.now() < deadline) Atomics.wait(cells, STARTED, 0, deadline - Date.now())
 }
 
 /** Says the watchdog has been started (or could not be): lanes waiting in awaitWatchdog go on. */
 export function watchdogStarted(link: WatchdogLink): void {
-  const cells = new Int32Array(link.cell)
-  Atomics.store(cells, 2, 1)
-  Atomics.notify(cells, 2)
+  const cells = cellsOf(link)
+  Atomics.store(cells, STARTED, 1)
+  Atomics.notify(cells, STARTED)
 }
 
 /** Whether the watchdog has been told to boot (see watchdog.ts): before that, its spawner cannot answer. */
 export function spawnerBooting(link: WatchdogLink | undefined): boolean {
-  return link !== undefined && Atomics.load(new Int32Array(link.cell), 1) === 1
+  return link !== undefined && Atomics.load(cellsOf(link), BOOT) === BOOT_TOLD
 }
 
 /**
  * Messages the pipe takes before Node boots in the watchdog to read them. Until then the process at
  * the other end is a shell that reads only its wake-up pipe, so nothing drains this one: a socket
- * pair held ~278 of them here (each small write takes a buffer of its own), and macOS's default
- * holds 8 KiB. A run with no more tests than lanes does not boot the watchdog for its spawner, but
- * its retries, or many lanes, can send this many; so can lanes forking their own tests while the
- * spawner boots. Past this budget the watchdog boots, whatever the run's size.
+ * pair holds only a few hundred of them (each small write takes a buffer of its own; see
+ * docs/design/watchdog.md), and macOS's default holds 8 KiB. A run with no more tests than lanes
+ * does not boot the watchdog for its spawner, but its retries, or many lanes, can send this many;
+ * so can lanes forking their own tests while the spawner boots. Past this budget the watchdog boots, whatever the run's size.
  */
 const BOOT_AFTER_MESSAGES = 48
 
@@ -83,9 +125,9 @@ const BOOT_AFTER_MESSAGES = 48
  * spawner may answer from then on. False if it was told already, or told to leave.
  */
 export function bootWatchdog(link: WatchdogLink): boolean {
-  const cells = new Int32Array(link.cell)
-  if (Atomics.compareExchange(cells, 1, 0, 1) !== 0) return false
-  const wake = Atomics.load(cells, 3)
+  const cells = cellsOf(link)
+  if (Atomics.compareExchange(cells, BOOT, BOOT_WAITING, BOOT_TOLD) !== BOOT_WAITING) return false
+  const wake = Atomics.load(cells, WAKE_FD)
   if (wake !== 0) {
     try {
       writeSync(wake, 'boot\n')
@@ -103,8 +145,8 @@ export function bootWatchdog(link: WatchdogLink): boolean {
 export function tellRunWatchdog(link: WatchdogLink | undefined, message: WatchdogMessage): void {
   const fd = watchdogFd(link)
   if (fd === undefined || !link) return
-  const cells = new Int32Array(link.cell)
-  if (Atomics.load(cells, 1) === 0 && Atomics.add(cells, 4, 1) + 1 >= BOOT_AFTER_MESSAGES) bootWatchdog(link)
+  const cells = cellsOf(link)
+  if (Atomics.load(cells, BOOT) === BOOT_WAITING && Atomics.add(cells, QUEUED, 1) + 1 >= BOOT_AFTER_MESSAGES) bootWatchdog(link)
   tellWatchdog(fd, message)
 }
 

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import type { Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
-import { bootWatchdog, tellRunWatchdog, tellWatchdog, watchdogStarted, type WatchdogLink, type WatchdogMessage } from './watchdog-wire.js'
+import { bootWatchdog, claimSkip, markBootTold, newWatchdogCells, setPipeFd, setWakeFd, tellRunWatchdog, tellWatchdog, watchdogStarted, type WatchdogLink, type WatchdogMessage } from './watchdog-wire.js'
 
 /**
- * The watchdog's script: the CommonJS bundle the build makes (scripts/bundle.mjs), which boots ~10 ms
- * of CPU sooner than the ES module (no ES module loader, one file), so the spawner answers sooner
- * and takes less of a busy machine's start; else, in a tsc-only build, the module itself.
+ * The watchdog's script: the CommonJS bundle the build makes (scripts/bundle.mjs), which boots on
+ * less CPU than the ES module (no ES module loader, one file), so the spawner answers sooner and
+ * takes less of a busy machine's start; else, in a tsc-only build, the module itself.
  */
 const BUNDLED = fileURLToPath(new URL('./watchdog-process.cjs', import.meta.url))
 const SCRIPT = existsSync(BUNDLED) ? BUNDLED : fileURLToPath(new URL('./watchdog-process.js', import.meta.url))
@@ -20,14 +20,14 @@ const SCRIPT = existsSync(BUNDLED) ? BUNDLED : fileURLToPath(new URL('./watchdog
  * if the runner were SIGKILLed or OOM-killed. The watchdog holds the read end of a pipe whose
  * only write end is in this process: the kernel closes it however the runner dies.
  *
- * The run calls `start` right before it hands the lanes their tasks: the fork (1-10 ms of the
- * main thread here) overlaps the threads' boot in most runs, and no lane forks a test before `start`
+ * The run calls `start` right before it hands the lanes their tasks: the fork of the main thread
+ * overlaps the threads' boot in most runs, and no lane forks a test before `start`
  * has returned (they wait in awaitWatchdog), so no test can start before the pipe exists. Should a
  * test run before it all the same, `start` tells the watchdog about every test already running, and
  * the token in each test's environment covers the instant in between.
  *
- * Booting Node costs the watchdog ~35-50 ms of CPU, which on a small machine is taken from the
- * runner's own start (its threads boot at the same moment) and which a short run never needs. So the
+ * Booting Node costs the watchdog tens of milliseconds of CPU (docs/design/watchdog.md), which on a
+ * small machine is taken from the runner's own start (its threads boot at the same moment) and which a short run never needs. So the
  * process starts as a shell (`WAIT_THEN_BOOT`) that holds the pipe and sleeps on a second one, and
  * `exec`s the watchdog only when a line comes on that second pipe or it closes: when this process
  * asks (`boot`: a fence to enforce, a run long enough for the spawner to pay off, or the messages
@@ -50,7 +50,7 @@ export class Watchdog {
   private started = false
   /** Shared with the worker threads: the pipe's fd once it exists, whether the spawner boots, and the token. */
   readonly link: WatchdogLink = {
-    cell: new SharedArrayBuffer(20),
+    cell: newWatchdogCells(),
     token: `${process.pid}-${Math.random().toString(36).slice(2, 12)}`,
   }
 
@@ -92,11 +92,10 @@ export class Watchdog {
   private spawn(running: () => Array<{ pgid: number; id: string }>): void {
     // A small heap and no V8 helper threads: the process forks every test, and a fork copies the
     // page tables of what the heap has touched (and write-protects it, so that each later write
-    // faults). Its helper threads' CPU per test fell from ~200 to ~16 µs
-    // (bench/support/profile-per-test.py).
-    // And no TurboFan: with --single-threaded it compiles on the main thread, between forks, ~140 µs
-    // per test over a 500-test run, more than the optimized code saves in a process whose JS per
-    // test is mostly Node's own spawn setup (--no-opt is an alias V8 keeps on Node 20 to 24).
+    // faults); V8's helper threads cost more CPU per test than they save (docs/design/watchdog.md).
+    // And no TurboFan: with --single-threaded it compiles on the main thread, between forks, which
+    // costs more than the optimized code saves in a process whose JS per test is mostly Node's own
+    // spawn setup (--no-opt is an alias V8 keeps on Node 20 to 24).
     // A profile of the run (bench/support/profile-per-test.py runs the runner under perf with these)
     // names the watchdog's functions too.
     const profiling = process.execArgv.filter((a) => a === '--perf-basic-prof' || a === '--interpreted-frames-native-stack')
@@ -114,11 +113,11 @@ export class Watchdog {
         // No shell here: the watchdog boots at once, as it always could.
         child.on('error', () => {})
         child = spawn(process.execPath, args, { ...options, stdio: ['pipe', 'ignore', 'ignore'] })
-        Atomics.store(new Int32Array(this.link.cell), 1, 1)
+        markBootTold(this.link)
       } else {
         this.wake = hold(child.stdio[3] as Writable | null)
         const wake = fdOf(this.wake)
-        if (wake !== undefined) Atomics.store(new Int32Array(this.link.cell), 3, wake)
+        if (wake !== undefined) setWakeFd(this.link, wake)
       }
       child.on('error', () => {})
       if (child.pid !== undefined) this.onSpawn?.(child.pid)
@@ -136,7 +135,7 @@ export class Watchdog {
       return // too many processes, say: the run goes on unguarded rather than not at all
     }
     if (this.fd === undefined) return
-    Atomics.store(new Int32Array(this.link.cell), 0, this.fd)
+    setPipeFd(this.link, this.fd)
     for (const { pgid, id } of running()) this.tell({ t: 'start', pgid, id })
     if (this.fence) this.tell(this.fence)
   }
@@ -169,20 +168,19 @@ export class Watchdog {
     watchdogStarted(this.link) // (never started: no lane waits for it any longer)
     // Not counted towards booting it: a watchdog that never booted is told to leave below instead.
     tellWatchdog(this.fd, { t: 'bye' })
-    Atomics.store(new Int32Array(this.link.cell), 0, 0)
+    setPipeFd(this.link, 0)
     this.fd = undefined
     this.pipe?.destroy()
     // Never booted: the shell leaves without starting Node. (Every lane has ended: none boots it now.)
-    const cells = new Int32Array(this.link.cell)
     const wake = fdOf(this.wake)
-    if (wake !== undefined && Atomics.compareExchange(cells, 1, 0, 2) === 0) {
+    if (wake !== undefined && claimSkip(this.link)) {
       try {
         writeSync(wake, 'skip\n')
       } catch {
         // gone already
       }
     }
-    Atomics.store(cells, 3, 0)
+    setWakeFd(this.link, 0)
     this.wake?.destroy()
     this.wake = null
     this.removeSocket()
@@ -199,7 +197,7 @@ export class Watchdog {
 /**
  * The socket's folder holds nothing unless the spawner ran (then its socket, which the watchdog
  * removes as it exits): rmdir alone, not rmSync's recursive walk, which loads Node's rimraf first
- * (~1 ms of the run's end here). Anything in it after all: removed with it.
+ * at the run's end. Anything in it after all: removed with it.
  */
 function removeFolder(dir: string): void {
   try {

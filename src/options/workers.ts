@@ -3,9 +3,8 @@ import { MAX_LANES } from '../claim/board.js'
 import { badOption } from '../errors.js'
 
 /**
- * Each worker lane is a thread with its own V8 heap plus the test process it runs (measured on
- * Node 20, 40 tests of `sleep 1`: peak RSS 66 MiB with 1 lane, 401 MiB with 40, about 9 MiB a
- * lane); past a few lanes per CPU the tests only queue for the CPU. Beyond this many lanes per CPU
+ * Each worker lane is a thread with its own V8 heap plus the test process it runs (the memory
+ * a lane costs: docs/design/memory.md); past a few lanes per CPU the tests only queue for the CPU. Beyond this many lanes per CPU
  * (and beyond WARN_FLOOR lanes) a run says so, with the reason.
  */
 export const LANES_PER_CPU_WARN = 4

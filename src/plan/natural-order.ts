@@ -1,7 +1,7 @@
 /**
  * The order of test ids in a folder: natural (test_2 before test_10), as Intl.Collator('en',
- * { numeric: true }) sorts, ties broken by code unit. Creating that collator costs 6-40 ms of ICU
- * set-up on this machine, in front of every run of a folder, so names of printable ASCII (nearly
+ * { numeric: true }) sorts, ties broken by code unit. Creating that collator costs ICU set-up
+ * in front of every run of a folder (docs/design/lazy-loading.md), so names of printable ASCII (nearly
  * all test files) are compared here by the collator's own rules for them; any other name is
  * handed to the collator itself. test/unit/natural-order.test.ts holds the two to the same answer.
  */
@@ -74,6 +74,3 @@ export function naturalCompare(a: string, b: string): number {
   const order = handled(a) && handled(b) ? compareAscii(a, b) : collate(a, b)
   return order || (a < b ? -1 : a > b ? 1 : 0)
 }
-
-/** The collator's own answer, for the test that holds naturalCompare to it. */
-export const collatorCompare = collate

@@ -73,7 +73,7 @@ let attempts = 0
  * only one contender can do, and checked to be the very file judged stale.
  */
 export function tryLock(path: string): LockResult {
-  // Tells this attempt's file from any other's (not a secret; node:crypto costs ~2 ms to load at start-up).
+  // Tells this attempt's file from any other's (not a secret, and node:crypto is slow to load at start-up).
   const token = `${process.pid.toString(36)}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}-${(++attempts).toString(36)}`
   const mine: LockHolder = { pid: process.pid, start: startTime(process.pid), token }
   const tmp = `${path}.${mine.token}.claimrun-tmp`

@@ -52,7 +52,7 @@ export function loadHistory(path: string): { history: History; warning?: string 
 /**
  * A history entry takes about 150-250 bytes (id, five durations, status, date), so 64 MiB holds some
  * 300,000 tests; JSON.parse needs about twice the file in memory. A bigger file is not a history
- * claimrun wrote: refused with a line, never read (reading 600 MB took 1.1 GB) and never overwritten.
+ * claimrun wrote: refused with a line, never read (docs/design/memory.md) and never overwritten.
  */
 export const MAX_HISTORY_BYTES = 64 * 1024 * 1024
 

@@ -58,8 +58,8 @@ function writeThrough(path: string, text: string | Iterable<string>): void {
 }
 
 function writePieces(fd: number, pieces: Iterable<string>): void {
-  // One buffer for the whole file: a new one per write would leave ~8 MB of them (off V8's heap,
-  // freed only when V8 next collects) behind a 10,000-test run's files.
+  // One buffer for the whole file: a new one per write would leave megabytes of them (off V8's heap,
+  // freed only when V8 next collects) behind a large run's files (docs/design/memory.md).
   const buf = Buffer.allocUnsafe(3 * WRITE_CHARS)
   const flush = (text: string): void => {
     const bytes = Buffer.byteLength(text) <= buf.length ? buf.subarray(0, buf.write(text)) : Buffer.from(text)

@@ -47,8 +47,8 @@ export function failOutputs(result: RunResult, errors: string[]): void {
 export function writeRunFiles(result: RunResult, files: RunFiles): void {
   const { out } = result
   const errors: string[] = []
-  // Each file is written as it is made, in pieces (see util/json-chunks.ts): whole, the files of a
-  // 10,000-test run were ~9 MB of strings (and as much again in buffers) at the run's very end.
+  // Each file is written as it is made, in pieces (see util/json-chunks.ts): whole, a large run's
+  // files set the runner's peak memory at its very end (docs/design/memory.md).
   const attempt = (what: string, path: string, render: () => Iterable<string>): void => {
     try {
       makeDirs(dirname(path))

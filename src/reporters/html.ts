@@ -16,8 +16,6 @@ export const EMBED_LOG_BYTES = 1024 * 1024
  * JSON that is safe inside <script type="application/json">: `<`, `>` and `&` are escaped so no
  * string a test printed can close the element or open a comment; U+2028/9 for old parsers.
  */
-export const scriptJson = (value: unknown): string => scriptSafe(JSON.stringify(value))
-
 const scriptSafe = (json: string): string =>
   json
     .replace(/</g, '\\u003c')

@@ -2,7 +2,6 @@ import { escapeLine } from '../util/escape.js'
 import { describeEnd, isFailure } from '../record/outcome.js'
 import type { RunEvent, TestResult } from '../types.js'
 import { formatMs, makeStyle, STATUS_COLOR } from './format.js'
-import { importModule } from '../util/import-module.js'
 
 const REDRAW_MS = 100
 const BAR = 24
@@ -14,7 +13,7 @@ const BAR = 24
  */
 export async function liveReporter(stream: NodeJS.WriteStream, color: boolean): Promise<{ onEvent: (event: RunEvent) => void; stop: () => void }> {
   // Loaded here, not at the top: only a terminal run wants it (see scripts/bundle.mjs).
-  const { createLogUpdate } = await importModule<typeof import('log-update')>('log-update')
+  const { createLogUpdate } = await import('log-update')
   const log = createLogUpdate(stream)
   const style = makeStyle(color)
   const current = new Map<string, { test: string; since: number }>()

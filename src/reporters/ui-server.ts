@@ -6,7 +6,6 @@ import { renderPage, renderReport, tailOfFile } from './html.js'
 import { logFileName } from '../lanes/names.js'
 import { tally } from '../record/outcome.js'
 import type { RunEvent, RunResult, TestResult } from '../types.js'
-import { importModule } from '../util/import-module.js'
 
 export interface UiServer {
   url: string
@@ -34,7 +33,7 @@ export async function startUiServer(out: string): Promise<UiServer> {
   let host = ''
 
   // Loaded only for --ui: the CLI's bundle would otherwise load node:http at every start (scripts/bundle.mjs).
-  const { createServer } = await importModule<typeof import('node:http')>('node:http')
+  const { createServer } = await import('node:http')
   // Bad input from a client (a malformed URL or escape, a request cut off) is its own problem: it
   // gets a 400, and the run, whose results are at stake, never sees the throw.
   const server = createServer((req, res) => {

@@ -5,7 +5,7 @@ export const IOREDIS_MISSING = '--store needs the ioredis package (an optional p
 
 /**
  * Imports a module that needs ioredis (the shared-run store, `claimrun report`). ioredis is an
- * optional peer dependency, so a project that never shares a run does not install it (~1.3 MB);
+ * optional peer dependency, so a project that never shares a run does not install it;
  * asking for a shared run without it is a usage error naming the install command, never a stack.
  */
 export async function withRedis<T>(load: () => Promise<T>): Promise<T> {

@@ -3,7 +3,6 @@ import { DEFAULTS } from '../options/defaults.js'
 import { ClaimrunError } from '../errors.js'
 import { storeDb } from '../options/store-url.js'
 import { withRedis } from './load-redis.js'
-import { importModule } from '../util/import-module.js'
 
 /**
  * The claim store for runs that span machines: the same promise as the in-process board (every test
@@ -177,7 +176,7 @@ export class RedisStore {
     let connected = false
     let lastError: Error | undefined
     // Imported here, not at the top: the CLI's bundle would otherwise load it at every start (see scripts/bundle.mjs).
-    const { Redis: Client } = await withRedis(() => importModule<typeof import('ioredis')>('ioredis'))
+    const { Redis: Client } = await withRedis(() => import('ioredis'))
     const redis = new Client(url, {
       lazyConnect: true,
       connectTimeout: 3000,

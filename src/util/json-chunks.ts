@@ -1,9 +1,9 @@
 /**
  * `JSON.stringify(value, null, space)`, byte for byte, as a stream of pieces: the outer `levels`
  * levels of plain objects and arrays are written member by member, and each member below them is
- * stringified on its own (a long string is cut into pieces too). A run's results are ~400 bytes of
- * JSON a test: written whole, 10,000 tests made one 4 MB string (and a 4 MB buffer to write it),
- * which set the runner's peak memory at its very end; in pieces, none is larger than one test.
+ * stringified on its own (a long string is cut into pieces too). Written whole, a large run's results
+ * made one string of megabytes (and a buffer as large to write it), which set the runner's peak
+ * memory at its very end (docs/design/memory.md); in pieces, none is larger than one test.
  */
 export function* jsonChunks(value: unknown, space = 0, levels = 2): Generator<string> {
   yield* piece(value, space > 0 ? ' '.repeat(space) : '', '', levels)

@@ -19,7 +19,8 @@ const SIGNALS = osConstants.signals as unknown as Record<string, number | undefi
 /** Sends `signal` to the whole group. Returns false if the group has no process left. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
   // The usual answer after a test exits is ESRCH (its group is gone). process.kill throws it, and
-  // building that exception cost ~60 µs of a worker's time per test; the binding just returns it.
+  // building that exception is a visible share of a worker's time per test (docs/design/per-test-cost.md);
+  // the binding just returns it.
   if (typeof rawKill === 'function') {
     const number = signal === 0 ? 0 : SIGNALS[signal]
     if (number !== undefined) return rawKill.call(process, -pgid, number) === 0

@@ -26,7 +26,7 @@ async function refused(dir: string, ran: string, args: string[], message: RegExp
   expect(existsSync(ran)).toBe(false)
 }
 
-describe('item 8: durations take units and are checked for range, saying the limit', () => {
+describe('durations take units and are checked for range, saying the limit', () => {
   it('refuses a timeout past what a timer holds, and one below 1 ms, instead of misbehaving', async () => {
     const { dir, ran } = suite()
     // 3,000,000 s overflowed setTimeout: every test "timed out" after 1 ms.
@@ -72,7 +72,7 @@ describe('item 8: durations take units and are checked for range, saying the lim
   })
 })
 
-describe('item 10: every bad input is one clear line (or a ClaimrunError with a code), never an internal error', () => {
+describe('every bad input is one clear line (or a ClaimrunError with a code), never an internal error', () => {
   it('claimrun show on a results.json of the wrong shape names the field', async () => {
     const dir = tempDir()
     const out = join(dir, 'out')

@@ -33,7 +33,7 @@ function startCli(args: string[], cwd: string) {
 /** A test that waits until `go` exists, so a run can be held open while another one starts. */
 const waitsFor = (go: string, started: string): string => `echo "$CLAIMRUN_TEST" >> '${started}'\nwhile [ ! -e '${go}' ] && [ -d '${dirname(go)}' ]; do sleep 0.05; done\n`
 
-describe('item 6: a test that deletes the out folder (or the history) does not lose the results', () => {
+describe('a test that deletes the out folder (or the history) does not lose the results', () => {
   it('results.json, summary.txt, report.html and the history are still written', async () => {
     const dir = tempDir()
     const out = join(dir, 'build/out')
@@ -54,7 +54,7 @@ describe('item 6: a test that deletes the out folder (or the history) does not l
   })
 })
 
-describe('item 7: runs that share --out or --history', () => {
+describe('runs that share --out or --history', () => {
   it('two runs sharing one history both land in it (merged under a lock, nothing lost)', async () => {
     const dir = tempDir()
     const history = join(dir, 'history.json')
@@ -143,7 +143,7 @@ describe('item 7: runs that share --out or --history', () => {
   })
 })
 
-describe('item 9: output targets are checked before anything runs; a later failed write changes the exit code', () => {
+describe('output targets are checked before anything runs; a later failed write changes the exit code', () => {
   const bad: Array<[string, (dir: string) => string[], RegExp]> = [
     ['--out under /proc (mkdir used to spin forever)', () => ['--out', '/proc/claimrun-x/out'], /^claimrun: cannot write to --out "\/proc\/claimrun-x\/out" \(ENOENT\)/],
     ['--junit under /proc', () => ['--junit', '/proc/claimrun-x/j.xml'], /^claimrun: cannot write --junit "\/proc\/claimrun-x\/j\.xml" \(ENOENT\); choose a path in a writable folder/],

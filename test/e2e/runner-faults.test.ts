@@ -32,7 +32,7 @@ function hangingSuite(dir: string): { pids: string } {
 
 const STACK = /\n\s+at |internal error|Error:|EPIPE|EIO/
 
-describe('item 3: SIGHUP (terminal closed, ssh dropped) is handled like SIGTERM', () => {
+describe('SIGHUP (terminal closed, ssh dropped) is handled like SIGTERM', () => {
   it('exit 129, running tests interrupted, the rest notrun, results.json written, no test process left', async () => {
     const dir = tempDir()
     const { pids } = hangingSuite(dir)
@@ -72,7 +72,7 @@ describe('item 3: SIGHUP (terminal closed, ssh dropped) is handled like SIGTERM'
   })
 })
 
-describe('items 3 and 4 on a real terminal: the live view, then the terminal closes', () => {
+describe('stop signals and a closed output on a real terminal: the live view, then the terminal closes', () => {
   it('a pty whose other end closes (SIGHUP, then EIO on every write): exit 129, results.json, nothing left running', async () => {
     const dir = tempDir()
     const { pids } = hangingSuite(dir)
@@ -114,7 +114,7 @@ describe('items 3 and 4 on a real terminal: the live view, then the terminal clo
   })
 })
 
-describe('item 4: a closed stdout (claimrun run t | head -1) never takes the run down', () => {
+describe('a closed stdout (claimrun run t | head -1) never takes the run down', () => {
   it('the run goes on to its normal end: every test runs, results.json written, no stack trace, exit code as usual', async () => {
     const dir = tempDir()
     const go = join(dir, 'go')
@@ -151,7 +151,7 @@ function catches(pid: number, signal: number): boolean {
   }
 }
 
-describe('item 12: a stop signal in the first milliseconds still ends with results', () => {
+describe('a stop signal in the first milliseconds still ends with results', () => {
   it('SIGTERM the moment claimrun can catch it: exit 143, a line, results.json with every test and none left running', async () => {
     const dir = tempDir()
     const pids = join(dir, 'pids')

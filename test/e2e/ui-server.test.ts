@@ -26,7 +26,7 @@ function get(url: string, host?: string): Promise<{ status: number; type: string
   })
 }
 
-describe('item 11: the --ui server answers only to the address it printed', () => {
+describe('the --ui server answers only to the address it printed', () => {
   it('a foreign Host (DNS rebinding) and a missing or wrong token are refused; the printed URL works', async () => {
     const dir = tempDir()
     write(dir, 't/test_1.sh', 'echo "secret output"\n')

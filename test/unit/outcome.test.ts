@@ -1,8 +1,5 @@
 import { describe, expect, it } from 'vitest'
 import { describeEnd, exitCodeOf, isPassing, statusOfEnd, tally, VERDICT } from '../../dist/src/record/outcome.js'
-import { RunStateMachine } from '../../dist/src/lanes/run-state.js'
-import { runOptionsFromFlags } from '../../dist/src/cli/run-options.js'
-import { fromStored, toStored } from '../../dist/src/store/stored-outcome.js'
 import type { Status, TestResult } from 'claimrun'
 
 const result = (id: string, status: Status, worker: string | null, durationMs: number | null = 10): TestResult => ({
@@ -34,39 +31,5 @@ describe('the outcome model', () => {
     expect(describeEnd({ status: 'failed', exitCode: 2, signal: null, attempts: 1 })).toBe('failed (exit 2)')
     expect(describeEnd({ status: 'failed', exitCode: null, signal: 'SIGKILL', attempts: 1 })).toBe('killed by SIGKILL')
     expect(describeEnd({ status: 'flaky', exitCode: 0, signal: null, attempts: 2 })).toBe('passed on attempt 2 (flaky)')
-  })
-})
-
-describe('the run state machine', () => {
-  it('allows only the moves in its table', () => {
-    const s = new RunStateMachine()
-    expect(s.to('finished')).toBe(false)
-    expect(s.to('bailed')).toBe(true)
-    expect(s.claiming).toBe(false)
-    expect(s.to('bailed')).toBe(false)
-    expect(s.to('stopping')).toBe(true)
-    expect(s.to('bailed')).toBe(false)
-    expect(s.to('finishing')).toBe(true)
-    expect(s.to('stopping')).toBe(false)
-    expect(s.to('finished')).toBe(true)
-    expect(s.state).toBe('finished')
-  })
-})
-
-describe('the CLI flags → options function', () => {
-  it('maps flags to the API options, leaving out what was not given', () => {
-    const o = runOptionsFromFlags(['t'], { workers: 2, out: 'o', killGrace: 5, maxOutput: 9, slow: 30, history: false, order: 'given', bail: true, tap: false, json: 'r.json', env: ['A=1', 'B=x=y'], grep: [] })
-    expect(o).toEqual({ paths: ['t'], workers: 2, out: 'o', killGrace: 5, maxOutput: 9, slow: 30, history: false, order: 'given', bail: 1, tap: false, json: 'r.json', env: { A: '1', B: 'x=y' } })
-    expect(() => runOptionsFromFlags(['t'], { env: ['NOEQUALS'] })).toThrow(/--env must be KEY=VALUE/)
-  })
-})
-
-describe('the stored outcome', () => {
-  it('round-trips through the wire format with absolute times and no local path', () => {
-    const r = { ...result('t/a.sh', 'passed', 'n1/worker01'), startMs: 100, endMs: 250, durationMs: 150 }
-    const stored = toStored(r, 1_000_000, 'n1')
-    expect(stored).toMatchObject({ node: 'n1', startAt: 1_000_100, endAt: 1_000_250 })
-    expect(stored).not.toHaveProperty('file')
-    expect(fromStored('t/a.sh', stored, 1_000_050)).toMatchObject({ id: 't/a.sh', file: 't/a.sh', startMs: 50, endMs: 200, durationMs: 150, status: 'passed' })
   })
 })

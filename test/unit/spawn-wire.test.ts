@@ -1,8 +1,5 @@
-import { relative } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { FrameBatch, FrameReader, frame } from '../../dist/src/lanes/spawn-wire.js'
-import { testId } from '../../dist/src/plan/discover.js'
-import { escapeControl, escapeLine } from '../../dist/src/util/escape.js'
 
 type Frame = [kind: number, id: number, payload: string]
 
@@ -14,7 +11,7 @@ function readAll(chunks: Array<[Buffer, number]>): Frame[] {
   return got
 }
 
-describe('the spawner wire (frames encoded into one reused batch, read from a reused buffer)', () => {
+describe('the spawner wire: frames encoded into one reused batch, read from a reused buffer', () => {
   const frames: Frame[] = [
     [10, 1, '4242'],
     [14, 0xfffffffe, '{"code":0,"signal":null,"at":12.5}'],
@@ -52,35 +49,5 @@ describe('the spawner wire (frames encoded into one reused batch, read from a re
       expect(got, `split at ${cut}`).toEqual(expected)
     }
     expect(readAll([[bytes, bytes.length]])).toEqual(expected)
-  })
-})
-
-describe('test ids without path.relative', () => {
-  it('agree with path.relative for paths under the folder and around it', () => {
-    const cwds = ['/w/suite', '/w/suite/', '/w/./suite', '/w/x/../suite', '/', 'rel/suite', '/w/su']
-    const rests = ['a.sh', 'sub/b.sh', 'a/b/c/d.test.js', '.hidden/t.sh', 'a/.b/t.sh', 'a/../t.sh', './t.sh', 'a//t.sh', 'a/', 'a.', '..', '.', 'x y/é.sh']
-    for (const cwd of cwds) {
-      for (const rest of rests) {
-        for (const file of [`${cwd}/${rest}`, `/w/suite/${rest}`, `/other/${rest}`, `${cwd}${rest}`]) {
-          expect(testId(cwd, file), `${cwd} + ${file}`).toBe(relative(cwd, file))
-        }
-      }
-    }
-  })
-})
-
-describe('escaping when there is nothing to escape', () => {
-  it('returns plain text as it is and still escapes every control character', () => {
-    for (const plain of ['', 't/a.sh', 'é ü ✓ and spaces', '\u00a0\u00ff\u2028']) {
-      expect(escapeLine(plain)).toBe(plain)
-      expect(escapeControl(plain)).toBe(plain)
-    }
-    expect(escapeLine('a\nb\tc\r\nd\u001b[2J\u007f\u0085')).toBe('a\\nb\\tc\\nd\\x1b[2J\\x7f\\x85')
-    expect(escapeControl('a\r\nb\u0000\tc\n')).toBe('a\nb\\x00\tc\n')
-    for (let c = 0; c < 0xa0; c++) {
-      const s = `x${String.fromCharCode(c)}y`
-      const changed = c < 0x20 || (c >= 0x7f && c <= 0x9f)
-      expect(escapeLine(s) !== s, `char ${c}`).toBe(changed)
-    }
   })
 })
