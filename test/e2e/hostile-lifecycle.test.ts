@@ -208,17 +208,19 @@ describe('claimrun show after a very early kill', () => {
     write(dir, 't/test_a.sh', 'exit 0\n')
     const out = join(dir, 'out')
     expect((await runCli(['run', 't', '--out', out, '--no-history'], { cwd: dir })).code).toBe(0)
-    // A history that is a FIFO nobody writes: the next run blocks while reading it (planning),
-    // which holds it at a moment before it clears the out folder, for as long as the test needs.
-    const fifo = join(dir, 'history.fifo')
-    expect(spawnSync('mkfifo', [fifo]).status).toBe(0)
-    const run = startCli(['run', 't', '--out', out, '--history', fifo], { cwd: dir })
+    // A project interpreter that waits for a gate: the next run blocks in it while planning (it asks
+    // the interpreter whether pytest is there), which holds it at a moment before it clears the out
+    // folder, for as long as the test needs. The interpreter also ends when the temp folder goes.
+    write(dir, 'p/test_x.py', 'def test_x():\n    pass\n')
+    write(dir, '.venv/bin/python', `#!/bin/sh\nwhile [ -d "${dir}" ] && [ ! -e "${dir}/gate" ]; do sleep 0.05; done\nexit 3\n`, 0o755)
+    const run = startCli(['run', 't', 'p', '--out', out, '--no-history'], { cwd: dir })
     await waitFor(() => existsSync(join(out, '.claimrun-lock')), 'the run to hold its out folder')
     const during = await runCli(['show', out], { cwd: dir })
     expect(during.code).toBe(2)
     expect(during.stderr).toMatch(new RegExp(`^claimrun: a run is in progress in .*out \\(pid ${run.child.pid}\\)`))
     run.child.kill('SIGKILL')
     await run.exited
+    write(dir, 'gate', '')
     const after = await runCli(['show', out], { cwd: dir })
     expect(after.code).toBe(2)
     expect(after.stderr).toMatch(new RegExp(`^claimrun: the last run in .*out \\(pid ${run.child.pid}\\) ended before it finished`))
