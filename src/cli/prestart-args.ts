@@ -1,5 +1,6 @@
 import { readdirSync, statSync } from 'node:fs'
 import { DEFAULTS } from '../options/defaults.js'
+import { isBailValue } from './bail-arg.js'
 
 /** `run` options that take a value (the next argument, or `--opt=value`). */
 const TAKES_VALUE = new Set([
@@ -7,7 +8,7 @@ const TAKES_VALUE = new Set([
   '--seed', '--retries', '--shard', '--slow', '--junit', '--html', '--store', '--run-id', '--node', '--lease', '--ttl',
   '--summary', '--grep', '--exclude', '--setup', '--teardown', '--config',
 ])
-/** Options whose value is optional: commander takes the next argument unless it starts with '-'. */
+/** Options whose value is optional: commander takes the next argument unless it starts with '-' (--bail: only a number, see bail-arg.ts). */
 const OPTIONAL_VALUE = new Set(['--bail', '--json'])
 /** Options after which the threads must be made differently (--env sets their process.env) or are never used. */
 const NO_PRESTART = new Set(['-h', '--help', '--env', '--list'])
@@ -34,7 +35,7 @@ export function prestartLanes(argv: readonly string[], cwd: string): { threads: 
     const name = eq > 0 ? arg.slice(0, eq) : arg.startsWith('-w') && arg.length > 2 ? '-w' : arg
     const inline = eq > 0 ? arg.slice(eq + 1) : name === '-w' && arg.length > 2 ? arg.slice(2) : undefined
     if (OPTIONAL_VALUE.has(name)) {
-      if (inline === undefined && argv[i + 1] !== undefined && !(argv[i + 1] as string).startsWith('-')) i++
+      if (inline === undefined && argv[i + 1] !== undefined && !(argv[i + 1] as string).startsWith('-') && (name !== '--bail' || isBailValue(argv[i + 1]))) i++
       continue
     }
     if (TAKES_VALUE.has(name)) {

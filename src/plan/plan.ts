@@ -18,8 +18,8 @@ export interface Plan {
 export function planTests(opts: ResolvedOptions): Plan {
   const found = discover(opts.paths, opts.cwd, opts.pattern, opts.cmd !== null)
   // Selected before the argv is settled: a file left out is never a "don't know how to run" error.
-  const chosen = selectTests(found.files.map((file) => ({ file, id: testId(opts.cwd, file) })), opts)
+  const { tests: chosen, warnings: unmatched } = selectTests(found.files.map((file) => ({ file, id: testId(opts.cwd, file) })), opts)
   const tests = chosen.map(({ id, file }) => ({ id, file, argv: opts.cmd ? templateArgv(opts.cmd, file) : argvFor(file, id) }))
-  const warnings = [...found.warnings, ...discoveryWarnings(found.unrunnable.map((f) => testId(opts.cwd, f)), tests, opts)]
+  const warnings = [...found.warnings, ...unmatched, ...discoveryWarnings(found.unrunnable.map((f) => testId(opts.cwd, f)), tests, opts)]
   return { tests, warnings }
 }
