@@ -206,10 +206,10 @@ export class TapStream {
     const problems: string[] = []
     const ran = this.total()
     if (this.bailout !== undefined) problems.push(`Bail out!${this.bailout ? ` ${this.bailout}` : ''}`)
-    if (this.counts.failed > 0) problems.push(`${this.counts.failed} of ${ran} sub-tests failed`)
+    if (this.counts.failed > 0) problems.push(`${this.counts.failed} of ${ran} sub-test${ran === 1 ? '' : 's'} failed`)
     if (this.bailout === undefined) {
       if (this.planned === undefined) problems.push(ran > 0 ? 'no plan' : 'no plan and no sub-tests')
-      else if (this.planned !== ran) problems.push(`planned ${this.planned} sub-tests but ran ${ran}`)
+      else if (this.planned !== ran) problems.push(`planned ${this.planned} sub-test${this.planned === 1 ? '' : 's'} but ran ${ran}`)
     }
     for (const e of parser.errors) {
       if (!/no plan|incorrect number of tests|Plan of 1\.\.0/.test(e)) problems.push(`invalid TAP: ${e}`)

@@ -11,7 +11,7 @@ import { configureRun, type RunConfig } from './config-file.js'
 import { armStopSignals, STOP_SIGNALS } from './guards.js'
 import { listCommand } from './list.js'
 import { number, summaryOption, warn } from './parse.js'
-import { printResult } from './print-result.js'
+import { printFailedRun, printResult } from './print-result.js'
 import { repeatable, runOptionsFromFlags } from './run-options.js'
 import { trace } from '../util/trace.js'
 
@@ -96,8 +96,8 @@ export function registerRun(program: Command): void {
         // serving, so those end their threads.
         exitsAfter: !flags.watch && !flags.uiKeep,
       }
-      /** One run: a live view on a terminal (else plain lines), then the summary. */
-      const runOnce = async (opts: RunOptions & InternalOptions): Promise<RunResult> => {
+      /** One run: a live view on a terminal (else plain lines), then the summary (of what `present` makes of the result: the whole suite, for a watch's partial rerun). */
+      const runOnce = async (opts: RunOptions & InternalOptions, present: (r: RunResult) => RunResult = (r) => r): Promise<RunResult> => {
         // A terminal that reports no size (some CI ptys) gets plain lines: a live view needs rows to redraw in.
         // (The live view, the --ui server and the Redis client are loaded only when used: start-up time.)
         const live = flags.progress !== false && process.stdout.isTTY && process.stdout.rows > 0
@@ -107,12 +107,15 @@ export function registerRun(program: Command): void {
         let result
         try {
           result = await run({ ...opts, onEvent: (event) => { own(event); for (const r of reporters) r(event) } })
+        } catch (err) {
+          warn(printFailedRun(err, { cwd: process.cwd() }))
+          throw err
         } finally {
           live?.stop()
         }
         trace('run-command: run returned')
         process.stdout.write('\n')
-        warn(printResult(result, { color, cwd: process.cwd(), mode, linesPrinted: !live }))
+        warn(printResult(present(result), { color, cwd: process.cwd(), mode, linesPrinted: !live }))
         process.stdout.write(`report: ${displayPath(join(result.out, 'report.html'), process.cwd())}\n`)
         warn((result.outputErrors ?? []).map((e) => `${e}; exit code ${result.exitCode}`))
         trace('run-command: summary printed')

@@ -9,7 +9,8 @@ import { failOutputs, writeRunFiles } from '../record/run-files.js'
 import { now } from '../util/time.js'
 import type { RunResult } from '../types.js'
 import { laneName } from './names.js'
-import { hookEnding, runHook, setupFailed, showCommand, type HookResult } from './setup-teardown.js'
+import { runHook, setupFailed } from './setup-teardown.js'
+import { hookEnding, showCommand, type HookResult } from '../record/hook-result.js'
 
 /**
  * `--setup` once before the first test and `--teardown` once after the last, around `execute`
@@ -27,7 +28,7 @@ export async function aroundRun(opts: ResolvedOptions, tests: PlanEntry[], warni
       setup = await runHook('setup', opts.setup, hookOpts, opts.signal, opts.forceSignal)
       if (setup.status === 'failed' || setup.status === 'error') {
         result = notRunResult(opts, tests, warnings, setup)
-        throw setupFailed(setup, displayPath(join(opts.out, setup.log), opts.cwd))
+        throw setupFailed(setup, displayPath(join(opts.out, setup.log), opts.cwd), result)
       }
     }
     // Interrupted during the setup: the signal is aborted, so the run ends every test as notrun.
@@ -64,6 +65,7 @@ function notRunResult(opts: ResolvedOptions, tests: PlanEntry[], warnings: strin
   const recorder = new Recorder(tests, laneName, t0)
   const why = `not run: the setup failed (${hookEnding(setup)})`
   const results = tests.map((_, slot) => recorder.settle(slot, 'notrun', why, t0))
+  for (const test of results) opts.onEvent?.({ type: 'test:end', test })
   const result = buildRunResult({
     startedAt: new Date().toISOString(),
     durationMs: setup.durationMs,

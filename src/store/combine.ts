@@ -8,6 +8,7 @@ import { RedisStore } from './redis-store.js'
 import { writeRunFiles } from '../record/run-files.js'
 import { sleep } from '../util/time.js'
 import type { RunResult, TestResult } from '../types.js'
+import { plural } from '../util/plural.js'
 
 export interface ReportOptions {
   store: string
@@ -57,7 +58,7 @@ export async function report(options: ReportOptions): Promise<RunResult> {
       workers: [...new Set(tests.flatMap((t) => (t.worker ? [t.worker] : [])))].sort(),
       tests,
       order: { mode: 'given' },
-      warnings: unfinished ? [`${unfinished} test(s) had no outcome when the report was made`] : [],
+      warnings: unfinished ? [`${plural(unfinished, 'test')} had no outcome when the report was made`] : [],
       exitCode: unfinished ? 1 : exitCodeOf(tests, undefined),
       out: options.out,
     })
