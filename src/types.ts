@@ -68,8 +68,15 @@ export type Counts = Record<Status, number>
 
 
 export interface RunResult {
+  /** The format of this object (and of results.json); schema/results.schema.json describes it. */
   version: 1
+  /** The claimrun that ran the suite (its package.json version). */
+  claimrunVersion: string
+  /** The Node.js that ran claimrun (`process.version`, such as `v22.12.0`). */
+  nodeVersion: string
   startedAt: string
+  /** When every test had its outcome (ISO 8601, UTC). */
+  finishedAt: string
   durationMs: number
   workers: string[]
   tests: TestResult[]

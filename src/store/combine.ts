@@ -52,9 +52,12 @@ export async function report(options: ReportOptions): Promise<RunResult> {
     })
     const unfinished = stored.filter((s) => !s).length
     const ends = tests.flatMap((t) => (t.endMs !== null ? [t.endMs] : []))
+    const durationMs = ends.length ? Math.max(...ends) : 0
     const result = buildRunResult({
       startedAt: new Date(t0).toISOString(),
-      durationMs: ends.length ? Math.max(...ends) : 0,
+      // The shared run's end (its last outcome), not when this report was made.
+      finishedAt: new Date(t0 + durationMs).toISOString(),
+      durationMs,
       workers: [...new Set(tests.flatMap((t) => (t.worker ? [t.worker] : [])))].sort(),
       tests,
       order: { mode: 'given' },
