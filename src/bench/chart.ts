@@ -61,7 +61,7 @@ export function claimsChart(rows: readonly BenchRow[], subtitle: string): string
       const r = rows.find((row) => row.strategy === s && row.threads === t)
       if (!r) return
       const yy = y(r.claimsPerSec)
-      const title = `${STRATEGIES[s]}, ${t} thread${t === 1 ? '' : 's'}: ${Math.round(r.claimsPerSec)} claims/s, ${r.duplicates} duplicates, shares ${r.shares.map((x) => `${Math.round(x * 100)}%`).join(' ')}`
+      const title = `${STRATEGIES[s]}, ${t} thread${t === 1 ? '' : 's'}: ${Math.round(r.claimsPerSec)} claims/s, ${r.duplicates} duplicate${r.duplicates === 1 ? '' : 's'}, shares ${r.shares.map((x) => `${Math.round(x * 100)}%`).join(' ')}`
       parts.push(`<rect x="${x0 + k * barW}" y="${yy}" width="${barW - 2}" height="${bottom - yy}" fill="${COLORS[s]}"><title>${escapeHtml(title)}</title></rect>`)
       if (r.duplicates > 0) parts.push(`<text x="${x0 + k * barW + barW / 2 - 1}" y="${yy - 3}" text-anchor="middle" fill="#c0392b" font-weight="bold">!</text>`)
     })

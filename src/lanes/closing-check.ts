@@ -4,6 +4,7 @@ import type { TestResult } from '../types.js'
 import { now } from '../util/time.js'
 import type { RunContext } from './context.js'
 import { LOST_TEST } from './lane.js'
+import { plural } from '../util/plural.js'
 
 /**
  * The closing check of a run (execution.ts): every planned test's one outcome, in plan order. A
@@ -36,6 +37,6 @@ export function outcomesOf(run: RunContext): TestResult[] {
     tests.push(result)
   }
   // The closing check: one outcome per planned test, or claimrun itself is wrong.
-  if (run.source.accountsForAll && tests.length !== run.tests.length) run.fault(`${tests.length} outcomes for ${run.tests.length} tests`)
+  if (run.source.accountsForAll && tests.length !== run.tests.length) run.fault(`${plural(tests.length, 'outcome')} for ${plural(run.tests.length, 'test')}`)
   return tests
 }
