@@ -22,6 +22,14 @@ describe('counts are said in the right number', () => {
     expect(list.stdout).toMatch(/^claimrun: 1 test in claim order/)
   })
 
+  it('an output cap of one byte says "1 byte" in the worker log', async () => {
+    const dir = tempDir()
+    write(dir, 't/test_one.sh', 'printf ab\n')
+    const r = await runCli(['run', 't', '--out', 'out', '--no-history', '--max-output', '1'], { cwd: dir })
+    expect(r.code, r.stderr).toBe(0)
+    expect(readFileSync(join(dir, 'out', 'worker01.log'), 'utf8')).toContain('[claimrun: output capped at 1 byte; 1 more byte dropped]')
+  })
+
   it('two of each: "2 tests", "2 workers"', async () => {
     const dir = tempDir()
     write(dir, 't/test_one.sh', 'echo one\n')
