@@ -83,7 +83,8 @@ export async function runBench(o: BenchOptions, onRow?: (row: BenchRow) => void)
  * table: on a terminal, stderr shows one progress line, rewritten as each row is measured and
  * erased before the table; elsewhere (a log, a pipe) nothing but the table is printed.
  */
-export async function benchCommand(flags: BenchFlags & { json?: boolean; svg?: string }, stderr: NodeJS.WriteStream = process.stderr): Promise<void> {
+export async function benchCommand(flags: BenchFlags & { json?: boolean; svg?: string }): Promise<void> {
+  const { stderr } = process
   const options = benchOptions(flags)
   const meta = benchMeta()
   const total = options.strategies.length * options.threads.length

@@ -65,7 +65,15 @@ function notRunResult(opts: ResolvedOptions, tests: PlanEntry[], warnings: strin
   const recorder = new Recorder(tests, laneName, t0)
   const why = `not run: the setup failed (${hookEnding(setup)})`
   const results = tests.map((_, slot) => recorder.settle(slot, 'notrun', why, t0))
-  for (const test of results) opts.onEvent?.({ type: 'test:end', test })
+  // Each outcome is an end like a run's (one test:end per test); a reporter that throws changes nothing.
+  const internalErrors: string[] = []
+  for (const test of results) {
+    try {
+      opts.onEvent?.({ type: 'test:end', test })
+    } catch (err) {
+      internalErrors.push(`onEvent threw on test:end: ${(err as Error)?.message ?? err}`)
+    }
+  }
   const result = buildRunResult({
     startedAt: new Date().toISOString(),
     durationMs: setup.durationMs,
@@ -74,6 +82,7 @@ function notRunResult(opts: ResolvedOptions, tests: PlanEntry[], warnings: strin
     order: opts.order === 'random' ? { mode: 'random', seed: opts.seed } : { mode: opts.order },
     shard: opts.shard ? `${opts.shard.index}/${opts.shard.total}` : undefined,
     warnings,
+    internalErrors,
     exitCode: 2,
     out: opts.out,
   })

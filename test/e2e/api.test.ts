@@ -62,4 +62,12 @@ describe('run() events', () => {
     expect(result.tests.map((t) => t.status)).toEqual(['notrun', 'notrun', 'notrun'])
     expect(ends(seen).map((t) => `${t.id} ${t.status} ${t.error}`)).toEqual([1, 2, 3].map((n) => `t/test_${n}.sh notrun not run: the setup failed (exit 1)`))
   })
+
+  it('an onEvent that throws on those ends changes nothing: the same rejection, the throw recorded as an internal error', async () => {
+    const dir = tempDir()
+    write(dir, 't/test_1.sh', 'exit 0\n')
+    const error = await run({ paths: ['t'], cwd: dir, out: join(dir, 'out'), history: false, setup: 'false', onEvent: () => { throw new Error('reporter bug') } }).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'CLAIMRUN_SETUP_FAILED' })
+    expect(((error as Error).cause as RunResult).internalErrors).toEqual(['onEvent threw on test:end: reporter bug'])
+  })
 })
