@@ -100,7 +100,7 @@ describe('--watch', () => {
     await nothingLeftIn(dir)
   })
 
-  it('on a terminal, keys: f runs the failed tests, a runs all, q quits with the last outcome', async () => {
+  it('on a terminal, keys: f runs the failed tests, a runs all, q quits with the suite\'s last outcome (a passing rerun of one test leaves the others\' failures)', async () => {
     const dir = tempDir()
     write(dir, 't/test_ok.sh', 'exit 0\n')
     write(dir, 't/test_bad.sh', 'exit 1\n')
@@ -121,6 +121,10 @@ describe('--watch', () => {
     child.stdin.write('a')
     await waitFor(() => prompts() === 3, `the full run\n${screen}`, 60_000)
     expect(screen.slice(screen.lastIndexOf('running all tests'))).toMatch(/1 passed, 1 failed - 2 tests/)
+    // A rerun of the passing test alone: the suite still has a failure, and q's exit code says so.
+    appendFileSync(join(dir, 't/test_ok.sh'), '# edited\n')
+    await waitFor(() => prompts() === 4, `the rerun of t/test_ok.sh\n${screen}`, 60_000)
+    expect(screen.slice(screen.lastIndexOf('changed: t/test_ok.sh'))).toMatch(/1 passed, 1 failed - 2 tests/)
     child.stdin.write('q')
     expect(await exited).toBe(1)
     await nothingLeftIn(dir)
