@@ -184,9 +184,9 @@ export interface RunOptions {
   ttl?: number | string
   /** This run's share of the suite, `i/n` (1-based), for CI matrices. */
   shard?: string
-  /** Run only the tests whose id contains this text, or matches it when written `/regex/flags`; with several, any of them. @default every test */
+  /** Run only the tests whose id contains this text, or matches it when written `/regex/flags`; with several, any of them. One that matches no test is a warning. @default every test */
   grep?: string | string[]
-  /** Leave out the tests whose id matches this glob (one without `/` is matched against the file name); with several, any of them. @default none */
+  /** Leave out the tests whose id, or a folder above it, matches this glob, as a `.gitignore` line does: a folder (`tests`, `tests/`, `./tests`) means everything under it; one without `/` matches a name at any depth. With several, any of them; one that matches no test is a warning. @default none */
   exclude?: string | string[]
   /** A command run once before the first test (split into argv like `cmd`, never by a shell), output in `<out>/setup.log`; if it fails no test runs: every test is `notrun` and the run rejects with CLAIMRUN_SETUP_FAILED. @default none */
   setup?: string
