@@ -34,6 +34,9 @@
   const isFailure = (status) => data.verdict[status] === 'failed'
   // claimrun's own formatMs (src/reporters/format.ts), inlined by the renderer.
   const fmtMs = window.claimrunFormatMs
+  const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`
+  // The header's counts, in the summary's words and order (src/reporters/summary.ts).
+  const COUNTED = [['passed', 'passed'], ['flaky', 'flaky'], ['failed', 'failed'], ['timedout', 'timed out'], ['error', 'error'], ['interrupted', 'interrupted'], ['notrun', 'not run']]
 
   function applyResult(result) {
     model.result = result
@@ -92,7 +95,7 @@
     const workers = el('div', { class: 'column' }, ...model.workers.map((w) => {
       const ws = s.perWorker.get(w)
       const state = ws.running ? 'running' : ws.failed ? 'failed' : ws.tests ? 'passed' : 'idle'
-      const sub = `${ws.tests} tests, ${ws.failed} failed${ws.running ? ` · running ${ws.running.id}` : ''}`
+      const sub = `${plural(ws.tests, 'test')}, ${ws.failed} failed${ws.running ? ` · running ${ws.running.id}` : ''}`
       return nodeButton(w, sub, state, () => select({ worker: w }), selected && selected.worker === w)
     }))
     const total = model.done ? r.tests.length : model.total
@@ -100,7 +103,7 @@
     return el('div', { class: 'pipeline' },
       nodeButton('run', `serial · ${model.done ? fmtMs(r.durationMs) : 'running'}`, runState, () => select(null), false),
       el('span', { class: 'arrow', text: '→' }),
-      nodeButton('run_tests', `parallel · ${model.workers.length} workers`, runState, () => select(null), false),
+      nodeButton('run_tests', `parallel · ${plural(model.workers.length, 'worker')}`, runState, () => select(null), false),
       el('span', { class: 'arrow', text: '→' }),
       workers,
       el('span', { class: 'arrow', text: '→' }),
@@ -108,9 +111,20 @@
     )
   }
 
+  // Every status the run has so far, from the outcome model's tally (zero counts left out, as the summary does).
+  function renderCounts(s) {
+    const counts = (s.tally && s.tally.counts) || {}
+    const shown = COUNTED.filter(([status]) => counts[status] > 0)
+    return el('span', { id: 'counts', class: 'counts' }, ...shown.map(([status, words]) =>
+      el('span', { class: `count st-${status}`, 'data-status': status, style: `color:${COLORS[status]}`, text: `${counts[status]} ${words}` })))
+  }
+
+  // Each attempt of a test as it ran: the earlier (retried) ones first, then the one that counts.
+  const attemptsOf = (t) => [...(t.previousAttempts || []).map((p) => ({ ...p, id: t.id, retried: true })), t]
+
   function renderTimeline(s) {
     const now = model.live && !model.done && model.startedAt ? Math.max(0, Date.now() - Date.parse(model.startedAt)) : 0
-    const ran = s.tests.filter((t) => t.startMs != null)
+    const ran = s.tests.flatMap(attemptsOf).filter((t) => t.startMs != null)
     const end = Math.max(1, now, ...ran.map((t) => t.endMs ?? now))
     const laneH = 24
     const left = 80
@@ -125,8 +139,8 @@
     for (const t of ran) {
       const lane = model.workers.indexOf(t.worker)
       if (lane < 0) continue
-      const bar = svg('rect', { class: 'bar', x: x(t.startMs), y: lane * laneH + 3, width: Math.max(1, x(t.endMs ?? now) - x(t.startMs)), height: laneH - 6, fill: COLORS[t.status] || '#777', stroke: '#fff', 'stroke-width': 1, 'data-test': t.id })
-      bar.append(svg('title', {}, `${t.id} — ${t.status}, ${fmtMs(t.durationMs)}`))
+      const bar = svg('rect', { class: 'bar', x: x(t.startMs), y: lane * laneH + 3, width: Math.max(1, x(t.endMs ?? now) - x(t.startMs)), height: laneH - 6, fill: COLORS[t.status] || '#777', stroke: '#fff', 'stroke-width': 1, 'data-test': t.id, 'data-attempt': t.attempts })
+      bar.append(svg('title', {}, `${t.id} — ${t.retried ? `attempt ${t.attempts}, retried: ` : ''}${t.status}, ${fmtMs(t.durationMs)}`))
       bar.addEventListener('click', () => select({ test: t.id }))
       root.append(bar)
     }
@@ -277,8 +291,9 @@
     const header = el('header', {},
       el('h1', { text: 'claimrun' }),
       el('span', { class: 'badge', id: 'run-state', style: `background:${color}`, text: state }),
-      el('span', { class: 'muted', text: model.done ? `${r.tests.length} tests · ${fmtMs(r.durationMs)} · ${model.workers.length} workers · started ` : `${s.done.length}/${model.total ?? '?'} done · ${model.workers.length} workers · started ` },
+      el('span', { class: 'muted', text: model.done ? `${plural(r.tests.length, 'test')} · ${fmtMs(r.durationMs)} · ${plural(model.workers.length, 'worker')} · started ` : `${s.done.length}/${model.total ?? '?'} done · ${plural(model.workers.length, 'worker')} · started ` },
         model.startedAt ? el('time', { id: 'started', datetime: model.startedAt, title: model.startedAt, text: localTime(model.startedAt) }) : null),
+      renderCounts(s),
     )
     const mainEl = el('main', {},
       renderFailures(s),

@@ -34,7 +34,7 @@ async function withRedis(log, fn) {
 }
 
 export async function benchClaims({ quick = false, log = console.log } = {}) {
-  const printRow = (r) => log(`  claims  ${r.strategy.padEnd(11)} ${String(r.threads).padStart(2)} threads  ${fmt(r.nsPerClaim, 1).padStart(9)} ns/claim  ${fmt(r.claimsPerSec / 1e6, 2).padStart(7)} M/s  duplicates ${r.duplicates}  shares ${sharesText(r.shares)}`)
+  const printRow = (r) => log(`  claims  ${r.strategy.padEnd(11)} ${String(r.threads).padStart(2)} ${r.threads === 1 ? 'thread ' : 'threads'}  ${fmt(r.nsPerClaim, 1).padStart(9)} ns/claim  ${fmt(r.claimsPerSec / 1e6, 2).padStart(7)} M/s  duplicates ${r.duplicates}  shares ${sharesText(r.shares)}`)
   const slots = 1_000_000
   const messageSlots = 10_000
   const reps = quick ? 1 : 2

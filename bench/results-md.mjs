@@ -132,7 +132,7 @@ its VmHWM on Linux (\`bench/support/report-rss.mjs\`), the median of ${memory.re
 
 The same code as \`claimrun bench\`. ${claims.slots.toLocaleString('en')} slots (the message-based strategies: ${claims.messageSlots.toLocaleString('en')} claims, since
 each costs a round trip; Redis: ${claims.redisSlots} claims through claimrun's Lua claim script on a local
-redis-server, "threads" being concurrent clients, each with its own connection, in one Node process); ${claims.reps} repetition(s).
+redis-server, "threads" being concurrent clients, each with its own connection, in one Node process); ${claims.reps} repetition${claims.reps === 1 ? '' : 's'}.
 ns per claim is the wall time of the whole race divided by the claims (all threads together).
 Duplicates: the most seen in any repetition; every slot was claimed at least once in every run.
 Shares: each thread's share of the claims, in percent (the slot scan hands nearly everything to one thread).

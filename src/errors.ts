@@ -1,7 +1,8 @@
 /**
  * Stable error codes. Callers switch on `code`, never on message text.
- * Every code except CLAIMRUN_INTERNAL and CLAIMRUN_STORE_LOST/UNREACHABLE means "bad input or
- * configuration": nothing was run. Those three come after a run, with its RunResult as `cause`.
+ * Every code except CLAIMRUN_INTERNAL, CLAIMRUN_SETUP_FAILED and CLAIMRUN_STORE_LOST/UNREACHABLE
+ * means "bad input or configuration": nothing was run. Those four come after a run (or its failed
+ * setup), with its RunResult as `cause`.
  */
 export type ErrorCode =
   | 'CLAIMRUN_BAD_OPTION'

@@ -1,4 +1,4 @@
-import type { HookResult } from './lanes/setup-teardown.js'
+import type { HookResult } from './record/hook-result.js'
 /** How one test ended. `flaky` passed only on a retry; `notrun` was never claimed. */
 export type Status = 'passed' | 'failed' | 'flaky' | 'timedout' | 'error' | 'interrupted' | 'notrun'
 
@@ -68,8 +68,15 @@ export type Counts = Record<Status, number>
 
 
 export interface RunResult {
+  /** The format of this object (and of results.json); schema/results.schema.json describes it. */
   version: 1
+  /** The claimrun that ran the suite (its package.json version). */
+  claimrunVersion: string
+  /** The Node.js that ran claimrun (`process.version`, such as `v22.12.0`). */
+  nodeVersion: string
   startedAt: string
+  /** When every test had its outcome (ISO 8601, UTC). */
+  finishedAt: string
   durationMs: number
   workers: string[]
   tests: TestResult[]
@@ -184,9 +191,9 @@ export interface RunOptions {
   ttl?: number | string
   /** This run's share of the suite, `i/n` (1-based), for CI matrices. */
   shard?: string
-  /** Run only the tests whose id contains this text, or matches it when written `/regex/flags`; with several, any of them. @default every test */
+  /** Run only the tests whose id contains this text, or matches it when written `/regex/flags`; with several, any of them. One that matches no test is a warning. @default every test */
   grep?: string | string[]
-  /** Leave out the tests whose id matches this glob (one without `/` is matched against the file name); with several, any of them. @default none */
+  /** Leave out the tests whose id, or a folder above it, matches this glob, as a `.gitignore` line does: a folder (`tests`, `tests/`, `./tests`) means everything under it; one without `/` matches a name at any depth. With several, any of them; one that matches no test is a warning. @default none */
   exclude?: string | string[]
   /** A command run once before the first test (split into argv like `cmd`, never by a shell), output in `<out>/setup.log`; if it fails no test runs: every test is `notrun` and the run rejects with CLAIMRUN_SETUP_FAILED. @default none */
   setup?: string

@@ -284,11 +284,11 @@ export class TapStream {
     const problems: string[] = []
     const ran = this.points
     if (this.bailout !== undefined) problems.push(`Bail out!${this.bailout ? ` ${this.bailout}` : ''}`)
-    if (this.counts.failed > 0) problems.push(`${this.counts.failed} of ${ran} sub-tests failed`)
+    if (this.counts.failed > 0) problems.push(`${this.counts.failed} of ${ran} sub-test${ran === 1 ? '' : 's'} failed`)
     // A bail out ends the stream early: its plan and order are not judged.
     if (this.bailout !== undefined) return problems
     if (this.planned === undefined) problems.push('No plan found in TAP output')
-    else if (this.planned !== ran) problems.push(`planned ${this.planned} sub-tests but ran ${ran}`)
+    else if (this.planned !== ran) problems.push(`planned ${this.planned} sub-test${this.planned === 1 ? '' : 's'} but ran ${ran}`)
     return problems.concat(this.errors)
   }
 }

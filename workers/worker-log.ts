@@ -151,7 +151,7 @@ export class TestOutput {
     let end = this.header ?? ''
     this.header = null
     if (this.lastByte !== 10) end += '\n'
-    if (this.dropped > 0) end += `[claimrun: output capped at ${this.maxBytes} bytes; ${this.dropped} more bytes dropped]\n`
+    if (this.dropped > 0) end += `[claimrun: output capped at ${this.maxBytes} byte${this.maxBytes === 1 ? '' : 's'}; ${this.dropped} more byte${this.dropped === 1 ? '' : 's'} dropped]\n`
     this.log.write(end + footer)
     return {
       outputBytes: this.bytes,

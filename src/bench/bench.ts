@@ -9,7 +9,7 @@ import { MAX_LANES } from '../claim/public-board.js'
 import { claimsChart } from './chart.js'
 import { benchContention } from './contention.js'
 import { benchRedis } from './redis-claims.js'
-import { renderJson, renderTable, sharesText, type BenchMeta } from './render.js'
+import { renderJson, renderTable, type BenchMeta } from './render.js'
 import { LOCAL_STRATEGIES, STRATEGIES, type BenchRow, type Strategy } from './strategies.js'
 
 export interface BenchOptions {
@@ -77,14 +77,22 @@ export async function runBench(o: BenchOptions, onRow?: (row: BenchRow) => void)
   return rows
 }
 
-/** The command: progress lines on stderr, the table (or JSON) on stdout, the chart where asked. */
+/**
+ * The command: the table (or JSON) on stdout, the chart where asked. The rows appear once, in the
+ * table: on a terminal, stderr shows one progress line, rewritten as each row is measured and
+ * erased before the table; elsewhere (a log, a pipe) nothing but the table is printed.
+ */
 export async function benchCommand(flags: BenchFlags & { json?: boolean; svg?: string }): Promise<void> {
+  const { stderr } = process
   const options = benchOptions(flags)
   const meta = benchMeta()
-  const progress = (r: BenchRow): void => {
-    if (!flags.json) process.stderr.write(`  ${r.strategy.padEnd(11)} ${String(r.threads).padStart(3)} threads  ${r.nsPerClaim.toFixed(1).padStart(10)} ns/claim  duplicates ${r.duplicates}  shares ${sharesText(r.shares)}\n`)
-  }
-  const rows = await runBench(options, progress)
+  const total = options.strategies.length * options.threads.length
+  let measured = 0
+  // log-update redraws the one line (as the live view does), so no escape code is written by hand.
+  const line = stderr.isTTY ? (await import('log-update')).createLogUpdate(stderr) : null
+  const rows = await runBench(options, line ? (r) => line(`claimrun bench: ${++measured} of ${total} measured (last: ${r.strategy}, ${r.threads} thread${r.threads === 1 ? '' : 's'})`) : undefined)
+  line?.clear()
+  line?.done()
   if (flags.svg) writeFileSync(flags.svg, claimsChart(rows, `${meta.cpus} × ${meta.cpuModel}, Node ${meta.node}, ${meta.platform}`))
   process.stdout.write(flags.json ? renderJson(rows, meta) : renderTable(rows, meta))
 }

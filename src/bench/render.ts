@@ -25,7 +25,7 @@ export function renderTable(rows: readonly BenchRow[], meta: BenchMeta): string 
     cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ').trimEnd()
   const reps = [...new Set(rows.map((r) => r.reps))].join('/')
   return [
-    `claim contention on ${meta.cpus} × ${meta.cpuModel}, Node ${meta.node}, ${meta.platform}; medians of ${reps} repetition(s), duplicates: the worst`,
+    `claim contention on ${meta.cpus} × ${meta.cpuModel}, Node ${meta.node}, ${meta.platform}; medians of ${reps} repetition${reps === '1' ? '' : 's'}, duplicates: the worst`,
     line(head),
     line(widths.map((w) => '-'.repeat(w))),
     ...body.map(line),

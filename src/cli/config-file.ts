@@ -7,6 +7,7 @@ import { displayPath } from '../reporters/format.js'
 import { parseRunners } from '../plan/runners.js'
 import { escapeLine } from '../util/escape.js'
 import { armStopSignals } from './guards.js'
+import { closest } from '../util/closest.js'
 
 /** The file names claimrun looks for in each folder, in this order; a package.json counts only with a "claimrun" key. */
 export const CONFIG_NAMES = ['claimrun.config.json', 'claimrun.config.mjs', 'claimrun.config.js', 'package.json'] as const
@@ -142,25 +143,6 @@ async function loadModuleConfig(file: string, label: string): Promise<unknown> {
     clearTimeout(timer)
     rearm()
   }
-}
-
-/** The closest known key, for "did you mean": at most two edits away. */
-function closest(key: string, known: string[]): string | undefined {
-  const distance = (a: string, b: string): number => {
-    const row = Array.from({ length: b.length + 1 }, (_, i) => i)
-    for (let i = 1; i <= a.length; i++) {
-      let prev = row[0] as number
-      row[0] = i
-      for (let j = 1; j <= b.length; j++) {
-        const next = Math.min((row[j] as number) + 1, (row[j - 1] as number) + 1, prev + (a[i - 1]?.toLowerCase() === b[j - 1]?.toLowerCase() ? 0 : 1))
-        prev = row[j] as number
-        row[j] = next
-      }
-    }
-    return row[b.length] as number
-  }
-  const best = known.map((k) => [k, distance(key, k)] as const).sort((a, b) => a[1] - b[1])[0]
-  return best && best[1] <= 2 ? best[0] : undefined
 }
 
 export interface AppliedConfig {

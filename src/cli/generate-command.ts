@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander'
 import { DEFAULTS } from '../options/defaults.js'
 import { number } from './parse.js'
+import { plural } from '../util/plural.js'
 
 export function registerGenerate(program: Command): void {
   const d = DEFAULTS.generate
@@ -18,6 +19,6 @@ export function registerGenerate(program: Command): void {
       const { generateSuite } = await import('../demo/generate.js')
       const tests = generateSuite(dir, flags)
       const sum = tests.reduce((s, t) => s + t.sleepMs, 0)
-      process.stdout.write(`claimrun: wrote ${tests.length} tests (${tests.filter((t) => t.fails).length} failing, ${(sum / 1000).toFixed(1)} s of sleep) to ${dir}\n`)
+      process.stdout.write(`claimrun: wrote ${plural(tests.length, 'test')} (${tests.filter((t) => t.fails).length} failing, ${(sum / 1000).toFixed(1)} s of sleep) to ${dir}\n`)
     })
 }

@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url'
 import { Command, CommanderError } from 'commander'
 import { ClaimrunError } from '../errors.js'
 import { addBenchCommand } from './bench.js'
+import { pathAfterBail } from './bail-arg.js'
 import { nameConfigKey } from './config-file.js'
 import { registerGenerate } from './generate-command.js'
 import { registerReport } from './report-command.js'
@@ -69,7 +70,7 @@ export async function main(): Promise<void> {
   }
   guardUnfinished(`claimrun ${escapeLine(process.argv[2] ?? '')}`)
   try {
-    await program.parseAsync(process.argv)
+    await program.parseAsync(process.argv[2] === 'run' ? pathAfterBail(process.argv) : process.argv)
   } catch (err) {
     reportError(err)
   }

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module'
+import { ClaimrunError } from '../errors.js'
 import { onGitHub, reportToGitHub } from '../reporters/github.js'
 import { renderSummary, wantsTable, type SummaryMode } from '../reporters/summary.js'
 import type { RunResult } from '../types.js'
@@ -32,5 +33,16 @@ export function printResult(result: RunResult, options: PrintOptions): string[] 
   const token = randomBytes(12).toString('hex')
   stream.write(`::stop-commands::${token}\n${summary}::${token}::\n`)
   const warning = reportToGitHub(result, options.cwd, stream, env)
+  return warning ? [warning] : []
+}
+
+/**
+ * A run that ended in an error still tells GitHub what it knows: a failed setup (the run's result
+ * rides on the error as its cause) gets its annotation and job summary. Returns warnings for stderr.
+ */
+export function printFailedRun(err: unknown, options: Pick<PrintOptions, 'cwd' | 'stream' | 'env'>): string[] {
+  const env = options.env ?? process.env
+  if (!onGitHub(env) || !(err instanceof ClaimrunError) || err.code !== 'CLAIMRUN_SETUP_FAILED') return []
+  const warning = reportToGitHub(err.cause as RunResult, options.cwd, options.stream ?? process.stdout, env)
   return warning ? [warning] : []
 }

@@ -11,7 +11,7 @@ import { configureRun, type RunConfig } from './config-file.js'
 import { armStopSignals, STOP_SIGNALS } from './guards.js'
 import { listCommand } from './list.js'
 import { number, summaryOption, warn } from './parse.js'
-import { printResult } from './print-result.js'
+import { printFailedRun, printResult } from './print-result.js'
 import { repeatable, runOptionsFromFlags } from './run-options.js'
 import { trace } from '../util/trace.js'
 
@@ -37,7 +37,7 @@ export function registerRun(program: Command): void {
     .addOption(new Option('--order <mode>', 'claim order: smart (failed last time, unknown, then longest first), given, random').choices(['smart', 'given', 'random']).default(DEFAULTS.order))
     .option('--seed <n>', 'seed for --order random (printed at the start, so a run can be repeated)', number)
     .option('--last-failed', 'run only the tests that did not pass last time (all if none)')
-    .option('--bail [n]', 'stop claiming after n failures (default 1); running tests finish', number)
+    .option('--bail [n]', 'stop claiming after n failures (default 1; n is a number: in --bail t, t is a path); running tests finish', number)
     .option('--retries <n>', 'run a failed or timed-out test up to n more times, elsewhere where possible', number)
     .option('--fail-on-flaky', 'exit 1 when a test passed only on a retry')
     .option('--shard <i/n>', 'run only shard i of n (balanced by history), for CI matrices')
@@ -57,7 +57,7 @@ export function registerRun(program: Command): void {
     .option('--lease <duration>', 'a claim in the store lapses unless renewed within this time', String(DEFAULTS.leaseS))
     .option('--ttl <duration>', 'how long the shared run is kept in the store', String(DEFAULTS.ttlS))
     .option('--grep <text>', 'run only tests whose id contains the text, or matches /regex/ (repeatable: any)', repeatable, [])
-    .option('--exclude <glob>', 'leave out tests whose id matches the glob (repeatable)', repeatable, [])
+    .option('--exclude <glob>', 'leave out tests whose id, or a folder above it, matches the glob: tests/ leaves out everything under tests (repeatable)', repeatable, [])
     .option('--list', 'print the tests a run would claim, in order, with estimates and why; run nothing')
     .option('--setup <cmd>', 'run once before the first test (argv-split like --cmd); a failure runs no test')
     .option('--teardown <cmd>', 'run once after the last test, also after an interrupt or a failed setup')
@@ -97,8 +97,8 @@ export function registerRun(program: Command): void {
         // serving, so those end their threads.
         exitsAfter: !flags.watch && !flags.uiKeep,
       }
-      /** One run: a live view on a terminal (else plain lines), then the summary. */
-      const runOnce = async (opts: RunOptions & InternalOptions): Promise<RunResult> => {
+      /** One run: a live view on a terminal (else plain lines), then the summary (of what `present` makes of the result: the whole suite, for a watch's partial rerun). */
+      const runOnce = async (opts: RunOptions & InternalOptions, present: (r: RunResult) => RunResult = (r) => r): Promise<RunResult> => {
         // A terminal that reports no size (some CI ptys) gets plain lines: a live view needs rows to redraw in.
         // (The live view, the --ui server and the Redis client are loaded only when used: start-up time.)
         const live = flags.progress !== false && process.stdout.isTTY && process.stdout.rows > 0
@@ -108,12 +108,15 @@ export function registerRun(program: Command): void {
         let result
         try {
           result = await run({ ...opts, onEvent: (event) => { own(event); for (const r of reporters) r(event) } })
+        } catch (err) {
+          warn(printFailedRun(err, { cwd: process.cwd() }))
+          throw err
         } finally {
           live?.stop()
         }
         trace('run-command: run returned')
         process.stdout.write('\n')
-        warn(printResult(result, { color, cwd: process.cwd(), mode, linesPrinted: !live }))
+        warn(printResult(present(result), { color, cwd: process.cwd(), mode, linesPrinted: !live }))
         process.stdout.write(`report: ${displayPath(join(result.out, 'report.html'), process.cwd())}\n`)
         warn((result.outputErrors ?? []).map((e) => `${e}; exit code ${result.exitCode}`))
         trace('run-command: summary printed')

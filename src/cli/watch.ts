@@ -4,8 +4,9 @@ import { escapeLine } from '../util/escape.js'
 import { DEFAULTS } from '../options/defaults.js'
 import type { InternalOptions } from '../options/resolve.js'
 import { failures } from '../reporters/summary.js'
-import { exitCodeOf } from '../record/outcome.js'
-import type { RunOptions, RunResult } from '../types.js'
+import { countStatuses, exitCodeOf } from '../record/outcome.js'
+import type { RunOptions, RunResult, TestResult } from '../types.js'
+import { plural } from '../util/plural.js'
 
 /** Changes closer together than this are one change (an editor's save is often several events). */
 const DEBOUNCE_MS = 150
@@ -13,8 +14,8 @@ const DEBOUNCE_MS = 150
 export interface WatchSession {
   /** The options of a full run: the paths given, and everything else. */
   options: RunOptions & InternalOptions
-  /** One run with its reporters and summary. */
-  runOnce: (options: RunOptions & InternalOptions) => Promise<RunResult>
+  /** One run with its reporters and summary; `present` turns the result into the one the summary shows. */
+  runOnce: (options: RunOptions & InternalOptions, present?: (result: RunResult) => RunResult) => Promise<RunResult>
   /** Aborted by SIGINT/SIGTERM/SIGHUP (reason: the signal's name): the session ends, a run under way is interrupted. */
   signal: AbortSignal
   stdin?: NodeJS.ReadStream
@@ -53,6 +54,8 @@ export async function watchRuns(session: WatchSession): Promise<number> {
   let testFiles = new Set<string>()
   /** Ids and files of the tests that did not pass at their last run. */
   let failing = new Map<string, string>()
+  /** The last outcome of every test of the suite, in the last full run's order. */
+  let suite = new Map<string, TestResult>()
   let lastCode = 0
 
   const absorb = (result: RunResult, full: boolean): void => {
@@ -60,7 +63,29 @@ export async function watchRuns(session: WatchSession): Promise<number> {
     for (const t of result.tests) failing.delete(t.id)
     if (full) failing = new Map()
     for (const t of failures(result)) failing.set(t.id, t.file)
-    lastCode = result.exitCode
+    if (full) suite = new Map()
+    for (const t of result.tests) suite.set(t.id, t)
+    lastCode = full ? result.exitCode : wholeSuite(result).exitCode
+  }
+
+  /**
+   * A partial rerun as the state of the whole suite: each test's last outcome (the rerun's where it
+   * ran, the earlier one elsewhere), counted and judged as one run, so the summary after one
+   * changed file still shows the tests that are failing from before.
+   */
+  const wholeSuite = (partial: RunResult): RunResult => {
+    const tests = new Map(suite)
+    for (const t of partial.tests) tests.set(t.id, t)
+    const all = [...tests.values()]
+    // An output error (2) or an interrupt says more about this run than the tests do.
+    const exitCode = partial.exitCode === 2 || partial.interrupted ? partial.exitCode : exitCodeOf(all, undefined, options.failOnFlaky)
+    return { ...partial, tests: all, counts: countStatuses(all), exitCode }
+  }
+  /** Runs some of the tests; the summary shows the whole suite, and says how much of it just ran. */
+  const runPart = async (paths: string[]): Promise<void> => {
+    const result = await session.runOnce({ ...rerun, paths }, wholeSuite)
+    absorb(result, false)
+    if (suite.size > result.tests.length) out.write(`claimrun: the summary above is the whole suite (${plural(suite.size, 'test')}): ${result.tests.length} just run, the rest as they ended before\n`)
   }
 
   // Reruns run what changed: --last-failed narrows the first run only.
@@ -133,8 +158,8 @@ export async function watchRuns(session: WatchSession): Promise<number> {
       return
     }
     if (r.kind === 'failed') {
-      out.write(`claimrun: running the ${failing.size} test(s) that failed\n`)
-      absorb(await session.runOnce({ ...rerun, paths: [...failing.values()] }), false)
+      out.write(`claimrun: running the ${failing.size === 1 ? 'test' : `${failing.size} tests`} that failed\n`)
+      await runPart([...failing.values()])
       return
     }
     if (r.kind === 'changed') {
@@ -142,7 +167,7 @@ export async function watchRuns(session: WatchSession): Promise<number> {
       const tests = [...r.files].filter((f) => testFiles.has(f))
       if (tests.length === r.files.size && tests.length > 0) {
         out.write(`claimrun: changed: ${names.join(', ')}; running ${tests.length === 1 ? 'that test' : `those ${tests.length} tests`}\n`)
-        absorb(await session.runOnce({ ...rerun, paths: tests }), false)
+        await runPart(tests)
         return
       }
       out.write(`claimrun: changed: ${names.join(', ')}; running all tests${failing.size ? `, the ${failing.size} that failed first` : ''}\n`)

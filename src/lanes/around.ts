@@ -12,7 +12,8 @@ import { laneName } from './names.js'
 import { exitCodeOf } from '../record/outcome.js'
 import type { Watchdog } from './watchdog.js'
 import type { WatchdogMessage } from './watchdog-wire.js'
-import { hookEnding, runHook, setupFailed, showCommand, type HookResult } from './setup-teardown.js'
+import { runHook, setupFailed } from './setup-teardown.js'
+import { hookEnding, showCommand, type HookResult } from '../record/hook-result.js'
 
 /**
  * `--setup` once before the first test and `--teardown` once after the last, around `execute`
@@ -38,7 +39,7 @@ export async function aroundRun(opts: ResolvedOptions, tests: PlanEntry[], warni
       setup = await runHook('setup', opts.setup, hookOpts, opts.signal, opts.forceSignal)
       if (setup.status === 'failed' || setup.status === 'error') {
         result = notRunResult(opts, tests, warnings, setup)
-        throw setupFailed(setup, displayPath(join(opts.out, setup.log), opts.cwd))
+        throw setupFailed(setup, displayPath(join(opts.out, setup.log), opts.cwd), result)
       }
     }
     // Interrupted during the setup: the signal is aborted, so the run ends every test as notrun.
@@ -87,6 +88,15 @@ function notRunResult(opts: ResolvedOptions, tests: PlanEntry[], warnings: strin
   const recorder = new Recorder(tests, laneName, t0)
   const why = `not run: the setup failed (${hookEnding(setup)})`
   const results = tests.map((_, slot) => recorder.settle(slot, 'notrun', why, t0))
+  // Each outcome is an end like a run's (one test:end per test); a reporter that throws changes nothing.
+  const internalErrors: string[] = []
+  for (const test of results) {
+    try {
+      opts.onEvent?.({ type: 'test:end', test })
+    } catch (err) {
+      internalErrors.push(`onEvent threw on test:end: ${(err as Error)?.message ?? err}`)
+    }
+  }
   const result = buildRunResult({
     startedAt: new Date().toISOString(),
     durationMs: setup.durationMs,
@@ -95,6 +105,7 @@ function notRunResult(opts: ResolvedOptions, tests: PlanEntry[], warnings: strin
     order: opts.order === 'random' ? { mode: 'random', seed: opts.seed } : { mode: opts.order },
     shard: opts.shard ? `${opts.shard.index}/${opts.shard.total}` : undefined,
     warnings,
+    internalErrors,
     exitCode: 2,
     out: opts.out,
   })

@@ -4,12 +4,13 @@ import type { TestResult } from '../types.js'
 import { now } from '../util/time.js'
 import type { RunContext } from './context.js'
 import { LOST_TEST } from './lane.js'
+import { plural } from '../util/plural.js'
 
 /**
  * The closing check of a run (execution.ts): every planned test's one outcome, in plan order. A
  * test without one is settled here: `notrun` if the run cancelled it, an error if the store failed
- * the run, and otherwise claimrun lost it, which is a fault (exit 2). A shared run leaves out the
- * tests other processes account for.
+ * the run, and otherwise claimrun lost it, which is a fault (exit 2), each with its test:end event.
+ * A shared run leaves out the tests other processes account for.
  */
 export function outcomesOf(run: RunContext): TestResult[] {
   const tests: TestResult[] = []
@@ -20,20 +21,22 @@ export function outcomesOf(run: RunContext): TestResult[] {
     // left them to the others). A store that failed leaves every test here, as an error.
     const elsewhere = run.source.doneEverywhere?.() || run.stoppedBy !== null
     if (!result && !run.source.accountsForAll && !run.storeFault && elsewhere && slotState(run.board, slot).state === 'free') continue
-    if (!result && run.storeFault) {
-      result = run.recorder.settle(slot, 'error', run.storeFault.reason, now())
-    } else if (!result) {
+    if (!result) {
       const state = slotState(run.board, slot)
-      if (state.state === 'cancelled') {
+      if (run.storeFault) {
+        result = run.recorder.settle(slot, 'error', run.storeFault.reason, now())
+      } else if (state.state === 'cancelled') {
         result = run.recorder.settleFromLastAttempt(slot) ?? run.recorder.settle(slot, 'notrun', undefined, now())
       } else {
         run.fault(`${(run.tests[slot] as PlanEntry).id} has no outcome (slot ${state.state})`)
         result = run.recorder.settle(slot, 'error', LOST_TEST, now())
       }
+      // An outcome given here is an end like any other: onEvent sees one test:end per test.
+      run.emit({ type: 'test:end', test: result })
     }
     tests.push(result)
   }
   // The closing check: one outcome per planned test, or claimrun itself is wrong.
-  if (run.source.accountsForAll && tests.length !== run.tests.length) run.fault(`${tests.length} outcomes for ${run.tests.length} tests`)
+  if (run.source.accountsForAll && tests.length !== run.tests.length) run.fault(`${plural(tests.length, 'outcome')} for ${plural(run.tests.length, 'test')}`)
   return tests
 }

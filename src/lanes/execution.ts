@@ -296,6 +296,8 @@ export class Execution implements RunContext {
   private finish(workers: string[]): RunResult {
     trace('finish: start')
     this.state.to('finishing')
+    // Nothing is spawned from here on: the closing check's test:end events must not boot the spawner.
+    this.bootWatchdog = false
     if (this.source.accountsForAll) cancelFree(this.board)
     const tests = outcomesOf(this)
     const result = buildRunResult({

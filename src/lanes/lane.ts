@@ -121,7 +121,7 @@ async function afterDeath(run: RunContext, lane: number, err: unknown, portClose
     recorder.note(slot, `attempt ${attempt}: ${worker} died while running it (${reason})`)
     if (run.stoppedBy || count >= MAX_WORKER_DEATHS) {
       const status = run.stoppedBy ? 'interrupted' : 'error'
-      const result = recorder.settle(slot, status, `its worker thread died ${count} times: ${reason}`, now())
+      const result = recorder.settle(slot, status, `its worker thread died ${count === 1 ? 'once' : `${count} times`}: ${reason}`, now())
       markDone(board, slot, lane)
       if (status === 'error') await source.publish(slot, result, run.t0).catch(() => false)
       else await source.release(slot)

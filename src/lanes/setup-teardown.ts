@@ -4,19 +4,8 @@ import { join } from 'node:path'
 import { ClaimrunError } from '../errors.js'
 import { endGroup } from '../util/process-group.js'
 import type { WatchdogMessage } from './watchdog-wire.js'
-
-/** How a `--setup` or `--teardown` command ended (in the result as `setup` / `teardown`). */
-export interface HookResult {
-  command: string[]
-  status: 'passed' | 'failed' | 'error' | 'interrupted'
-  exitCode: number | null
-  signal: string | null
-  /** Could not start: not found, permission denied. */
-  error?: string
-  durationMs: number
-  /** Its output, relative to the out folder. */
-  log: 'setup.log' | 'teardown.log'
-}
+import type { RunResult } from '../types.js'
+import { failedSetup, type HookResult } from '../record/hook-result.js'
 
 export interface HookOptions {
   cwd: string
@@ -93,18 +82,11 @@ export async function runHook(kind: 'setup' | 'teardown', argv: string[], opts: 
   }
 }
 
-/** A command as one would type it again: tokens quoted only where a shell would need it. */
-export const showCommand = (argv: string[]): string =>
-  argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ')
-
-/** How a hook ended, in a few words: "exit 1", "killed by SIGTERM", "not found (ENOENT)". */
-export const hookEnding = (h: HookResult): string =>
-  h.error ?? (h.signal ? `killed by ${h.signal}` : `exit ${h.exitCode}`)
-
-/** The one line a failed setup gives: nothing ran, and where to look. */
-export function setupFailed(h: HookResult, logPath: string): ClaimrunError {
+/** The one line a failed setup gives: nothing ran, and where to look; the run's result (every test notrun) as its cause. */
+export function setupFailed(h: HookResult, logPath: string, result: RunResult): ClaimrunError {
   return new ClaimrunError(
     'CLAIMRUN_SETUP_FAILED',
-    `--setup ${JSON.stringify(showCommand(h.command))} failed (${hookEnding(h)}), so no test was run (all notrun); its output is in ${logPath}`,
+    `${failedSetup(h)}, so no test was run (all notrun); its output is in ${logPath}`,
+    { cause: result },
   )
 }

@@ -150,7 +150,7 @@ async function runnerGone(): Promise<void> {
   // Processes found only by their environment, by the group they are in now.
   const strayGroups = new Map<number, { test: string; count: number }>()
   for (const p of strays) strayGroups.set(p.pgrp, { test: p.test, count: (strayGroups.get(p.pgrp)?.count ?? 0) + 1 })
-  for (const [pgrp, { test, count }] of strayGroups) running.push(`  ${JSON.stringify(test)} (${count} process(es) in group ${pgrp}, found by their environment)`)
+  for (const [pgrp, { test, count }] of strayGroups) running.push(`  ${JSON.stringify(test)} (${count} ${count === 1 ? 'process' : 'processes'} in group ${pgrp}, found by their environment)`)
   await endAll([...alive.map((pgid) => -pgid), ...strays.map((p) => p.pid)], killGraceMs)
   const lines = [
     `claimrun's runner (pid ${runnerPid}) died at ${at} before it finished the run, so results.json, summary.txt and report.html were not written.`,

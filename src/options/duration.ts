@@ -1,4 +1,5 @@
 import { ClaimrunError } from '../errors.js'
+import { plural } from '../util/plural.js'
 
 /** setTimeout's ceiling: a longer delay overflows and fires after 1 ms (TimeoutOverflowWarning). */
 export const MAX_TIMER_MS = 2 ** 31 - 1
@@ -19,7 +20,7 @@ export interface DurationRule {
 
 /** `1500` → `1.5s`, `7200000` → `2h`: a limit said the way a person would type it (plus days when long). */
 export function describeMs(ms: number): string {
-  const days = ms >= 86_400_000 ? ` (about ${Math.floor(ms / 8_640_000) / 10} days)` : ''
+  const days = ms >= 86_400_000 ? ` (about ${plural(Math.floor(ms / 8_640_000) / 10, 'day')})` : ''
   if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h${days}`
   if (ms % 60_000 === 0) return `${ms / 60_000}m${days}`
   if (ms >= 60_000) return `${Math.floor(ms / 1000)}s${days}`

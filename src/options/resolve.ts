@@ -13,6 +13,7 @@ import type { RunEvent, RunOptions } from '../types.js'
 import { parseExcludes, parseGreps, type Grep } from '../plan/select.js'
 import { parseRunners, type Runner } from '../plan/runners.js'
 import { TEST_FOLDERS } from '../plan/discover.js'
+import { closest } from '../util/closest.js'
 
 const ORDERS: readonly OrderMode[] = ['smart', 'given', 'random']
 
@@ -144,9 +145,29 @@ function envOption(env: unknown): Record<string, string> {
   return env as Record<string, string>
 }
 
+/** Every key run() takes: the typecheck fails when an option is added to RunOptions and not here. */
+const OPTION_KEYS: Readonly<Record<keyof RunOptions, true>> = {
+  paths: true, workers: true, cmd: true, pattern: true, out: true, cwd: true, timeout: true, killGrace: true,
+  maxOutput: true, history: true, order: true, seed: true, lastFailed: true, bail: true, retries: true,
+  failOnFlaky: true, tap: true, slow: true, json: true, junit: true, html: true, store: true, runId: true,
+  node: true, lease: true, ttl: true, shard: true, grep: true, exclude: true, setup: true, teardown: true,
+  env: true, runners: true, signal: true, onEvent: true,
+}
+const INTERNAL_KEYS: Readonly<Record<keyof InternalOptions, true>> = { forceSignal: true, first: true, _testOnlyWorker: true, exitsAfter: true }
+
+/** A key run() does not know is a mistake (a typo would otherwise be ignored in silence): named, with the closest key. */
+function checkKeys(options: object): void {
+  for (const key of Object.keys(options)) {
+    if (Object.hasOwn(OPTION_KEYS, key) || Object.hasOwn(INTERNAL_KEYS, key)) continue
+    const hint = closest(key, Object.keys(OPTION_KEYS))
+    throw new ClaimrunError('CLAIMRUN_BAD_OPTION', `unknown option ${JSON.stringify(key)}${hint ? ` (did you mean "${hint}"?)` : ''}; the options are the RunOptions of claimrun's types, claimrun run's flags in camelCase`)
+  }
+}
+
 /** Validates once, at the public entry; past this point the types are trusted. */
 export function resolveOptions(options: RunOptions & InternalOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object') throw badOption('options', options, 'an object')
+  checkKeys(options)
   if (options.cwd !== undefined && (typeof options.cwd !== 'string' || options.cwd === '')) throw badOption('cwd', options.cwd, 'a folder path')
   const cwd = resolve(options.cwd ?? process.cwd())
   if (!statSync(cwd, { throwIfNoEntry: false })?.isDirectory()) throw badOption('cwd', options.cwd ?? cwd, 'an existing folder')

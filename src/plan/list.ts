@@ -6,6 +6,7 @@ import type { PlanEntry } from './plan.js'
 import { describeOrder, formatMs, pad, padStart } from '../reporters/format.js'
 import type { RunOptions, RunResult, Status } from '../types.js'
 import { preparePlan } from './prepare.js'
+import { plural } from '../util/plural.js'
 
 /** Why a test sits where it does in the claim order. */
 export type ListReason = 'failed-last-time' | 'no-history' | 'longest-first' | 'given' | 'random'
@@ -74,7 +75,7 @@ const REASON_TEXT: Record<ListReason, (t: ListedTest) => string> = {
 
 /** The plan as a table, ids escaped (a test's name cannot redraw the terminal). */
 export function renderList(list: TestList): string {
-  const scope = list.shard ? `shard ${list.shard}: ${list.tests.length} of ${list.selected} tests` : `${list.tests.length} tests`
+  const scope = list.shard ? `shard ${list.shard}: ${list.tests.length} of ${plural(list.selected, 'test')}` : plural(list.tests.length, 'test')
   const head = `claimrun: ${scope} in claim order (order ${describeOrder(list.order)}; the same for any number of workers: each free worker takes the next). Nothing was run.`
   const rows = list.tests.map((t) => [String(t.position), escapeLine(t.id), formatMs(t.estimateMs), REASON_TEXT[t.reason](t)])
   const header = ['#', 'TEST', 'ESTIMATE', 'WHY HERE']

@@ -18,12 +18,12 @@ export interface Plan {
 export function planTests(opts: ResolvedOptions): Plan {
   const found = discover(opts.paths, opts.cwd, opts.pattern, (id, mode) => hasRunner(opts, id, mode))
   // Selected before the argv is settled: a file left out is never a "don't know how to run" error.
-  const chosen = selectTests(found.files.map((file) => ({ file, id: testId(opts.cwd, file) })), opts)
+  const { tests: chosen, warnings: unmatched } = selectTests(found.files.map((file) => ({ file, id: testId(opts.cwd, file) })), opts)
   const commandOf = commandResolver({ cwd: opts.cwd, cmd: opts.cmd, runners: opts.runners, env: { ...process.env, ...opts.env } }, chosen)
   const tests = chosen.map((test): PlanEntry => {
     const { argv, tap } = commandOf(test)
     return tap ? { ...test, argv, tap: 'strict' } : { ...test, argv }
   })
-  const warnings = [...found.warnings, ...discoveryWarnings(found.unrunnable.map((f) => testId(opts.cwd, f)), tests, opts)]
+  const warnings = [...found.warnings, ...unmatched, ...discoveryWarnings(found.unrunnable.map((f) => testId(opts.cwd, f)), tests, opts)]
   return { tests, warnings }
 }

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module'
 import { extname } from 'node:path'
 import { badOption, ClaimrunError } from '../errors.js'
+import { plural } from '../util/plural.js'
 
 /** One `--grep`: plain text is a substring of the test id; `/source/flags` is a regular expression. */
 export type Grep = string | RegExp
@@ -37,24 +38,69 @@ export function parseExcludes(value: unknown): string[] {
 const loadPicomatch = (): typeof import('picomatch') => createRequire(import.meta.url)('picomatch')
 
 /**
- * `--grep` keeps the tests whose id matches any grep; `--exclude` then drops those whose id matches
- * any glob (a glob without `/` is matched against the file name, as `--pattern` is). Order is kept.
- * Nothing left is a usage error: a run of zero tests is never a green.
+ * One `--exclude` glob as a test of ids, read as .gitignore reads a line: it leaves out a test when
+ * it matches the id or any folder above it, so a folder (`tests`, `tests/`, `./tests`) means
+ * everything under it. A glob without `/` (a trailing one aside) matches a name at any depth; one
+ * with `/` or `./` matches from the run's folder; a trailing `/` matches folders only.
  */
-export function selectTests<T extends { id: string }>(tests: T[], selection: Selection): T[] {
+function excluder(picomatch: typeof import('picomatch'), glob: string): (id: string) => boolean {
+  const foldersOnly = glob.endsWith('/')
+  const bare = glob.replace(/^(\.\/)+/, '').replace(/\/+$/, '')
+  const anchored = bare !== glob.replace(/\/+$/, '') || bare.includes('/')
+  const isMatch = picomatch(bare, { dot: true })
+  return (id) => {
+    const parts = id.split('/')
+    const last = foldersOnly ? parts.length - 1 : parts.length
+    for (let i = 0; i < last; i++) {
+      if (isMatch(anchored ? parts.slice(0, i + 1).join('/') : (parts[i] as string))) return true
+    }
+    return false
+  }
+}
+
+/**
+ * `--grep` keeps the tests whose id matches any grep; `--exclude` then drops those whose id (or a
+ * folder above it) matches any glob. Order is kept. A filter that matches none of the tests found
+ * is named in a warning (it did nothing, which is seldom what was meant); nothing left at all is a
+ * usage error: a run of zero tests is never a green.
+ */
+export function selectTests<T extends { id: string }>(tests: T[], selection: Selection): { tests: T[]; warnings: string[] } {
   const { grep, exclude } = selection
-  if (grep.length === 0 && exclude.length === 0) return tests
+  if (grep.length === 0 && exclude.length === 0) return { tests, warnings: [] }
   const picomatch = exclude.length ? loadPicomatch() : null
-  const excluded = exclude.map((g) => (picomatch as NonNullable<typeof picomatch>)(g, { dot: true, basename: !g.includes('/') }))
+  const excluded = exclude.map((g) => excluder(picomatch as NonNullable<typeof picomatch>, g))
+  const greps = grep.map((g): ((id: string) => boolean) => (typeof g === 'string' ? (id) => id.includes(g) : (id) => g.test(id)))
+  // Which filters matched at least one test found.
+  const hit = { grep: new Set<number>(), exclude: new Set<number>() }
   const kept = tests.filter((t) => {
-    if (grep.length && !grep.some((g) => (typeof g === 'string' ? t.id.includes(g) : g.test(t.id)))) return false
-    return !excluded.some((isExcluded) => isExcluded(t.id))
+    let wanted = greps.length === 0
+    greps.forEach((matches, i) => {
+      if (matches(t.id)) {
+        hit.grep.add(i)
+        wanted = true
+      }
+    })
+    let dropped = false
+    excluded.forEach((matches, i) => {
+      if (matches(t.id)) {
+        hit.exclude.add(i)
+        dropped = true
+      }
+    })
+    return wanted && !dropped
   })
   if (kept.length === 0) {
     const used = [...grep.map((g) => `--grep ${String(g)}`), ...exclude.map((g) => `--exclude ${g}`)].join(' ')
     throw new ClaimrunError('CLAIMRUN_NO_TESTS', `no tests left after ${used} (${tests.length} found); check them against the ids claimrun run --list prints`)
   }
-  return kept
+  const example = tests[0] ? `, ids such as ${JSON.stringify(tests[0].id)}` : ''
+  const unmatched = (flag: string, value: string, what: string): string =>
+    `${flag} ${JSON.stringify(value)} matched none of the ${plural(tests.length, 'test')} found${example}, so it ${what}; claimrun run --list prints every id`
+  const warnings = [
+    ...grep.filter((_, i) => !hit.grep.has(i)).map((g) => unmatched('--grep', String(g), 'kept nothing')),
+    ...exclude.filter((_, i) => !hit.exclude.has(i)).map((g) => unmatched('--exclude', g, 'left nothing out')),
+  ]
+  return { tests: kept, warnings }
 }
 
 /** How many files looked like tests but had no runner, and the first few of them. */

@@ -10,11 +10,13 @@
  * | timedout    | failed    | failure        | timed out                               |
  * | error       | failed    | error          | error: <why it could not run>           |
  * | interrupted | skipped   | skipped        | interrupted                             |
- * | notrun      | skipped   | skipped        | not run                                 |
+ * | notrun      | skipped   | skipped²       | not run                                 |
  *
  * ¹ `--fail-on-flaky` makes a flaky test fail the exit code; it still counts as passed in tallies.
  * `interrupted` and `notrun` are "skipped": the run stopped before they had a verdict, so they are
  * neither passed nor failed (the exit code, 130/143, says the run was interrupted).
+ * ² A test not run because `--setup` failed is an `error` in JUnit (the run is broken, exit 2, not
+ * skipped), as pytest reports the tests of a fixture that failed to set up.
  */
 import type { Counts, RunResult, Status, TestResult } from '../types.js'
 
@@ -42,6 +44,13 @@ export const JUNIT_ELEMENT: Readonly<Record<Status, 'failure' | 'error' | 'skipp
   interrupted: 'skipped',
   notrun: 'skipped',
 }
+
+/** The JUnit element of a test in a run whose setup did (or did not) fail: see ² above. */
+export const junitElement = (status: Status, setupFailed: boolean): 'failure' | 'error' | 'skipped' | null =>
+  setupFailed && status === 'notrun' ? 'error' : JUNIT_ELEMENT[status]
+
+/** Whether the run's `--setup` failed, so that no test ran (the run rejected with CLAIMRUN_SETUP_FAILED). */
+export const setupFailedIn = (result: Pick<RunResult, 'setup'>): boolean => result.setup?.status === 'failed' || result.setup?.status === 'error'
 
 /** Statuses that count as passing; `flaky` does unless the run fails on flaky tests. */
 export const isPassing = (status: Status, failOnFlaky = false): boolean =>

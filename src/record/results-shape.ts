@@ -31,6 +31,9 @@ const TEST_FIELDS: Array<[string, Check, string]> = [
 
 const TOP_FIELDS: Array<[string, Check, string]> = [
   ['startedAt', str, 'a date string'],
+  ['finishedAt', optional(str), 'a date string'],
+  ['claimrunVersion', optional(str), 'a version string'],
+  ['nodeVersion', optional(str), 'a version string'],
   ['durationMs', num, 'a number'],
   ['workers', strings, 'a list of worker names'],
   ['tests', Array.isArray, 'a list of tests'],

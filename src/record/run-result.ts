@@ -1,8 +1,11 @@
 import { countStatuses } from './outcome.js'
+import { claimrunVersion } from './versions.js'
 import type { RunResult, TestResult } from '../types.js'
 
 export interface RunFacts {
   startedAt: string
+  /** When the outcomes were settled. @default now */
+  finishedAt?: string | undefined
   durationMs: number
   workers: string[]
   tests: TestResult[]
@@ -20,7 +23,10 @@ export interface RunFacts {
 export function buildRunResult(f: RunFacts): RunResult {
   return {
     version: 1,
+    claimrunVersion: claimrunVersion(),
+    nodeVersion: process.version,
     startedAt: f.startedAt,
+    finishedAt: f.finishedAt ?? new Date().toISOString(),
     durationMs: f.durationMs,
     workers: f.workers,
     tests: f.tests,

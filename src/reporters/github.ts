@@ -1,11 +1,13 @@
 import { appendFileSync } from 'node:fs'
 import { isAbsolute, relative, sep } from 'node:path'
 import { escapeControl, escapeLine } from '../util/escape.js'
-import { isPassing } from '../record/outcome.js'
+import { isPassing, setupFailedIn } from '../record/outcome.js'
+import { failedSetup } from '../record/hook-result.js'
 import type { RunResult, TestResult } from '../types.js'
 import { formatMs } from './format.js'
 import { describeSubtests } from './subtests.js'
 import { describe, failures, pipeline, slowestTests, totalsLine } from './summary.js'
+import { plural } from '../util/plural.js'
 
 /**
  * GitHub Actions, when `GITHUB_ACTIONS=true`: an `::error` annotation per failing test (a
@@ -43,13 +45,21 @@ function command(kind: 'error' | 'warning', props: Record<string, string>, messa
   return `::${kind} ${list}::${escapeData(message)}`
 }
 
-/** One annotation per test that failed (and a warning per flaky one), its output's first lines as the message. */
+/** A failed setup in one line: what failed, that no test ran, and where its output is. */
+const setupLine = (result: RunResult): string =>
+  result.setup ? `${failedSetup(result.setup)}, so no test was run (${plural(result.tests.length, 'test')} not run); its output is in ${result.setup.log} in the out folder` : ''
+
+/**
+ * One annotation per test that failed (and a warning per flaky one), its output's first lines as
+ * the message; a failed setup is one error of its own (its tests did not fail: none ran).
+ */
 export function annotations(result: RunResult, cwd: string, env: NodeJS.ProcessEnv = process.env): string[] {
   const out: string[] = []
+  if (setupFailedIn(result)) out.push(command('error', { title: 'claimrun: setup failed' }, setupLine(result)))
   for (const t of failures(result)) {
     const output = lines(t.tail)
     const head = output.slice(0, ANNOTATION_LINES)
-    if (output.length > head.length) head.push(`… (${output.length - head.length} more lines in the log)`)
+    if (output.length > head.length) head.push(`… (${plural(output.length - head.length, 'more line', 'more lines')} in the log)`)
     const message = [`${t.status} ${describe(t)}`, ...(t.error ? [t.error] : []), ...(t.subtests ? [describeSubtests(t.subtests)] : []), ...head].join('\n')
     out.push(command('error', { file: annotationFile(t, cwd, env.GITHUB_WORKSPACE), title: `claimrun: ${t.status}: ${escapeLine(t.id)}` }, message))
   }
@@ -78,6 +88,7 @@ export function stepSummary(result: RunResult): string {
   const passedAll = result.tests.every((t) => isPassing(t.status))
   const md: string[] = []
   md.push(`## claimrun: ${passedAll && !result.interrupted ? '✅' : '❌'} ${totalsLine(result)}`, '')
+  if (setupFailedIn(result)) md.push(`**Setup failed:** ${escapeMarkdown(setupLine(result))}`, '')
   md.push('| passed | flaky | failed | timed out | error | interrupted | not run | tests | time |')
   md.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
   md.push(`| ${c.passed} | ${c.flaky} | ${c.failed} | ${c.timedout} | ${c.error} | ${c.interrupted} | ${c.notrun} | ${result.tests.length} | ${formatMs(result.durationMs)} |`, '')

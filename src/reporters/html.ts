@@ -5,6 +5,7 @@ import type { RunResult } from '../types.js'
 import { formatMs } from './format.js'
 import { logFileName } from '../lanes/names.js'
 import { jsonChunks } from '../util/json-chunks.js'
+import { plural } from '../util/plural.js'
 
 /** The page's own script and style, inlined so the report is one file that works offline. */
 const asset = (name: string): string => readFileSync(new URL(`../../../assets/${name}`, import.meta.url), 'utf8')
@@ -74,7 +75,7 @@ export function tailOfFile(path: string, limit = EMBED_LOG_BYTES): string {
     const buf = Buffer.alloc(size - start)
     readSync(fd, buf, 0, buf.length, start)
     let text = buf.toString('utf8')
-    if (start > 0) text = `[claimrun: the first ${start} bytes of this log are in the file itself]\n${text.slice(text.indexOf('\n') + 1)}`
+    if (start > 0) text = `[claimrun: the first ${plural(start, 'byte')} of this log are in the file itself]\n${text.slice(text.indexOf('\n') + 1)}`
     return text
   } catch {
     return ''

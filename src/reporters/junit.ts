@@ -1,6 +1,7 @@
 import { hostname } from 'node:os'
 import { posix } from 'node:path'
-import { describeEnd, JUNIT_ELEMENT } from '../record/outcome.js'
+import { describeEnd, junitElement, setupFailedIn } from '../record/outcome.js'
+import { failedSetup, type HookResult } from '../record/hook-result.js'
 import type { RunResult, SubtestStatus, SubtestSummary, TestResult } from '../types.js'
 
 /**
@@ -28,15 +29,19 @@ function message(t: Pick<TestResult, 'status' | 'exitCode' | 'signal' | 'duratio
   return t.status === 'timedout' ? `timed out after ${seconds(t.durationMs)} s` : describeEnd(t)
 }
 
-function testcase(t: TestResult): string {
+/** Why a test was not run when the setup failed: the run's own error line, and where its output is. */
+const setupText = (setup: HookResult): string => `${failedSetup(setup)}, so this test was not run; its output is in ${setup.log} in the out folder`
+
+function testcase(t: TestResult, setupFailed = ''): string {
   // A test failed by its TAP says so (alone when it exited 0).
   const tap = t.status === 'failed' && t.subtests?.problems.length ? `TAP: ${t.subtests.problems.join('; ')}` : undefined
   const m = tap && describeEnd(t, tap)
   const folder = posix.dirname(t.id)
   const open = `    <testcase classname="${attr(folder)}" name="${attr(posix.basename(t.id))}" time="${seconds(t.durationMs)}" file="${attr(t.id)}">`
   const body: string[] = []
-  const element = JUNIT_ELEMENT[t.status]
-  if (element === 'failure') body.push(`      <failure message="${attr(m ?? message(t))}" type="${t.status}">${cdata(t.tail)}</failure>`)
+  const element = junitElement(t.status, setupFailed !== '')
+  if (element === 'error' && setupFailed) body.push(`      <error message="${attr(t.error ?? message(t))}" type="setup">${cdata(setupFailed)}</error>`)
+  else if (element === 'failure') body.push(`      <failure message="${attr(m ?? message(t))}" type="${t.status}">${cdata(t.tail)}</failure>`)
   else if (element === 'error') body.push(`      <error message="${attr(message(t))}" type="error">${cdata(t.tail)}</error>`)
   else if (element === 'skipped') body.push(`      <skipped message="${attr(message(t))}"/>`)
   for (const p of t.status === 'flaky' ? (t.previousAttempts ?? []) : []) {
@@ -53,8 +58,8 @@ interface Tally {
   skipped: number
 }
 
-function tally(tests: TestResult[]): Tally {
-  const count = (element: 'failure' | 'error' | 'skipped'): number => tests.filter((t) => JUNIT_ELEMENT[t.status] === element).length
+function tally(tests: TestResult[], setupFailed = false): Tally {
+  const count = (element: 'failure' | 'error' | 'skipped'): number => tests.filter((t) => junitElement(t.status, setupFailed) === element).length
   return { tests: tests.length, failures: count('failure'), errors: count('error'), skipped: count('skipped') }
 }
 
@@ -97,13 +102,15 @@ export function renderJunit(result: RunResult): string {
   const host = hostname()
   const plain = result.tests.filter((t) => !t.subtests)
   const tap = result.tests.filter((t) => t.subtests).map((t) => tapSuite(t, host, result.startedAt))
-  const main = tally(plain)
+  // A failed setup: every test an error (the run is broken, exit 2), never a quiet "skipped".
+  const setup = result.setup && setupFailedIn(result) ? setupText(result.setup) : ''
+  const main = tally(plain, setup !== '')
   const all = [main, ...tap.map((s) => s.tally)].reduce((a, b) => ({ tests: a.tests + b.tests, failures: a.failures + b.failures, errors: a.errors + b.errors, skipped: a.skipped + b.skipped }))
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="claimrun" ${totals(all, result.durationMs)}>`,
     `  <testsuite name="claimrun" ${totals(main, result.durationMs)} timestamp="${result.startedAt}" hostname="${attr(host)}">`,
-    ...plain.map(testcase),
+    ...plain.map((t) => testcase(t, setup)),
     '  </testsuite>',
     ...tap.map((s) => s.xml),
     '</testsuites>',

@@ -3,6 +3,7 @@ import { isPassing } from '../record/outcome.js'
 import type { RunEvent } from '../types.js'
 import { subtestTotal } from './subtests.js'
 import { describeOrder, formatMs, makeStyle, pad, STATUS_COLOR } from './format.js'
+import { plural } from '../util/plural.js'
 
 /** Progress lines in `quiet` mode: one each time another tenth of the suite has finished. */
 const PROGRESS_STEPS = 10
@@ -37,7 +38,7 @@ export function lineReporter(out: NodeJS.WritableStream, color: boolean, quiet =
         total = event.tests
         done = 0
         failed = 0
-        stream.write(`claimrun: ${event.tests} tests on ${event.workers.length} workers, order ${describeOrder(event.order)}${event.shard ? `, shard ${event.shard}` : ''}; logs in ${event.out}\n`)
+        stream.write(`claimrun: ${plural(event.tests, 'test')} on ${plural(event.workers.length, 'worker')}, order ${describeOrder(event.order)}${event.shard ? `, shard ${event.shard}` : ''}; logs in ${event.out}\n`)
         break
       case 'test:end': {
         done++
@@ -45,7 +46,8 @@ export function lineReporter(out: NodeJS.WritableStream, color: boolean, quiet =
         const where = t.worker ?? '-'
         const subtests = t.subtests ? ` (${t.subtests.passed}/${subtestTotal(t.subtests)} sub-tests passed)` : ''
         if (!isPassing(t.status)) failed++
-        if (!quiet || t.status !== 'passed') {
+        // A test that never ran has nothing to show: the summary counts them (a failed setup's error says why).
+        if (t.status !== 'notrun' && (!quiet || t.status !== 'passed')) {
           stream.write(`[${String(done).padStart(String(total).length)}/${total}] ${style(STATUS_COLOR[t.status], pad(t.status, 11))} ${pad(where, 10)} ${pad(formatMs(t.durationMs), 9)} ${escapeLine(t.id)}${subtests}\n`)
         }
         if (quiet && (done % Math.ceil(total / PROGRESS_STEPS) === 0 || done === total)) stream.write(`progress: ${done}/${total} done, ${failed} did not pass\n`)

@@ -4,6 +4,7 @@ import { isFailure, isPassing, tally, type Tally } from '../record/outcome.js'
 import type { RunResult, TestResult } from '../types.js'
 import { describeSubtests, subtestTotals } from './subtests.js'
 import { describeOrder, displayPath, formatMs, makeStyle, pad, padStart, STATUS_COLOR, width, type Style } from './format.js'
+import { plural } from '../util/plural.js'
 
 const FAILURE_LINES = 50
 const SLOWEST = 10
@@ -39,7 +40,7 @@ export function totalsLine(result: RunResult, t: Tally = tally(result)): string 
     .map((s) => `${t.counts[s]} ${s}`)
   const tail = extra.length ? ` (${extra.join(', ')})` : ''
   const skipped = t.skipped ? `, ${t.skipped} skipped` : ''
-  return `${t.passed} passed, ${t.failed} failed${skipped}${tail} - ${t.total} tests in ${formatMs(result.durationMs)} on ${result.workers.length} workers`
+  return `${t.passed} passed, ${t.failed} failed${skipped}${tail} - ${plural(t.total, 'test')} in ${formatMs(result.durationMs)} on ${plural(result.workers.length, 'worker')}`
 }
 
 /**
@@ -102,14 +103,14 @@ export function pipeline(result: RunResult, style: Style = makeStyle(false), sum
 
   const extras = [`order ${describeOrder(result.order)}`, ...(result.shard ? [`shard ${result.shard}`] : []), ...(result.bailed ? ['bailed'] : [])]
   lines.push(`${style('bold', 'run')} (serial)  ${runState}  ${formatMs(result.durationMs)}  ${extras.join(', ')}`)
-  lines.push(`├── run_tests (parallel, ${result.workers.length} workers)`)
+  lines.push(`├── run_tests (parallel, ${plural(result.workers.length, 'worker')})`)
   result.workers.forEach((w, i) => {
     const s = sum.workers[w] ?? { tests: 0, passed: 0, failed: 0, skipped: 0, busyMs: 0 }
     const branch = i === result.workers.length - 1 ? '└──' : '├──'
     const state = s.failed ? style('red', `${s.failed} failed`) : style('green', '0 failed')
-    lines.push(`│   ${branch} ${w}  ${padStart(String(s.tests), 4)} tests  ${padStart(String(s.passed), 4)} passed  ${state}  busy ${formatMs(s.busyMs)}`)
+    lines.push(`│   ${branch} ${w}  ${padStart(String(s.tests), 4)} ${s.tests === 1 ? 'test ' : 'tests'}  ${padStart(String(s.passed), 4)} passed  ${state}  busy ${formatMs(s.busyMs)}`)
   })
-  lines.push(`└── summary  ${result.tests.length} tests`)
+  lines.push(`└── summary  ${plural(result.tests.length, 'test')}`)
   return lines
 }
 
@@ -148,7 +149,7 @@ export function describe(t: TestResult): string {
   else if (t.exitCode !== null) parts.push(`exit ${t.exitCode}`)
   parts.push(formatMs(t.durationMs))
   if (t.attempts > 1) parts.push(`${t.attempts} attempts`)
-  if (t.leaked) parts.push(`${t.leaked} leftover process${t.leaked > 1 ? 'es' : ''} ended`)
-  if (t.droppedBytes) parts.push(`${t.droppedBytes} bytes of output dropped`)
+  if (t.leaked) parts.push(`${plural(t.leaked, 'leftover process', 'leftover processes')} ended`)
+  if (t.droppedBytes) parts.push(`${plural(t.droppedBytes, 'byte')} of output dropped`)
   return `(${parts.join(', ')})`
 }

@@ -8,6 +8,7 @@ import { RedisStore } from './redis-store.js'
 import { writeRunFiles } from '../record/run-files.js'
 import { sleep } from '../util/time.js'
 import type { RunResult, TestResult } from '../types.js'
+import { plural } from '../util/plural.js'
 
 export interface ReportOptions {
   store: string
@@ -51,13 +52,16 @@ export async function report(options: ReportOptions): Promise<RunResult> {
     })
     const unfinished = stored.filter((s) => !s).length
     const ends = tests.flatMap((t) => (t.endMs !== null ? [t.endMs] : []))
+    const durationMs = ends.length ? Math.max(...ends) : 0
     const result = buildRunResult({
       startedAt: new Date(t0).toISOString(),
-      durationMs: ends.length ? Math.max(...ends) : 0,
+      // The shared run's end (its last outcome), not when this report was made.
+      finishedAt: new Date(t0 + durationMs).toISOString(),
+      durationMs,
       workers: [...new Set(tests.flatMap((t) => (t.worker ? [t.worker] : [])))].sort(),
       tests,
       order: { mode: 'given' },
-      warnings: unfinished ? [`${unfinished} test(s) had no outcome when the report was made`] : [],
+      warnings: unfinished ? [`${plural(unfinished, 'test')} had no outcome when the report was made`] : [],
       exitCode: unfinished ? 1 : exitCodeOf(tests, undefined),
       out: options.out,
     })

@@ -4,6 +4,7 @@ import type { TestResult } from '../types.js'
 import { monotonicMs, sleep } from '../util/time.js'
 import { StoreLostError, redacted, type RedisStore } from './redis-store.js'
 import { toStored } from './stored-outcome.js'
+import { plural } from '../util/plural.js'
 
 /**
  * The claim source of a run shared through a store: this process's side of it. The main thread
@@ -184,7 +185,7 @@ export class SharedClaims implements ClaimSource {
         return null
       }
       if (leased === 0) {
-        this.fail({ kind: 'lost', reason: `the store lost part of run ${this.store.runId}: nothing is free or running, yet only ${finished} of ${this.planSize} tests have an outcome` })
+        this.fail({ kind: 'lost', reason: `the store lost part of run ${this.store.runId}: nothing is free or running, yet only ${finished} of ${plural(this.planSize, 'test')} have an outcome` })
         return null
       }
       await sleep(this.poll)

@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { ClaimrunError } from '../errors.js'
 import type { StoreFault } from '../claim/claim-source.js'
 import type { RunResult } from '../types.js'
+import { plural } from '../util/plural.js'
 
 /**
  * The one line a shared run ends with when its store failed it: the store lost the run (restarted
@@ -13,5 +14,5 @@ export function storeFaultError(fault: StoreFault, result: RunResult): ClaimrunE
   const errors = result.tests.filter((t) => t.status === 'error').length
   const code = fault.kind === 'lost' ? 'CLAIMRUN_STORE_LOST' : 'CLAIMRUN_STORE_UNREACHABLE'
   const where = join(result.out, 'results.json')
-  return new ClaimrunError(code, `${fault.reason}; stopped, ${errors} of ${result.tests.length} test(s) marked error in ${where}`, { cause: result })
+  return new ClaimrunError(code, `${fault.reason}; stopped, ${errors} of ${plural(result.tests.length, 'test')} marked error in ${where}`, { cause: result })
 }

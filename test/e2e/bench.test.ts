@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { ROOT, runCli, tempDir, write } from '../support/helpers.js'
+import { openPage } from '../support/browser.js'
+import { CLI, ROOT, runCli, tempDir, write } from '../support/helpers.js'
 import { startRedis } from '../support/redis.js'
 
 interface Row { strategy: string; threads: number; slots: number; reps: number; nsPerClaim: number; claimsPerSec: number; duplicates: number; missing: number; shares: number[] }
@@ -43,9 +44,10 @@ describe('claimrun bench', () => {
     expect(chart.match(/<rect [^>]*><title>/g)).toHaveLength(out.rows.length)
   }, 150_000)
 
-  it('prints a table by default, one row per strategy and thread count', async () => {
+  it('prints a table by default, one row per strategy and thread count, and only the table (no rows before it on stderr)', async () => {
     const r = await runCli(['bench', '--threads', '2', '--slots', '5000', '--message-slots', '100', '--reps', '1', '--strategies', 'cursor,postmessage'])
     expect(r.code).toBe(0)
+    expect(r.stderr).toBe('')
     const lines = r.stdout.trim().split('\n')
     expect(lines[0]).toContain(`Node ${process.version}`)
     expect(lines[1]).toMatch(/^strategy\s+threads\s+slots\s+ns\/claim\s+claims\/s\s+duplicates\s+shares/)
@@ -68,6 +70,45 @@ describe('claimrun bench', () => {
       expect(row.missing).toBe(0)
       expect(row.shares.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9)
     }
+  }, 60_000)
+
+  it('on a terminal: one progress line, redrawn and erased, then the table: each row shown once', async () => {
+    const dir = tempDir()
+    const command = `stty rows 40 cols 200; exec ${process.execPath} ${CLI} bench --threads 1,2 --slots 2000 --message-slots 50 --reps 1 --strategies cursor,comlink`
+    const r = await promisify(execFile)('script', ['-q', '-e', '-c', command, '/dev/null'], { cwd: dir, env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 })
+    const screen = r.stdout.replace(/\r/g, '')
+    expect(screen).toContain('claimrun bench: 4 of 4 measured (last: comlink, 2 threads)')
+    expect(screen.match(/^strategy +threads/gm)).toHaveLength(1)
+    expect(screen.match(/ns\/claim/g)).toHaveLength(1) // the table's header: no row of figures before it
+    expect(screen.match(/^comlink call per claim +2 /gm)).toHaveLength(1)
+  }, 60_000)
+
+  it('the chart\'s legend labels never overlap, in a fresh chart and in the committed bench/claims.svg, as Chromium lays them out', async () => {
+    const dir = tempDir()
+    const svg = join(dir, 'claims.svg')
+    const r = await runCli(['bench', '--threads', '1,2', '--slots', '2000', '--message-slots', '50', '--reps', '1', '--json', '--svg', svg])
+    expect(r.code, r.stderr).toBe(0)
+    const { page, errors } = await openPage()
+    for (const file of [svg, join(ROOT, 'bench', 'claims.svg'), join(ROOT, 'bench', 'contention-16', 'claims16.svg')]) {
+      await page.goto(`file://${file}`)
+      const boxes = await page.locator('svg text').evaluateAll((texts) => texts.map((t) => {
+        const b = (t as SVGGraphicsElement).getBBox()
+        return { text: t.textContent ?? '', legend: t.parentElement?.getAttribute('class') === 'legend', x: b.x, y: b.y, right: b.x + b.width, bottom: b.y + b.height }
+      }))
+      const size = await page.locator('svg').evaluate((s) => ({ width: Number(s.getAttribute('width')), height: Number(s.getAttribute('height')) }))
+      const legend = boxes.filter((b) => b.legend)
+      expect(legend.length, file).toBeGreaterThanOrEqual(5)
+      const others = boxes.filter((b) => !b.legend && b.y > Math.min(...legend.map((l) => l.y)) - 20)
+      for (const [i, a] of legend.entries()) {
+        expect(a.right, `${a.text} fits (${file})`).toBeLessThanOrEqual(size.width)
+        expect(a.bottom, `${a.text} fits (${file})`).toBeLessThanOrEqual(size.height)
+        for (const b of [...legend.slice(i + 1), ...others]) {
+          const overlap = a.x < b.right && b.x < a.right && a.y < b.bottom && b.y < a.bottom
+          expect(overlap, `"${a.text}" and "${b.text}" overlap in ${file}`).toBe(false)
+        }
+      }
+    }
+    expect(errors).toEqual([])
   }, 60_000)
 
   it.each([

@@ -90,6 +90,24 @@ describe('GitHub Actions', () => {
     expect(table).toContain('<td><code>t/test_`x`|y.sh</code></td>')
   })
 
+  it('a failed --setup: one ::error naming the setup (not a quiet run of skipped tests), a job summary that says so, the one-line error and exit 2', async () => {
+    const dir = tempDir()
+    suite(dir)
+    const stepSummary = join(dir, 'step-summary.md')
+    const r = await runCli(['run', 't', '--out', 'out', '--no-history', '--setup', 'sh -c "echo no database; exit 4"'], { cwd: dir, env: { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: stepSummary } })
+    expect(r.code).toBe(2)
+    expect(r.stderr.trim().split('\n')).toEqual([`claimrun: --setup "sh -c 'echo no database; exit 4'" failed (exit 4), so no test was run (all notrun); its output is in out/setup.log`])
+    const commands = r.stdout.split('\n').filter((l) => /^::(error|warning) /.test(l)).map(parseCommand)
+    expect(commands).toEqual([{
+      kind: 'error',
+      props: { title: 'claimrun: setup failed' },
+      message: `--setup "sh -c 'echo no database; exit 4'" failed (exit 4), so no test was run (4 tests not run); its output is in setup.log in the out folder`,
+    }])
+    const summary = readFileSync(stepSummary, 'utf8')
+    expect(summary).toMatch(/^## claimrun: ❌ 0 passed, 0 failed, 4 skipped \(4 notrun\)/m)
+    expect(new MarkdownIt().render(summary)).toContain('<strong>Setup failed:</strong> --setup &quot;sh -c \'echo no database; exit 4\'&quot; failed (exit 4)')
+  })
+
   it('without GITHUB_ACTIONS=true: no workflow commands, the summary file untouched; an unwritable one is a warning, not a failure', async () => {
     const dir = tempDir()
     suite(dir)

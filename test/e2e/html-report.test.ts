@@ -109,6 +109,34 @@ describe('HTML report', () => {
     expect(errors).toEqual([])
   })
 
+  it('draws every attempt of a retried test on the timeline, and its header counts each status', async () => {
+    const dir = tempDir()
+    write(dir, 't/test_1_ok.sh', 'exit 0\n')
+    write(dir, 't/test_2_flaky.sh', `if [ ! -e '${dir}/once' ]; then : > '${dir}/once'; exit 1; fi\n`)
+    write(dir, 't/test_3_fail.sh', 'echo still broken\nexit 1\n')
+    const out = join(dir, 'out')
+    const result = await run({ paths: ['t'], cwd: dir, out, workers: 1, retries: 1, history: false, order: 'given' })
+    expect(result.tests.map((t) => `${t.status} ${t.attempts}`)).toEqual(['passed 1', 'flaky 2', 'failed 2'])
+
+    const { page, errors } = await openPage()
+    await page.goto(`file://${join(out, 'report.html')}`)
+    // One bar per attempt (1 + 2 + 2), each where and when it ran.
+    const bars = await page.locator('.timeline rect.bar').evaluateAll((rects) => rects.map((r) => ({
+      test: r.getAttribute('data-test'), attempt: Number(r.getAttribute('data-attempt')), x: Number(r.getAttribute('x')), title: r.querySelector('title')?.textContent ?? '',
+    })))
+    expect(bars.map((b) => `${b.test} ${b.attempt}`).sort()).toEqual(['t/test_1_ok.sh 1', 't/test_2_flaky.sh 1', 't/test_2_flaky.sh 2', 't/test_3_fail.sh 1', 't/test_3_fail.sh 2'])
+    const flaky = bars.filter((b) => b.test === 't/test_2_flaky.sh').sort((a, b) => a.attempt - b.attempt)
+    expect(flaky[0]!.x).toBeLessThan(flaky[1]!.x)
+    expect(flaky[0]!.title).toMatch(/^t\/test_2_flaky\.sh — attempt 1, retried: failed, /)
+    expect(flaky[1]!.title).toMatch(/^t\/test_2_flaky\.sh — flaky, /)
+    // The header: every status the run has, in the summary's words, and counts said in the right number.
+    const counts = await page.locator('#counts .count').evaluateAll((spans) => spans.map((s) => `${s.getAttribute('data-status')}: ${s.textContent}`))
+    expect(counts).toEqual(['passed: 1 passed', 'flaky: 1 flaky', 'failed: 1 failed'])
+    expect(await page.locator('header .muted').textContent()).toMatch(/^3 tests · .* · 1 worker · started /)
+    expect(await page.locator('[data-node="run_tests"] small').textContent()).toBe('parallel · 1 worker')
+    expect(errors).toEqual([])
+  })
+
   it('claimrun show reprints the summary; show --html rebuilds the page', async () => {
     const dir = tempDir()
     write(dir, 't/test_a.sh', 'exit 0\n')

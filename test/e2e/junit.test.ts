@@ -51,4 +51,23 @@ describe('JUnit XML', () => {
     expect(doc.testsuites.testsuite).toMatchObject({ tests: '2', failures: '1', skipped: '1' })
     expect(doc.testsuites.testsuite.testcase[1].skipped.message).toBe('not run')
   })
+
+  it('a failed --setup is an error for every test it kept from running (errors counted, none skipped), as the exit code 2 says', async () => {
+    const dir = tempDir()
+    for (const n of [1, 2, 3]) write(dir, `t/test_${n}.sh`, 'exit 0\n')
+    const junit = join(dir, 'junit.xml')
+    const failed = await run({ paths: ['t'], cwd: dir, out: join(dir, 'out'), junit, order: 'given', history: false, setup: 'sh -c "echo no database; exit 4"' }).catch((e: unknown) => e)
+    expect(failed).toMatchObject({ code: 'CLAIMRUN_SETUP_FAILED' })
+    const xml = readFileSync(junit, 'utf8')
+    expect(XMLValidator.validate(xml)).toBe(true)
+    const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', cdataPropName: '#cdata', isArray: (name) => name === 'testcase' }).parse(xml)
+    expect(doc.testsuites).toMatchObject({ tests: '3', failures: '0', errors: '3', skipped: '0' })
+    const suite = doc.testsuites.testsuite
+    expect(suite).toMatchObject({ tests: '3', failures: '0', errors: '3', skipped: '0' })
+    for (const c of suite.testcase) {
+      expect(c.skipped).toBeUndefined()
+      expect(c.error).toMatchObject({ type: 'setup', message: 'not run: the setup failed (exit 4)' })
+      expect(text(c.error['#cdata'])).toBe(`--setup "sh -c 'echo no database; exit 4'" failed (exit 4), so this test was not run; its output is in setup.log in the out folder`)
+    }
+  })
 })

@@ -92,7 +92,7 @@ describe('when the runner dies, its tests die with it', () => {
     runner.child.kill('SIGKILL')
     await waitFor(() => all.every(([pid, start]) => !stillAlive(pid, start)), 'the test and the process it moved out of its group to be gone')
     await waitFor(() => existsSync(join(out, 'runner-died.txt')), 'the watchdog note')
-    expect(readFileSync(join(out, 'runner-died.txt'), 'utf8')).toMatch(/^ {2}"t\/test_escape\.sh" \(1 process\(es\) in group \d+, found by their environment\)$/m)
+    expect(readFileSync(join(out, 'runner-died.txt'), 'utf8')).toMatch(/^ {2}"t\/test_escape\.sh" \(1 process in group \d+, found by their environment\)$/m)
   })
 
   it('a run that ends normally: the watchdog leaves quietly, no note, no process left', async () => {

@@ -51,7 +51,7 @@ describe('a shared run whose store fails it: never a green for tests that did no
     expect(await b.exited).toBe(2)
     for (const [node, runner] of [['a', a], ['b', b]] as const) {
       const stderr = runner.output().split('\n').filter((l) => l.startsWith('claimrun: the store'))
-      expect(stderr).toEqual([`claimrun: the store lost run gone (its keys are gone: a restart without persistence, expiry or eviction); stopped, 8 of 8 test(s) marked error in ${join(dir, `out-${node}`, 'results.json')}`])
+      expect(stderr).toEqual([`claimrun: the store lost run gone (its keys are gone: a restart without persistence, expiry or eviction); stopped, 8 of 8 tests marked error in ${join(dir, `out-${node}`, 'results.json')}`])
       const result = readResults(join(dir, `out-${node}`)) as ReturnType<typeof readResults> & { storeError: string; exitCode: number }
       expect(result.tests.map((t) => t.id).sort()).toEqual(ids)
       expect(result.counts.error).toBe(8)
@@ -76,7 +76,7 @@ describe('a shared run whose store fails it: never a green for tests that did no
     await killRedis(redis.server)
     expect(await runner.exited).toBe(2)
     console.log(`store down: the runner exited ${Date.now() - killedAt} ms after the kill (window: 2 s of --lease 4)`)
-    expect(runner.output()).toMatch(new RegExp(`^claimrun: the store at redis://127\\.0\\.0\\.1:${redis.port}/0 did not answer for [\\d.]+ s \\(more than half of --lease 4 s\\); stopped, 5 of 5 test\\(s\\) marked error in ${out.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}/results\\.json$`, 'm'))
+    expect(runner.output()).toMatch(new RegExp(`^claimrun: the store at redis://127\\.0\\.0\\.1:${redis.port}/0 did not answer for [\\d.]+ s \\(more than half of --lease 4 s\\); stopped, 5 of 5 tests marked error in ${out.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}/results\\.json$`, 'm'))
     const result = readResults(out)
     expect(result.tests.map((t) => t.id).sort()).toEqual(ids)
     expect(result.counts.error).toBe(5)

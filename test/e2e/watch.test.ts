@@ -56,7 +56,7 @@ function startWatch(dir: string, args: string[]): { child: ChildProcess; stdout:
 const ranIn = (section: string): string[] => [...section.matchAll(/^\[\d+\/\d+\] (\w+) +worker01 +\S+ \S+ +(\S+)$/gm)].map((m) => `${m[2]} ${m[1]}`)
 
 describe('--watch', () => {
-  it('runs, waits; a changed test file reruns that test alone; another change reruns all, last failures first; Ctrl-C ends cleanly', async () => {
+  it('runs, waits; a changed test file reruns that test alone, and the summary still shows the whole suite; another change reruns all, last failures first; Ctrl-C ends cleanly', async () => {
     const dir = tempDir()
     write(dir, 't/test_a.sh', 'exit 0\n')
     write(dir, 't/test_b.sh', 'exit 0\n')
@@ -76,6 +76,8 @@ describe('--watch', () => {
     await waitFor(() => runs() === 2, `the rerun of t/test_b.sh\n${w.stdout()}`, 60_000)
     expect(sections()[1]).toMatch(/^claimrun: changed: t\/test_b\.sh; running that test$/m)
     expect(ranIn(sections()[1]!)).toEqual(['t/test_b.sh passed'])
+    // The summary counts every test's last outcome: test_z is still failing from the full run.
+    expect(sections()[1]).toMatch(/── failed: t\/test_z\.sh[\s\S]*z is broken[\s\S]*^2 passed, 1 failed - 3 tests in .* on 1 worker\n[\s\S]*^claimrun: the summary above is the whole suite \(3 tests\): 1 just run, the rest as they ended before$/m)
 
     // Anything else changes: all tests, the one that failed last time first, then the rest in order.
     appendFileSync(join(dir, 'lib/helper.sh'), 'helper=2\n')
@@ -98,7 +100,7 @@ describe('--watch', () => {
     await nothingLeftIn(dir)
   })
 
-  it('on a terminal, keys: f runs the failed tests, a runs all, q quits with the last outcome', async () => {
+  it('on a terminal, keys: f runs the failed tests, a runs all, q quits with the suite\'s last outcome (a passing rerun of one test leaves the others\' failures)', async () => {
     const dir = tempDir()
     write(dir, 't/test_ok.sh', 'exit 0\n')
     write(dir, 't/test_bad.sh', 'exit 1\n')
@@ -115,10 +117,14 @@ describe('--watch', () => {
     await waitFor(() => prompts() === 1, `the first run\n${screen}`, 60_000)
     child.stdin.write('f')
     await waitFor(() => prompts() === 2, `the failed tests' run\n${screen}`, 60_000)
-    expect(screen).toMatch(/running the 1 test\(s\) that failed[\s\S]*0 passed, 1 failed - 1 tests/)
+    expect(screen).toMatch(/running the test that failed[\s\S]*1 passed, 1 failed - 2 tests/)
     child.stdin.write('a')
     await waitFor(() => prompts() === 3, `the full run\n${screen}`, 60_000)
     expect(screen.slice(screen.lastIndexOf('running all tests'))).toMatch(/1 passed, 1 failed - 2 tests/)
+    // A rerun of the passing test alone: the suite still has a failure, and q's exit code says so.
+    appendFileSync(join(dir, 't/test_ok.sh'), '# edited\n')
+    await waitFor(() => prompts() === 4, `the rerun of t/test_ok.sh\n${screen}`, 60_000)
+    expect(screen.slice(screen.lastIndexOf('changed: t/test_ok.sh'))).toMatch(/1 passed, 1 failed - 2 tests/)
     child.stdin.write('q')
     expect(await exited).toBe(1)
     await nothingLeftIn(dir)
