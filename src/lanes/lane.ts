@@ -73,6 +73,7 @@ function task(run: RunContext, lane: number, port: MessagePort): WorkerTask {
     logFile: join(opts.out, logFileName(lane)),
     claimsInWorker: run.source.claimsInWorker,
     watchdog: run.watchdogLink,
+    forkPath: run.forkPath,
     timeoutMs: opts.timeoutMs,
     killGraceMs: opts.killGraceMs,
     maxOutputBytes: opts.maxOutput,

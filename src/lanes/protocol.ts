@@ -26,6 +26,8 @@ export interface WorkerTask {
   claimsInWorker: boolean
   /** The run's watchdog (see src/lanes/watchdog.ts): each test's group is told to it at spawn. */
   watchdog: WatchdogLink | undefined
+  /** Who forks this run's tests (chosen once per run: src/options/fork-path.ts). */
+  forkPath: 'lane' | 'spawner'
   timeoutMs: number
   killGraceMs: number
   maxOutputBytes: number

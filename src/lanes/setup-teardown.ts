@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process'
 import { closeSync, openSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { ClaimrunError } from '../errors.js'
 import { endGroup } from '../util/process-group.js'
+import { spawnGroup } from '../util/spawn-group.js'
 
 /** How a `--setup` or `--teardown` command ended (in the result as `setup` / `teardown`). */
 export interface HookResult {
@@ -45,17 +45,15 @@ export async function runHook(kind: 'setup' | 'teardown', argv: string[], opts: 
     log,
   })
   try {
-    const [file, ...args] = argv as [string, ...string[]]
-    const child = spawn(file, args, {
-      cwd: opts.cwd,
-      env: { ...process.env, ...opts.env, CLAIMRUN_OUT: opts.out },
-      stdio: ['ignore', fd, fd],
-      detached: true,
-    })
+    let failed = (_: string): void => {}
+    const cannotStart = new Promise<HookResult>((resolve) => (failed = (error) => resolve(done('error', null, null, error))))
+    const env = { ...process.env, ...opts.env, CLAIMRUN_OUT: opts.out }
+    const child = spawnGroup(argv, { cwd: opts.cwd, env, stdio: ['ignore', fd, fd] }, failed)
+    if (!child) return await cannotStart
     let interrupted = false
     const end = (graceMs: number): void => {
       interrupted = true
-      if (child.pid) void endGroup(child.pid, graceMs)
+      void endGroup(child.pid, graceMs)
     }
     const onStop = (): void => end(opts.killGraceMs)
     const onForce = (): void => end(0)
@@ -64,10 +62,6 @@ export async function runHook(kind: 'setup' | 'teardown', argv: string[], opts: 
     force?.addEventListener('abort', onForce)
     try {
       return await new Promise<HookResult>((resolve) => {
-        child.once('error', (err: NodeJS.ErrnoException) => {
-          const why = err.code === 'ENOENT' ? 'not found (ENOENT)' : err.code === 'EACCES' ? 'permission denied (EACCES)' : err.message
-          resolve(done('error', null, null, `${file}: ${why}`))
-        })
         child.once('exit', (code, signal) => {
           resolve(done(interrupted ? 'interrupted' : code === 0 ? 'passed' : 'failed', code, signal))
         })

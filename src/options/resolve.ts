@@ -1,3 +1,4 @@
+import { parseForkPath, type ForkPath } from './fork-path.js'
 import { DEFAULTS } from './defaults.js'
 import { statSync } from 'node:fs'
 import { hostname } from 'node:os'
@@ -31,6 +32,7 @@ export interface ResolvedOptions {
   first: string[]
   testOnlyWorker: TestOnlyWorker | undefined
   exitsAfter: boolean
+  forkPath: ForkPath
   history: string | null
   order: OrderMode
   seed: number
@@ -65,6 +67,8 @@ export interface InternalOptions {
    * exit to end, which takes ~3 ms less than ending them first, and the summary comes sooner.
    */
   exitsAfter?: boolean
+  /** Who forks the tests (docs/design/spawner.md). @default the CLAIMRUN_SPAWNER environment variable, else 'auto' */
+  spawner?: ForkPath
 }
 
 function wholeNumber(value: unknown, flag: string, min: number, max: number): number {
@@ -184,6 +188,7 @@ export function resolveOptions(options: RunOptions & InternalOptions): ResolvedO
     first: options.first ?? [],
     testOnlyWorker: options._testOnlyWorker,
     exitsAfter: options.exitsAfter === true,
+    forkPath: parseForkPath(options.spawner),
     history: options.history === false ? null : resolve(cwd, options.history ?? DEFAULTS.history),
     order: pick(options.order, ORDERS, '--order') ?? DEFAULTS.order,
     seed: options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : wholeNumber(options.seed, '--seed', 0, 2 ** 53),
