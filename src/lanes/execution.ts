@@ -74,7 +74,7 @@ export class Execution implements RunContext {
     this.recorder = new Recorder(tests, (lane) => source.workerName(lane), this.t0)
     this.reapGraceMs = opts.killGraceMs
     this.watchdog = new Watchdog(opts.out, opts.killGraceMs)
-    this.forkPath = forkPathOfRun(opts.forkPath, tests.length, this.lanes)
+    this.forkPath = forkPathOfRun(opts.forkPath, tests.length)
   }
 
   get watchdogLink(): WatchdogLink {

@@ -22,15 +22,15 @@ export function parseForkPath(option: unknown, env: NodeJS.ProcessEnv = process.
 }
 
 /**
- * What `auto` means for a run (docs/design/spawner.md has the measurements): the spawner only where
- * it pays for its boot, a run with more tests than lanes on a Node whose spawn forks the whole
- * calling process; each lane forks its own tests everywhere else.
+ * What `auto` means for a run (docs/design/spawner.md has the measurements): the spawner saves CPU
+ * on every test on Node 20 to 24 alike, but costs its boot and the lanes' wait for it, and each test
+ * one more hop between processes; so only a run of AUTO_SPAWNER_TESTS or more tests goes through it.
  */
-export function forkPathOfRun(mode: ForkPath, tests: number, lanes: number): 'lane' | 'spawner' {
+export function forkPathOfRun(mode: ForkPath, tests: number): 'lane' | 'spawner' {
   if (mode === 'always') return 'spawner'
   if (mode === 'off') return 'lane'
-  return tests > lanes && SPAWN_FORKS_CALLER ? 'spawner' : 'lane'
+  return tests >= AUTO_SPAWNER_TESTS ? 'spawner' : 'lane'
 }
 
-/** Node before 22 (libuv before 1.48) forks the calling process for every spawn. */
-const SPAWN_FORKS_CALLER = Number(process.versions.node.split('.')[0]) < 22
+/** From this many tests, `auto` forks through the spawner (docs/design/spawner.md). */
+export const AUTO_SPAWNER_TESTS = 100
