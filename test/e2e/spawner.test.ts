@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { createConnection } from 'node:net'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { readLines, readResults, tempDir, waitFor, write } from '../support/helpers.js'
+import { readLines, readResults, runCli, tempDir, waitFor, write } from '../support/helpers.js'
 import { killRecordedOnFinish, startRunner, watchdogsOf } from '../support/witness.js'
 import { onForkPath } from '../support/fork-path.js'
 
@@ -138,5 +138,15 @@ describe.runIf(process.platform === 'linux')('the spawner: tests are forked by t
     writeFileSync(gate, '')
     expect(await runner.exited).toBe(0)
     expect(existsSync(made)).toBe(false)
+  })
+
+  it('CLAIMRUN_SPAWNER set to something else: one line naming it and the values it takes, exit 2, nothing run', async () => {
+    const dir = tempDir()
+    const ran = join(dir, 'ran')
+    write(dir, 't/test_1.sh', `touch '${ran}'\n`)
+    const res = await runCli(['run', 't', '--no-history'], { cwd: dir, env: { CLAIMRUN_SPAWNER: 'sometimes' } })
+    expect(res.code).toBe(2)
+    expect(res.stderr.trim().split('\n')).toEqual(['claimrun: CLAIMRUN_SPAWNER must be one of off, always, auto (received "sometimes"); unset it for auto (see claimrun run --help)'])
+    expect(existsSync(ran)).toBe(false)
   })
 })
