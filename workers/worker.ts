@@ -125,6 +125,8 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
       // Made on the test's first stdout: one that prints nothing is not TAP, and costs nothing here.
       let tap: TapStream | undefined
       const onStdout = task.tap ? (chunk: Buffer): void => (tap ??= new TapStream()).write(chunk) : undefined
+      // A stalled spawner must not hold a test whose lease this node renews: it is asked, all the while, to show it is awake.
+      const probing = spawner?.usable && task.probeSpawnerEveryMs > 0 ? setInterval(() => spawner.probe(), task.probeSpawnerEveryMs) : undefined
       const outcome = await spawnTest({
         launch: spawner?.usable ? spawner.launch : here,
         fallback: here,
@@ -144,6 +146,7 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
           schedule(START_NOTE_AFTER_MS)
         },
       })
+      clearInterval(probing)
       if (tracing) trace(`worker: ended slot ${slot}`)
       setLanePid(board, task.lane, 0)
       const subtests = tap?.finish()

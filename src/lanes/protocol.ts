@@ -28,6 +28,11 @@ export interface WorkerTask {
   watchdog: WatchdogLink | undefined
   /** Who forks this run's tests (chosen once per run: src/options/fork-path.ts). */
   forkPath: 'lane' | 'spawner'
+  /**
+   * A shared run (its leases renewed by the main thread while a test runs): how often a lane asks
+   * the spawner to show it is awake while a test it forked runs; 0 in a local run.
+   */
+  probeSpawnerEveryMs: number
   timeoutMs: number
   killGraceMs: number
   maxOutputBytes: number

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { isAlive, pidsIn, readLines, readResults, tempDir, waitFor, write } from '../support/helpers.js'
 import { onForkPath } from '../support/fork-path.js'
+import { startRedis } from '../support/redis.js'
 import { killRecordedOnFinish, startRunner, watchdogsOf } from '../support/witness.js'
 
 /** Stops the runner's watchdog (the spawner), as a debugger or an exec blocked on a network mount would; resumed when the test ends. */
@@ -60,5 +61,27 @@ describe.runIf(process.platform === 'linux')('a stalled spawner: the lanes stop 
     runner.child.kill('SIGTERM')
     expect(await runner.exited).toBe(143)
     for (const pid of pidsIn(join(dir, 'pids'))) expect(isAlive(pid)).toBe(false)
+  })
+
+  it('a shared run: a node whose spawner stopped does not hold a test for ever (its lease renewed): the test ends as an error and the run finishes', async () => {
+    const dir = tempDir()
+    const { url } = await startRedis(dir)
+    const gate = join(dir, 'gate')
+    killRecordedOnFinish(join(dir, 'pids'))
+    // It ends once let go, while the spawner is stopped: nothing can tell its exit to the lane.
+    write(dir, 't/test_1.sh', `echo $$ >> '${join(dir, 'pids')}'\ntouch '${join(dir, 'started')}'\nwhile [ ! -e '${gate}' ] && [ -d '${dir}' ]; do sleep 0.02; done\n`)
+    for (const i of [2, 3]) write(dir, `t/test_${i}.sh`, 'exit 0\n')
+    const common = ['--store', url, '--run-id', 'stall', '--lease', '3', '--order', 'given', '--no-history', '--workers', '1']
+    const stuck = startRunner(dir, [...common, '--node', 'stuck', '--out', join(dir, 'out-a')])
+    await waitFor(() => existsSync(join(dir, 'started')), 'test_1 to start')
+    await stopSpawner(stuck.child.pid)
+    write(dir, 'gate', '')
+    const other = startRunner(dir, [...common, '--node', 'other', '--out', join(dir, 'out-b')])
+    // Each node's exit code is its own tests': the other node ran only passes.
+    expect([await stuck.exited, await other.exited]).toEqual([1, 0])
+    const first = readResults(join(dir, 'out-a')).tests.find((t) => t.id === 't/test_1.sh')
+    expect(first?.status).toBe('error')
+    expect(String(first?.error)).toMatch(/spawner .* did not answer within/)
+    for (const out of ['out-a', 'out-b']) for (const t of readResults(join(dir, out)).tests) if (t.id !== 't/test_1.sh') expect(t.status, t.id).toBe('passed')
   })
 })
