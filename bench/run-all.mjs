@@ -11,7 +11,7 @@ import { benchClaims } from './claims.mjs'
 import { environment, loadNow } from './environment.mjs'
 import { benchNodeSuites, benchPerTest } from './per-test.mjs'
 import { resultsMarkdown } from './results-md.mjs'
-import { benchMakespan, benchMemory, benchStartup } from './suites.mjs'
+import { benchCpuBound, benchIdle, benchMakespan, benchMemory, benchStartup } from './suites.mjs'
 import { targets } from './targets.mjs'
 
 const quick = process.argv.includes('--quick')
@@ -36,6 +36,8 @@ const makespan = await section('makespan: uneven 20-test sleep suite on 3 worker
 const startup = await section("start-up: one trivial test against node -e ''", () => benchStartup({ reps: quick ? 5 : 11, log }))
 const perTest = await section('per-test cost: the slope between 500 trivial sh tests and one, 3 at a time', () => benchPerTest({ count: 500, reps: quick ? 2 : 5, log }))
 const nodeSuites = await section('whole runs: 500 node scripts, 500 node:test files', () => benchNodeSuites({ reps: 1, nodeTestReps: 1, log }))
+const cpuBound = await section('CPU-bound suite: 6 Node files of mixed work, 3 workers', () => benchCpuBound({ reps: quick ? 1 : 3, log }))
+const idle = await section('a sleeping suite: the runner\'s CPU while every test sleeps', () => benchIdle({ reps: quick ? 1 : 3, log }))
 const memory = await section('memory', () => benchMemory({ bigSuite: quick ? 2000 : 10_000, reps: quick ? 1 : 3, log }))
 
 env.loadEnd = loadNow()
@@ -45,7 +47,7 @@ try {
 } catch {
   // not a git checkout
 }
-const data = { quick, git, env, sections, seconds: (Date.now() - started) / 1000, claims, makespan, startup, perTest, nodeSuites, memory }
+const data = { quick, git, env, sections, seconds: (Date.now() - started) / 1000, claims, makespan, startup, perTest, nodeSuites, cpuBound, idle, memory }
 data.targets = targets(data)
 log(`  load average at the end: ${env.loadEnd}`)
 for (const [t, m, ok] of data.targets) log(`  ${ok === null ? '     ' : ok ? 'met  ' : 'MISSED'} ${t}: ${m}`)

@@ -1,9 +1,10 @@
 // Fixed cost of a run: the uneven makespan suite against xargs, and start-up of one trivial test
 // against `node -e ''`, with claimrun's own phases read from its results.json; peak memory.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { median, medianPhases, mustPass, phases, scratch, timed } from './support/measure.mjs'
+import { BENCH_ENV, median, medianPhases, mustPass, phases, scratch, timed } from './support/measure.mjs'
 import { BASELINE, CLI, RSS, xargs } from './support/runners.mjs'
 
 const FLOOR = fileURLToPath(new URL('./support/startup-floor.cjs', import.meta.url))
@@ -162,6 +163,144 @@ export async function benchMemory({ bigSuite = 10_000, reps = 3, log = console.l
       bigCpuMs: median(big.map((r) => r.cpuMs)),
       bigPassed: results.counts.passed,
     }
+  } finally {
+    done()
+  }
+}
+
+/**
+ * A CPU-bound suite of long-ish Node test files doing mixed work (built-in modules loaded, objects
+ * allocated, JSON and hashing), 3 workers on the machine's cores: the sum of the tests' own durations
+ * (each file reports its own, from its process start to its end, under every runner alike) and the
+ * makespan, against xargs -P3 on the same files in the same order. What would have caught a runner
+ * that slows its tests down (by waking up, or by where and how it forks them) while they compute.
+ */
+export const CPU_SUITE_UNITS = [6, 3, 5, 2, 4, 3]
+
+const cpuTest = (units) => `const crypto = require('node:crypto'), zlib = require('node:zlib'), util = require('node:util')
+let keep = 0
+for (let u = 0; u < ${units}; u++) {
+  const rows = Array.from({ length: 120000 }, (_, i) => ({ i, s: 'row ' + i, l: [i, i + 1, i + 2] }))
+  const blob = JSON.stringify(rows.slice(0, 30000))
+  keep += JSON.parse(blob).length + crypto.createHash('sha256').update(blob).digest()[0]
+  keep += zlib.deflateSync(blob).length + util.inspect(rows[u]).length
+  rows.sort((a, b) => (a.s < b.s ? -1 : 1))
+}
+// Its own duration, from its process start (performance.now counts from it) to now.
+require('node:fs').appendFileSync(process.env.BENCH_DURATIONS, performance.now() + ' ' + keep + '\\n')
+`
+
+export async function benchCpuBound({ reps = 3, log = console.log } = {}) {
+  const { dir, done } = scratch()
+  try {
+    const files = CPU_SUITE_UNITS.map((units, i) => {
+      const name = `test_cpu_${i + 1}.js`
+      writeFileSync(join(dir, name), cpuTest(units))
+      return name
+    })
+    const durations = join(dir, 'durations')
+    const own = () => readFileSync(durations, 'utf8').trim().split('\n').reduce((a, line) => a + Number(line.split(' ')[0]), 0)
+    const out = join(dir, 'out')
+    const cr = (cli, env = {}) => () => timed(process.execPath, [cli, 'run', '--workers', '3', '--order', 'given', '--no-history', '--out', out, ...files], { cwd: dir, env: { BENCH_DURATIONS: durations, ...env } })
+    const configs = {
+      claimrun: cr(CLI),
+      'claimrun, forked by the spawner': cr(CLI, { CLAIMRUN_SPAWNER: 'always' }),
+      ...(BASELINE ? { 'claimrun before': cr(BASELINE) } : {}),
+      'xargs -P3 node': () => xargs(files, [process.execPath], { cwd: dir, env: { BENCH_DURATIONS: durations } }),
+    }
+    const rows = Object.keys(configs).map((name) => ({ name, sums: [], spans: [] }))
+    for (let r = 0; r < reps; r++) {
+      for (const [i, fn] of Object.values(configs).entries()) {
+        writeFileSync(durations, '')
+        const res = mustPass(await fn(), rows[i].name)
+        rows[i].sums.push(own())
+        rows[i].spans.push(res.ms)
+      }
+    }
+    const x = rows.at(-1)
+    for (const row of rows) {
+      row.sum = median(row.sums)
+      row.ms = median(row.spans)
+      // Per repetition against xargs, then the median: the load on a shared machine moves both alike.
+      row.sumRatio = median(row.sums.map((s, i) => s / x.sums[i]))
+      row.msRatio = median(row.spans.map((s, i) => s / x.spans[i]))
+      log(`  cpu-bound ${row.name.padEnd(34)} tests' own time ${row.sum.toFixed(0).padStart(6)} ms (${row.sumRatio.toFixed(3)}× xargs), makespan ${row.ms.toFixed(0).padStart(6)} ms (${row.msRatio.toFixed(3)}× xargs)`)
+    }
+    return { rows, reps, units: CPU_SUITE_UNITS }
+  } finally {
+    done()
+  }
+}
+
+/** CPU time (ms) of every thread of a process, from /proc (ns precision); NaN once it is gone. */
+function threadsCpuMs(pid) {
+  let ns = 0
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'latin1').split(' ')[0])
+  } catch {
+    return NaN
+  }
+  return ns / 1e6
+}
+
+/** The run's watchdog (a waiting shell, or Node once booted): its arguments hold the runner's pid and token. */
+function watchdogOf(runnerPid) {
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'latin1').replaceAll('\0', ' ').includes(` ${runnerPid} ${runnerPid}-`)) return Number(name)
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined
+}
+
+/**
+ * The runner's CPU while every test it runs sleeps (6 tests of `sleep 2.5` on 3 workers): its main
+ * thread and every worker thread, and its watchdog, from 0.8 s after the start (the start-up is over)
+ * to 2.2 s, as % of one core. A runner that waits should sleep: target ≤ 0.5 %.
+ */
+export const IDLE_WINDOW_MS = [800, 2200]
+
+export async function benchIdle({ reps = 3, log = console.log } = {}) {
+  const { dir, done } = scratch()
+  try {
+    for (let i = 1; i <= 6; i++) writeFileSync(join(dir, `test_${i}.sh`), 'sleep 2.5\n')
+    const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+    const once = async (cli, env) => {
+      const child = spawn(process.execPath, [cli, 'run', '--workers', '3', '--no-history', '--out', join(dir, 'out'), '.'], { cwd: dir, env: { ...BENCH_ENV, ...env }, stdio: 'ignore' })
+      const exited = new Promise((r) => child.on('exit', r))
+      const t0 = performance.now()
+      await sleep(IDLE_WINDOW_MS[0])
+      const watchdog = watchdogOf(child.pid)
+      const a = [threadsCpuMs(child.pid), watchdog ? threadsCpuMs(watchdog) : 0]
+      const t1 = performance.now()
+      await sleep(IDLE_WINDOW_MS[1] - (t1 - t0))
+      const b = [threadsCpuMs(child.pid), watchdog ? threadsCpuMs(watchdog) : 0]
+      const span = performance.now() - t1
+      if ((await exited) !== 0) throw new Error(`${cli}: the sleeping suite failed`)
+      return { runner: ((b[0] - a[0]) / span) * 100, watchdog: ((b[1] - a[1]) / span) * 100 }
+    }
+    const configs = {
+      claimrun: [CLI, {}],
+      'claimrun, forked by the spawner': [CLI, { CLAIMRUN_SPAWNER: 'always' }],
+      ...(BASELINE ? { 'claimrun before': [BASELINE, {}] } : {}),
+    }
+    const rows = Object.keys(configs).map((name) => ({ name, runner: [], watchdog: [] }))
+    for (let r = 0; r < reps; r++) {
+      for (const [i, [cli, env]] of Object.values(configs).entries()) {
+        const res = await once(cli, env)
+        rows[i].runner.push(res.runner)
+        rows[i].watchdog.push(res.watchdog)
+      }
+    }
+    for (const row of rows) {
+      row.runnerPct = median(row.runner)
+      row.watchdogPct = median(row.watchdog)
+      log(`  idle      ${row.name.padEnd(34)} runner ${row.runnerPct.toFixed(3)} % of a core (every thread), watchdog ${row.watchdogPct.toFixed(3)} %`)
+    }
+    return { rows, reps }
   } finally {
     done()
   }

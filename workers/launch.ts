@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawnGroup, whenPipesClosed } from '../src/util/spawn-group.js'
 
 /** What starting a test reports, whoever forks it (this thread, or the run's spawner process). */
 export interface LaunchEvents {
@@ -14,7 +14,10 @@ export interface LaunchEvents {
   exited(code: number | null, signal: string | null, at?: number): void
   /** Both of its pipes are closed (after its exit, or with a background child holding them, later). */
   closed(): void
-  /** Only through the spawner: the spawner is gone, and with it whatever it would still have told. */
+  /**
+   * Only through the spawner: the spawner is gone or stalled (it missed the deadline on an answer),
+   * and with it whatever it would still have told. Before `spawned`: the test was not started there.
+   */
   lost(reason: string): void
 }
 
@@ -23,6 +26,8 @@ export interface Launched {
   drop(): void
   /** The test's group is gone: the watchdog need not guard it any longer. */
   release(): void
+  /** An answer is due (the test was signalled): whoever forked it must show it is awake, or `lost` comes. */
+  probe(): void
 }
 
 export interface LaunchRequest {
@@ -37,12 +42,6 @@ export interface LaunchRequest {
 
 export type Launcher = (req: LaunchRequest, events: LaunchEvents) => Launched
 
-export function describeSpawnError(command: string, err: { code?: string | undefined; message: string }): string {
-  if (err.code === 'ENOENT') return `${command}: not found (ENOENT)`
-  if (err.code === 'EACCES') return `${command}: permission denied (EACCES)`
-  return `${command}: ${err.message}`
-}
-
 /**
  * Forks the test from this thread: argv only (no shell), stdin at EOF, its own process group.
  * `guard(pid)` runs right after the fork, before anything else (it tells the watchdog); `unguard`
@@ -50,33 +49,23 @@ export function describeSpawnError(command: string, err: { code?: string | undef
  */
 export function launchHere(guard: (pid: number, test: string) => void, unguard: (pid: number) => void): Launcher {
   return (req, events) => {
-    const [command, ...args] = req.argv as [string, ...string[]]
-    let child: ChildProcess
-    try {
-      child = spawn(command, args, { cwd: req.cwd, env: Object.assign(req.env, req.testEnv), stdio: ['ignore', 'pipe', 'pipe'], detached: true })
-    } catch (err) {
-      queueMicrotask(() => events.failed(describeSpawnError(command, err as NodeJS.ErrnoException)))
-      return { drop: () => {}, release: () => {} }
-    }
-    const pid = child.pid
-    // Without a pid the test never started; with one, an error here is about signalling it.
-    child.on('error', (err: NodeJS.ErrnoException) => pid === undefined && events.failed(describeSpawnError(command, err)))
-    if (pid === undefined) return { drop: () => {}, release: () => {} }
+    const child = spawnGroup(req.argv, { cwd: req.cwd, env: Object.assign(req.env, req.testEnv) }, events.failed)
+    if (!child) return { drop: () => {}, release: () => {}, probe: () => {} }
+    const { pid } = child
     guard(pid, req.test)
     events.spawned(pid)
     child.stdout?.on('data', (chunk: Buffer) => events.data(chunk, true))
     child.stderr?.on('data', (chunk: Buffer) => events.data(chunk, false))
     child.on('exit', (code, signal) => events.exited(code, signal))
-    let open = 2
-    const closed = (): void => void (--open === 0 && events.closed())
-    child.stdout?.once('close', closed)
-    child.stderr?.once('close', closed)
+    whenPipesClosed(child, () => events.closed())
     return {
       drop: () => {
         child.stdout?.destroy()
         child.stderr?.destroy()
       },
       release: () => unguard(pid),
+      // This thread is its parent: its exit comes through this thread's own loop.
+      probe: () => {},
     }
   }
 }

@@ -1,6 +1,6 @@
 import { endGroup, groupMembers, processExists, signalGroup } from '../src/util/process-group.js'
 import { now } from '../src/util/time.js'
-import type { Launcher } from './launch.js'
+import type { Launched, LaunchEvents, LaunchRequest, Launcher } from './launch.js'
 import type { TestOutput } from './worker-log.js'
 
 /** After a test exits, how long its pipes may stay open (held by a background child) before we end the group. */
@@ -9,6 +9,8 @@ const DRAIN_MS = 250
 export interface SpawnOptions {
   /** Who forks it: this thread, or the run's spawner process (see launch.ts). */
   launch: Launcher
+  /** Who forks it if `launch` is lost before it started the test (the spawner stalled or went away). */
+  fallback?: Launcher
   /** The test's id, for the watchdog. */
   test: string
   argv: string[]
@@ -96,53 +98,62 @@ export function spawnTest(opts: SpawnOptions): Promise<Outcome> {
       if (!processExists(p)) return void (overdue = true)
       timedOut = true
       signalGroup(p, 'SIGTERM')
+      // Its exit is due now: a spawner that cannot tell it (stopped, stuck) must not hold the test past its timeout.
+      launched.probe()
       killTimer = setTimeout(() => signalGroup(p, 'SIGKILL'), opts.killGraceMs)
     }
-    const launched = opts.launch(
-      { argv: opts.argv, cwd: opts.cwd, env: opts.env, testEnv: opts.testEnv, test: opts.test },
-      {
-        spawned: (p) => {
-          pid = p
-          opts.onSpawn(p)
-          if (opts.timeoutMs <= 0) return
-          // Made in a microtask: a quick test's exit often comes in the same read, and then no timer is needed.
-          queueMicrotask(() => {
-            if (exit || settled) return
-            termTimer = setTimeout(onDeadline, Math.max(0, deadline - now()), p)
-          })
-        },
-        failed,
-        data: (chunk, stdout) => {
-          if (settled) return
-          opts.output.data(chunk)
-          if (stdout) onStdout?.(chunk)
-        },
-        exited: (code, signal, at) => {
-          if (exit) return
-          exit = { code, signal, endAt: at ?? now() }
-          clearTimeout(termTimer)
-          if (overdue) timedOut = exit.endAt >= deadline
-          if (pipesClosed) finish()
-          // The pipes' closing usually comes with the exit, in the same read: the timer is made only
-          // if it did not (a microtask runs once every frame of that read is handled).
-          else queueMicrotask(() => void (!settled && !pipesClosed && (drainTimer = setTimeout(finish, DRAIN_MS))))
-        },
-        closed: () => {
-          pipesClosed = true
-          if (exit) finish()
-        },
-        lost: (reason) => {
-          // Its exit will never be told: end what is left of it here, and say what happened.
-          if (exit && pid !== undefined) return finish()
-          if (pid === undefined) return failed(reason)
-          const group = pid
-          settle()
-          void endGroup(group, opts.killGraceMs).then(() => {
-            launched.release()
-            resolve({ exitCode: null, signal: null, spawnError: reason, timedOut, leaked: 0, endAt: now(), pid: group })
-          })
-        },
+    const req: LaunchRequest = { argv: opts.argv, cwd: opts.cwd, env: opts.env, testEnv: opts.testEnv, test: opts.test }
+    let fallback = opts.fallback
+    const events: LaunchEvents = {
+      spawned: (p) => {
+        pid = p
+        opts.onSpawn(p)
+        if (opts.timeoutMs <= 0) return
+        // Made in a microtask: a quick test's exit often comes in the same read, and then no timer is needed.
+        queueMicrotask(() => {
+          if (exit || settled) return
+          termTimer = setTimeout(onDeadline, Math.max(0, deadline - now()), p)
+        })
       },
-    )
+      failed,
+      data: (chunk, stdout) => {
+        if (settled) return
+        opts.output.data(chunk)
+        if (stdout) onStdout?.(chunk)
+      },
+      exited: (code, signal, at) => {
+        if (exit) return
+        exit = { code, signal, endAt: at ?? now() }
+        clearTimeout(termTimer)
+        if (overdue) timedOut = exit.endAt >= deadline
+        if (pipesClosed) finish()
+        // The pipes' closing usually comes with the exit, in the same read: the timer is made only
+        // if it did not (a microtask runs once every frame of that read is handled).
+        else queueMicrotask(() => void (!settled && !pipesClosed && (drainTimer = setTimeout(finish, DRAIN_MS))))
+      },
+      closed: () => {
+        pipesClosed = true
+        if (exit) finish()
+      },
+      lost: (reason) => {
+        // Its exit will never be told: end what is left of it here, and say what happened (a
+        // test past its timeout stays timed out).
+        if (exit && pid !== undefined) return finish()
+        if (pid === undefined) {
+          // Never started there: started here instead, once.
+          if (!fallback || settled) return failed(reason)
+          launched = fallback(req, events)
+          fallback = undefined
+          return
+        }
+        const group = pid
+        settle()
+        void endGroup(group, opts.killGraceMs).then(() => {
+          launched.release()
+          resolve({ exitCode: null, signal: null, ...(timedOut ? {} : { spawnError: reason }), timedOut, leaked: 0, endAt: now(), pid: group })
+        })
+      },
+    }
+    let launched: Launched = opts.launch(req, events)
   })
 }

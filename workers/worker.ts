@@ -6,7 +6,7 @@
 import { threadId } from 'node:worker_threads'
 import { releaseProxy, wrap } from 'comlink/dist/esm/comlink.mjs'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
-import { attemptOf, awaitWork, claimNext, isStopped, openBoard, setLanePid } from '../src/claim/board.js'
+import { attemptOf, awaitWork, claimNext, isStopped, openBoard, setLanePid, whenStopped } from '../src/claim/board.js'
 import { describeEnd, statusOfEnd } from '../src/record/outcome.js'
 import { escapeLine } from '../src/util/escape.js'
 import type { EndMessage, Host, StartMessage, WorkerTask } from '../src/lanes/protocol.js'
@@ -18,7 +18,7 @@ import { launchHere } from './launch.js'
 import { SpawnerClient } from './spawner-client.js'
 import { TapStream } from './tap-stream.js'
 import { TestOutput, WorkerLog } from './worker-log.js'
-import { awaitWatchdog, spawnerBooting, tellRunWatchdog } from '../src/lanes/watchdog-wire.js'
+import { awaitWatchdog, tellRunWatchdog } from '../src/lanes/watchdog-wire.js'
 import { trace, tracing } from '../src/util/trace.js'
 
 trace('worker: module loaded')
@@ -42,34 +42,34 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
   const env: NodeJS.ProcessEnv = { ...process.env, CLAIMRUN_WORKER: task.name, CLAIMRUN_WORKER_ID: String(task.lane) }
   // How the watchdog finds this run's processes even when it was not told their group in time.
   if (task.watchdog) env.CLAIMRUN_WATCHDOG = task.watchdog.token
-  // Forked here until the run's spawner answers (see src/lanes/spawn-server.ts: forking this
-  // multi-threaded process costs about twice what forking that small one does), and for good if it never does.
   const wd = task.watchdog
   const here = launchHere(
     // Before anything else: from here on, the runner's death must take this group along.
     (pgid, id) => tellRunWatchdog(wd, { t: 'start', pgid, id }),
     (pgid) => tellRunWatchdog(wd, { t: 'end', pgid }),
   )
-  // Connected once the watchdog has been told to boot (a short run never boots it: see src/lanes/watchdog.ts).
-  let spawner: SpawnerClient | undefined
-  const spawnerNow = (): SpawnerClient | undefined => {
-    if (!spawner && wd?.socket && spawnerBooting(wd)) spawner = new SpawnerClient(wd.socket, wd.token, env)
-    return spawner
-  }
+  // The run's fork path, chosen once (src/options/fork-path.ts): through the spawner, the lane waits
+  // for it before its first test and forks by itself only once the spawner is out of reach.
+  const spawner = task.forkPath === 'spawner' && wd?.socket ? new SpawnerClient(wd.socket, wd.token, env) : undefined
+  // A stop reaches a test through its group, and its exit through the spawner: one that stalled
+  // would hold the lane, so it is asked to answer (woken by the stop itself, no polling).
+  if (spawner) void whenStopped(board).then(() => spawner.probe())
   let ran = 0
-  let toldFirst = false
   const notes = new NoteQueue(task.port)
-  // The running test's start, until it is told: with its end if the test is quick, else on a tick.
+  // The running test's start, until it is told: with its end if the test is quick, else by a timer.
   let untold: StartMessage | null = null
-  const ticker = setInterval(() => {
-    // Connects as soon as the spawner boots, even while this lane's test runs long.
-    spawnerNow()
+  // One timer at a time, and only while something is queued: a lane whose test runs long sleeps.
+  let tick: NodeJS.Timeout | undefined
+  const onTick = (): void => {
+    tick = undefined
     if (untold && now() - untold.at >= START_NOTE_AFTER_MS) {
       notes.add({ note: 'started', report: untold })
       untold = null
     }
     notes.flush()
-  }, NOTES_EVERY_MS)
+    if (untold) tick = setTimeout(onTick, Math.max(1, untold.at + START_NOTE_AFTER_MS - now()))
+  }
+  const schedule = (ms: number): void => void (tick ??= setTimeout(onTick, ms))
   // Every call to the host comes after the notes queued before it (and so do its effects).
   const call = <T>(fn: () => Promise<T> | T): Promise<T> | T => {
     notes.flush()
@@ -96,31 +96,29 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
         attempt = attemptOf(board, slot)
       }
       const test = decodeTest(task.plan, slot)
-      // After its first test the lane tells the main thread at once (not on the next tick): hearing
-      // that a test is under way is what boots the spawner in a run with more tests than lanes
-      // (src/lanes/execution.ts). The lane does not wait for the spawner: it forks its tests itself
-      // until the spawner answers: waiting for the spawner's boot cost a small suite more wall time
-      // than those forks cost CPU (docs/design/watchdog.md).
-      if (ran > 0 && !toldFirst) {
-        toldFirst = true
-        notes.flush()
-      }
       const startAt = now()
       if (isStopped(board)) {
         // The run stopped between our claim and now: say so rather than start a test nobody waits for.
         await call(() => host.testFinished(notRunMessage(slot, task.lane, attempt, startAt)))
         break
       }
-      // Not before the runner has started its watchdog (it does so while the lanes set up).
-      if (ran === 0) awaitWatchdog(wd)
+      // Not before the runner has started its watchdog (it does so while the lanes set up), nor
+      // before the spawner has answered when the run forks through it.
+      if (ran === 0) {
+        awaitWatchdog(wd)
+        if (spawner) await Promise.race([spawner.connected, whenStopped(board)])
+      }
       const output = new TestOutput(log, task.maxOutputBytes, `=== ${escapeLine(test.id)} (attempt ${attempt}, started ${new Date(startAt).toISOString()})\n`)
       // In auto mode made on the test's first stdout: one that prints nothing is not TAP, and costs
       // nothing here. In strict mode silence is TAP too (no plan: it fails, as prove says).
       const tapMode = task.tap ? (test.tap ?? 'auto') : 'off'
       let tap = tapMode === 'strict' ? new TapStream('strict') : undefined
       const onStdout = tapMode !== 'off' ? (chunk: Buffer): void => (tap ??= new TapStream('auto')).write(chunk) : undefined
+      // A stalled spawner must not hold a test whose lease this node renews: it is asked, all the while, to show it is awake.
+      const probing = spawner?.usable && task.probeSpawnerEveryMs > 0 ? setInterval(() => spawner.probe(), task.probeSpawnerEveryMs) : undefined
       const outcome = await spawnTest({
-        launch: spawnerNow()?.ready ? (spawner as SpawnerClient).launch : here,
+        launch: spawner?.usable ? spawner.launch : here,
+        fallback: here,
         test: test.id,
         argv: test.argv,
         cwd: task.cwd,
@@ -131,11 +129,13 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
         output,
         ...(onStdout ? { onStdout } : {}),
         onSpawn: (pid) => {
-          if (tracing) trace(`worker: spawned slot ${slot} by ${spawner?.ready ? 'spawner' : 'lane'}`)
+          if (tracing) trace(`worker: spawned slot ${slot} by ${spawner?.usable ? 'spawner' : 'lane'}`)
           setLanePid(board, task.lane, pid)
           untold = { slot, lane: task.lane, attempt, at: startAt }
+          schedule(START_NOTE_AFTER_MS)
         },
       })
+      clearInterval(probing)
       if (tracing) trace(`worker: ended slot ${slot}`)
       setLanePid(board, task.lane, 0)
       const subtests = tap?.finish()
@@ -171,6 +171,7 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
       untold = null
       if (status === 'passed' && task.claimsInWorker) {
         notes.add(start ? { note: 'ran', start, report } : { note: 'finished', report })
+        schedule(NOTES_EVERY_MS)
       } else {
         if (start) notes.add({ note: 'started', report: start })
         await call(() => host.testFinished(report))
@@ -180,7 +181,7 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
     // Answered after every note above is recorded: no report can arrive after the lane is counted finished.
     await call(() => host.flush())
   } finally {
-    clearInterval(ticker)
+    clearTimeout(tick)
     spawner?.close()
     log.close()
     host[releaseProxy]()

@@ -204,6 +204,22 @@ export function stop(board: ClaimBoard): void {
 }
 
 export const isStopped = (board: ClaimBoard): boolean => Atomics.load(board.cells, STOP) === 1
+
+/** Atomics.waitAsync (in every Node this runs on; its type is in TypeScript's ES2024 lib). */
+const waitAsync = (Atomics as unknown as { waitAsync: (a: Int32Array, i: number, v: number) => { async: boolean; value: unknown } }).waitAsync
+
+/**
+ * Resolves once the run is stopped, without polling: `stop` bumps EPOCH with a notify, which wakes
+ * this thread's asynchronous wait. A run that ends unstopped leaves it pending (it keeps no thread alive).
+ */
+export async function whenStopped(board: ClaimBoard): Promise<void> {
+  for (;;) {
+    const epoch = Atomics.load(board.cells, EPOCH)
+    if (isStopped(board)) return
+    const wait = waitAsync(board.cells, EPOCH, epoch)
+    if (wait.async) await wait.value
+  }
+}
 export const doneCount = (board: ClaimBoard): number => Atomics.load(board.cells, DONE)
 
 function wake(board: ClaimBoard): void {

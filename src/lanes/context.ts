@@ -32,6 +32,8 @@ export interface RunContext {
   readonly storeFault: { reason: string; at: number } | null
   /** For the worker threads: where they tell the watchdog each test's process group. */
   readonly watchdogLink: WatchdogLink
+  /** Who forks this run's tests, chosen once (src/options/fork-path.ts). */
+  readonly forkPath: 'lane' | 'spawner'
   /** A test's process group was ended by the main thread (a dead worker's test). */
   groupEnded(pgid: number): void
   emit(event: RunEvent): void

@@ -25,6 +25,7 @@ import { RunStateMachine } from './run-state.js'
 import { storeFaultError } from '../store/store-fault.js'
 import type { Watchdog } from './watchdog.js'
 import { trace } from '../util/trace.js'
+import { forkPathOfRun } from '../options/fork-path.js'
 
 /**
  * One run on this machine: its lifecycle (run-state.ts) from start to the closing check that every
@@ -43,7 +44,8 @@ export class Execution implements RunContext {
   pool!: Piscina
   /** A shared run whose store lost the run or stayed away too long: every test without an outcome is an error. */
   storeFault: (StoreFault & { at: number }) | null = null
-  private bootWatchdog: boolean
+  /** Who forks this run's tests, chosen once (src/options/fork-path.ts). */
+  readonly forkPath: 'lane' | 'spawner'
   /** The grace when stopping ends running tests: for a store fault, the fence's (shorter than the kill grace). */
   private reapGraceMs: number
 
@@ -75,7 +77,7 @@ export class Execution implements RunContext {
     this.plan = encodePlan(tests)
     this.recorder = new Recorder(tests, (lane) => source.workerName(lane), this.t0)
     this.reapGraceMs = opts.killGraceMs
-    this.bootWatchdog = tests.length > this.lanes
+    this.forkPath = forkPathOfRun(opts.forkPath, tests.length)
   }
 
   get watchdogLink(): WatchdogLink {
@@ -87,12 +89,6 @@ export class Execution implements RunContext {
   }
 
   emit(event: RunEvent): void {
-    // The first test is under way: a run with more tests than lanes has the spawner boot now, when
-    // the threads' start is over (see watchdog.ts); a shorter one never needs it.
-    if (this.bootWatchdog && (event.type === 'test:start' || event.type === 'test:end')) {
-      this.bootWatchdog = false
-      this.watchdog.boot()
-    }
     try {
       this.opts.onEvent?.(event)
     } catch (err) {
@@ -177,12 +173,14 @@ export class Execution implements RunContext {
     const slowWatch = setInterval(() => this.announceSlow(), Math.min(1000, this.opts.slowMs / 4))
     slowWatch.unref()
     // Only now, with nothing left that can fail or wait before the lanes start (see openSocket).
-    this.watchdog.openSocket()
+    if (this.forkPath === 'spawner') this.watchdog.openSocket()
     // Forked before the lanes get their tasks: most runs get here while their threads still boot (a
     // thread takes longer here than the rest of the CLI takes to load), so the fork delays no lane,
     // where after the tasks it came between a booted lane and its first test. No lane forks a test
     // before this says it has started (awaitWatchdog in the worker), so none starts unguarded.
     this.watchdog.start(() => this.runningGroups())
+    // The lanes wait for the spawner before their first test: it boots now, while their threads do.
+    if (this.forkPath === 'spawner') this.watchdog.boot()
     // A stop signal that came while the CLI started up (the main thread may not have let Node
     // read it yet: everything from its arming to here can run without a turn of the event loop)
     // stops the run now, before any lane can claim a test: every test is then `notrun`. On a loaded
@@ -296,8 +294,6 @@ export class Execution implements RunContext {
   private finish(workers: string[]): RunResult {
     trace('finish: start')
     this.state.to('finishing')
-    // Nothing is spawned from here on: the closing check's test:end events must not boot the spawner.
-    this.bootWatchdog = false
     if (this.source.accountsForAll) cancelFree(this.board)
     const tests = outcomesOf(this)
     const result = buildRunResult({

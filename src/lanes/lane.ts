@@ -73,6 +73,8 @@ function task(run: RunContext, lane: number, port: MessagePort): WorkerTask {
     logFile: join(opts.out, logFileName(lane)),
     claimsInWorker: run.source.claimsInWorker,
     watchdog: run.watchdogLink,
+    forkPath: run.forkPath,
+    probeSpawnerEveryMs: opts.store ? Math.min(1000, opts.store.leaseMs / 4) : 0,
     timeoutMs: opts.timeoutMs,
     killGraceMs: opts.killGraceMs,
     maxOutputBytes: opts.maxOutput,

@@ -34,6 +34,13 @@ export interface WorkerTask {
   claimsInWorker: boolean
   /** The run's watchdog (see src/lanes/watchdog.ts): each test's group is told to it at spawn. */
   watchdog: WatchdogLink | undefined
+  /** Who forks this run's tests (chosen once per run: src/options/fork-path.ts). */
+  forkPath: 'lane' | 'spawner'
+  /**
+   * A shared run (its leases renewed by the main thread while a test runs): how often a lane asks
+   * the spawner to show it is awake while a test it forked runs; 0 in a local run.
+   */
+  probeSpawnerEveryMs: number
   timeoutMs: number
   killGraceMs: number
   maxOutputBytes: number

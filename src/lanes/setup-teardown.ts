@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { closeSync, openSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { ClaimrunError } from '../errors.js'
@@ -6,6 +5,7 @@ import { endGroup } from '../util/process-group.js'
 import type { WatchdogMessage } from './watchdog-wire.js'
 import type { RunResult } from '../types.js'
 import { failedSetup, type HookResult } from '../record/hook-result.js'
+import { spawnGroup } from '../util/spawn-group.js'
 
 export interface HookOptions {
   cwd: string
@@ -39,19 +39,17 @@ export async function runHook(kind: 'setup' | 'teardown', argv: string[], opts: 
     log,
   })
   try {
-    const [file, ...args] = argv as [string, ...string[]]
-    const child = spawn(file, args, {
-      cwd: opts.cwd,
-      env: { ...process.env, ...opts.env, CLAIMRUN_OUT: opts.out, ...(opts.guard ? { CLAIMRUN_WATCHDOG: opts.guard.token } : {}) },
-      stdio: ['ignore', fd, fd],
-      detached: true,
-    })
+    let failed = (_: string): void => {}
+    const cannotStart = new Promise<HookResult>((resolve) => (failed = (error) => resolve(done('error', null, null, error))))
+    const env = { ...process.env, ...opts.env, CLAIMRUN_OUT: opts.out, ...(opts.guard ? { CLAIMRUN_WATCHDOG: opts.guard.token } : {}) }
+    const child = spawnGroup(argv, { cwd: opts.cwd, env, stdio: ['ignore', fd, fd] }, failed)
+    if (!child) return await cannotStart
     const pgid = child.pid
-    if (pgid !== undefined) opts.guard?.tell({ t: 'start', pgid, id: `--${kind}` })
+    opts.guard?.tell({ t: 'start', pgid, id: `--${kind}` })
     let interrupted = false
     const end = (graceMs: number): void => {
       interrupted = true
-      if (pgid) void endGroup(pgid, graceMs)
+      void endGroup(pgid, graceMs)
     }
     const onStop = (): void => end(opts.killGraceMs)
     const onForce = (): void => end(0)
@@ -63,10 +61,6 @@ export async function runHook(kind: 'setup' | 'teardown', argv: string[], opts: 
     if (force?.aborted) onForce()
     try {
       return await new Promise<HookResult>((resolve) => {
-        child.once('error', (err: NodeJS.ErrnoException) => {
-          const why = err.code === 'ENOENT' ? 'not found (ENOENT)' : err.code === 'EACCES' ? 'permission denied (EACCES)' : err.message
-          resolve(done('error', null, null, `${file}: ${why}`))
-        })
         child.once('exit', (code, signal) => {
           resolve(done(interrupted ? 'interrupted' : code === 0 ? 'passed' : 'failed', code, signal))
         })
@@ -75,7 +69,7 @@ export async function runHook(kind: 'setup' | 'teardown', argv: string[], opts: 
       clearTimeout(late)
       stop?.removeEventListener('abort', onStop)
       force?.removeEventListener('abort', onForce)
-      if (pgid !== undefined) opts.guard?.tell({ t: 'end', pgid })
+      opts.guard?.tell({ t: 'end', pgid })
     }
   } finally {
     closeSync(fd)

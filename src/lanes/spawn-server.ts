@@ -14,9 +14,10 @@
  * One connection per lane (a Unix socket in a private folder, plus the run's token as a first frame:
  * only this run's threads can start anything here). Imports nothing of claimrun but the wire and its clock.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { createServer, Socket, type Server, type SocketConstructorOpts } from 'node:net'
-import { CLOSED, DONE, DROP, EXITED, FAILED, FrameBatch, FrameReader, HELLO, SPAWN, SPAWNED, STDERR, STDOUT, writeFrames } from './spawn-wire.js'
+import { CLOSED, DONE, DROP, EXITED, FAILED, FrameBatch, FrameReader, HELLO, PING, PONG, SPAWN, SPAWNED, STDERR, STDOUT, writeFrames } from './spawn-wire.js'
+import { spawnGroup, whenPipesClosed } from '../util/spawn-group.js'
 import { monotonicMs } from '../util/time.js'
 
 /**
@@ -34,7 +35,11 @@ interface SpawnRequest {
   cwd: string
   test: string
   env: Record<string, string>
+  /** The lane's deadline (monotonicMs) for our answer: past it, the test is not forked here. */
+  by: number
 }
+
+const LATE = "claimrun's spawner answered past the lane's deadline, so the lane forked the test itself"
 
 /**
  * Serves spawns on `path`. Each test's group goes into `groups` (pgid → test id) as it is forked and
@@ -120,19 +125,21 @@ function serveLane(handle: unknown, token: string, groups: Map<number, string>):
   }
 
   const start = (id: number, req: SpawnRequest, base: Record<string, string>): void => {
-    const [command, ...args] = req.argv
-    let child: ChildProcess
-    try {
-      child = spawn(command ?? '', args, { cwd: req.cwd, env: Object.assign(base, req.env), stdio: ['ignore', 'pipe', 'pipe'], detached: true })
-    } catch (err) {
-      send(FAILED, id, JSON.stringify({ code: (err as NodeJS.ErrnoException).code, message: (err as Error).message }))
-      return
-    }
+    // Past its deadline the lane has given up on us (we were stopped, or stuck) and forks the test itself.
+    if (monotonicMs() > req.by) return send(FAILED, id, LATE)
+    const failed = (message: string): void => send(FAILED, id, message)
+    const child = spawnGroup(req.argv, { cwd: req.cwd, env: Object.assign(base, req.env) }, failed)
+    if (!child) return
     const pid = child.pid
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      if (pid === undefined) send(FAILED, id, JSON.stringify({ code: err.code, message: err.message }))
-    })
-    if (pid === undefined) return
+    if (monotonicMs() > req.by) {
+      // Stalled inside the fork itself: the lane may be starting it too, so this copy goes at once.
+      try {
+        process.kill(-pid, 'SIGKILL')
+      } catch {
+        // gone already
+      }
+      return send(FAILED, id, LATE)
+    }
     groups.set(pid, req.test)
     pids.set(id, pid)
     children.set(id, child)
@@ -144,19 +151,17 @@ function serveLane(handle: unknown, token: string, groups: Map<number, string>):
     // only while the test's pipes are open (their CLOSED usually follows at once, in the same write);
     // once they have closed, it is the test's last frame, and holding it would only delay the lane's
     // next test.
-    let open = 2
     let exited = false
+    let pipesClosed = false
     child.on('exit', (code, signal) => {
       exited = true
-      send(EXITED, id, JSON.stringify({ code, signal, at: monotonicMs() }), open === 0)
+      send(EXITED, id, JSON.stringify({ code, signal, at: monotonicMs() }), pipesClosed)
     })
-    const closed = (): void => {
-      if (--open > 0) return
+    whenPipesClosed(child, () => {
+      pipesClosed = true
       children.delete(id)
       send(CLOSED, id, undefined, exited)
-    }
-    child.stdout?.once('close', closed)
-    child.stderr?.once('close', closed)
+    })
   }
 
   const reader = new FrameReader((kind, id, payload) => {
@@ -172,6 +177,8 @@ function serveLane(handle: unknown, token: string, groups: Map<number, string>):
       children.delete(id)
       child?.stdout?.destroy()
       child?.stderr?.destroy()
+    } else if (kind === PING) {
+      send(PONG, id, undefined, true)
     } else if (kind === DONE) {
       const pid = pids.get(id)
       pids.delete(id)

@@ -11,17 +11,19 @@ import { monotonicMs } from '../util/time.js'
 
 /** Worker → spawner. */
 export const HELLO = 1 // JSON { token, env }: the lane's environment, once
-export const SPAWN = 2 // JSON { argv, cwd, test, env }: env holds only what differs from the hello's
+export const SPAWN = 2 // JSON { argv, cwd, test, env, by }: env holds only what differs from the hello's; not forked past `by` (monotonicMs)
 export const DROP = 3 // stop reading this test's pipes (its group is being ended)
 export const DONE = 4 // the test's group is gone: the watchdog no longer guards it
+export const PING = 5 // answer PONG now: the lane is waiting on this spawner and wants to know it is awake
 
 /** Spawner → worker. */
 export const SPAWNED = 10 // decimal pid (= process group id)
-export const FAILED = 11 // JSON { code, message }: the test could not be started
+export const FAILED = 11 // the one line saying why the test could not be started
 export const STDOUT = 12
 export const STDERR = 13
 export const EXITED = 14 // JSON { code, signal, at }: `at` is when the spawner saw the exit (monotonicMs)
 export const CLOSED = 15 // both pipes are closed
+export const PONG = 16 // the answer to PING
 
 /**
  * An exit stamped `at` (monotonicMs: performance.now() counts from each process's own start, so a

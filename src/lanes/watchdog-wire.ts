@@ -105,11 +105,6 @@ export function watchdogStarted(link: WatchdogLink): void {
   Atomics.notify(cells, STARTED)
 }
 
-/** Whether the watchdog has been told to boot (see watchdog.ts): before that, its spawner cannot answer. */
-export function spawnerBooting(link: WatchdogLink | undefined): boolean {
-  return link !== undefined && Atomics.load(cellsOf(link), BOOT) === BOOT_TOLD
-}
-
 /**
  * Messages the pipe takes before Node boots in the watchdog to read them. Until then the process at
  * the other end is a shell that reads only its wake-up pipe, so nothing drains this one: a socket

@@ -1,3 +1,4 @@
+import { parseForkPath, type ForkPath } from './fork-path.js'
 import { DEFAULTS } from './defaults.js'
 import { statSync } from 'node:fs'
 import { hostname } from 'node:os'
@@ -36,6 +37,7 @@ export interface ResolvedOptions {
   first: string[]
   testOnlyWorker: TestOnlyWorker | undefined
   exitsAfter: boolean
+  forkPath: ForkPath
   history: string | null
   order: OrderMode
   seed: number
@@ -70,6 +72,8 @@ export interface InternalOptions {
    * exit to end, which is quicker than ending them first, and the summary comes sooner.
    */
   exitsAfter?: boolean
+  /** Who forks the tests (docs/design/spawner.md). @default the CLAIMRUN_SPAWNER environment variable, else 'auto' */
+  spawner?: ForkPath
 }
 
 function wholeNumber(value: unknown, flag: string, min: number, max: number): number {
@@ -153,7 +157,7 @@ const OPTION_KEYS: Readonly<Record<keyof RunOptions, true>> = {
   node: true, lease: true, ttl: true, shard: true, grep: true, exclude: true, setup: true, teardown: true,
   env: true, runners: true, signal: true, onEvent: true,
 }
-const INTERNAL_KEYS: Readonly<Record<keyof InternalOptions, true>> = { forceSignal: true, first: true, _testOnlyWorker: true, exitsAfter: true }
+const INTERNAL_KEYS: Readonly<Record<keyof InternalOptions, true>> = { forceSignal: true, first: true, _testOnlyWorker: true, exitsAfter: true, spawner: true }
 
 /** A key run() does not know is a mistake (a typo would otherwise be ignored in silence): named, with the closest key. */
 function checkKeys(options: object): void {
@@ -212,6 +216,7 @@ export function resolveOptions(options: RunOptions & InternalOptions): ResolvedO
     first: options.first ?? [],
     testOnlyWorker: options._testOnlyWorker,
     exitsAfter: options.exitsAfter === true,
+    forkPath: parseForkPath(options.spawner),
     history: options.history === false ? null : resolve(cwd, options.history ?? DEFAULTS.history),
     order: pick(options.order, ORDERS, '--order') ?? DEFAULTS.order,
     seed: options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : wholeNumber(options.seed, '--seed', 0, 2 ** 53),

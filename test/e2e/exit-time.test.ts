@@ -37,7 +37,7 @@ async function spawnerAndClient(dir: string): Promise<SpawnerClient> {
   await waitFor(() => existsSync(socket), 'the spawner to listen')
   const client = new SpawnerClient(socket, TOKEN, { PATH: process.env.PATH ?? '/usr/bin:/bin' })
   onTestFinished(() => client.close())
-  await waitFor(() => client.ready, 'the lane to connect to the spawner')
+  expect(await client.connected).toBe(true)
   return client
 }
 

@@ -5,6 +5,7 @@ import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import type { TestResult } from 'claimrun'
 import { tempDir, write } from '../support/helpers.js'
+import { FORK_PATHS, onForkPath } from '../support/fork-path.js'
 
 const RSS_RUN = new URL('../support/rss-run.mjs', import.meta.url).pathname
 
@@ -14,7 +15,8 @@ async function measure(cwd: string, path: string, out: string, maxOutput?: numbe
   return JSON.parse(stdout)
 }
 
-describe('floods', () => {
+describe.each(FORK_PATHS)('floods ($name)', ({ path }) => {
+  onForkPath(path)
   it('1 GiB on stdout: the run finishes, the log is capped with a marker, peak RSS rises < 64 MiB over a quiet run', async () => {
     const dir = tempDir()
     write(dir, 'quiet/test_quiet.sh', 'echo hello\n')

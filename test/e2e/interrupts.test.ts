@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { run } from 'claimrun'
 import { CLI, isAlive, pidsIn, readLines, readResults, tempDir, waitFor, write } from '../support/helpers.js'
+import { FORK_PATHS, onForkPath } from '../support/fork-path.js'
 
 /** Six tests: two quick ones first, then four that start a grandchild, record both pids and hang. */
 function hangingSuite(dir: string, trapTerm = false): { pids: string; started: string } {
@@ -35,7 +36,8 @@ function startCli(args: string[], cwd: string) {
   return { child, exited, stderr: () => stderr }
 }
 
-describe('interrupts', () => {
+describe.each(FORK_PATHS)('interrupts ($name)', ({ path }) => {
+  onForkPath(path)
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     it(`${signal} to a real claimrun mid-run: exit ${code}, results.json complete, no test process left`, async () => {
       const dir = tempDir()

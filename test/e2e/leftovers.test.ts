@@ -2,8 +2,10 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { run } from 'claimrun'
 import { isAlive, pidsIn, tempDir, write } from '../support/helpers.js'
+import { FORK_PATHS, onForkPath } from '../support/fork-path.js'
 
-describe('processes a test leaves behind', () => {
+describe.each(FORK_PATHS)('processes a test leaves behind ($name)', ({ path }) => {
+  onForkPath(path)
   it('a test that backgrounds `sleep 300` holding its stdout: ends from its exit, the sleep is ended and counted', async () => {
     const dir = tempDir()
     const pids = join(dir, 'pids')

@@ -4,8 +4,10 @@ import { describe, expect, it } from 'vitest'
 import { isAlive, pidsIn, readLines, readResults, runCli, tempDir, waitFor, write } from '../support/helpers.js'
 import { startRedis } from '../support/redis.js'
 import { killRecordedOnFinish, overlaps, spans, startRunner, startTimeOf, stillAlive, timedSuite, watchdogsOf } from '../support/witness.js'
+import { FORK_PATHS, onForkPath } from '../support/fork-path.js'
 
-describe('when the runner dies, its tests die with it', () => {
+describe.each(FORK_PATHS)('when the runner dies, its tests die with it ($name)', ({ path }) => {
+  onForkPath(path)
   it('a runner killed with SIGKILL: its watchdog ends every test process (grandchildren too) and leaves a note naming them', async () => {
     const dir = tempDir()
     const { pids, witness } = timedSuite(dir, 4, { hang: ['t/test_02.sh', 't/test_03.sh', 't/test_04.sh'] })
@@ -33,7 +35,8 @@ describe('when the runner dies, its tests die with it', () => {
     await waitFor(() => watchdogsOf(runner.child.pid).length === 0, 'the watchdog to exit once its note is written')
   })
 
-  it('a runner SIGKILLed before its watchdog booted (no more tests than lanes: it never needed to): the watchdog boots then, ends the tests and leaves the note', async () => {
+  // Through the spawner the watchdog boots at the start: there is no moment before it.
+  it.runIf(path === 'off')('a runner SIGKILLed before its watchdog booted (no more tests than lanes: it never needed to): the watchdog boots then, ends the tests and leaves the note', async () => {
     const dir = tempDir()
     const { pids } = timedSuite(dir, 2, { hang: ['t/test_01.sh', 't/test_02.sh'] })
     killRecordedOnFinish(pids)
@@ -108,7 +111,8 @@ describe('when the runner dies, its tests die with it', () => {
   })
 })
 
-describe('a shared run: a test never runs on two nodes at once, however a runner fails', () => {
+describe.each(FORK_PATHS)('a shared run: a test never runs on two nodes at once, however a runner fails ($name)', ({ path }) => {
+  onForkPath(path)
   it('a runner SIGKILLed mid-test: its watchdog ends the test, and only then (the lease lapsed) does the other node run it', async () => {
     const dir = tempDir()
     const { url } = await startRedis(dir)

@@ -2,8 +2,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { createConnection } from 'node:net'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { readLines, readResults, tempDir, waitFor, write } from '../support/helpers.js'
+import { readLines, readResults, runCli, tempDir, waitFor, write } from '../support/helpers.js'
 import { killRecordedOnFinish, startRunner, watchdogsOf } from '../support/witness.js'
+import { onForkPath } from '../support/fork-path.js'
 
 /** The socket a runner's watchdog serves spawns on (its last argument), once it is listening, with how many lanes are connected. */
 function spawnerSocket(runnerPid: number | undefined): { pid: number; path: string; connections: number } | null {
@@ -37,7 +38,9 @@ function spawnerSuite(): { dir: string; out: string; record: string; pids: strin
 }
 
 describe.runIf(process.platform === 'linux')('the spawner: tests are forked by the small watchdog process, not by the runner', () => {
-  it('once every lane is connected, every test is the watchdog\'s child; before that a lane forks by itself; all pass', async () => {
+  onForkPath('always')
+
+  it('every test is the watchdog\'s child: each lane waits for the spawner before its first test; all pass', async () => {
     const { dir, out, record, pids, gate } = spawnerSuite()
     // The first test of each lane holds its lane until both lanes are connected to the spawner.
     write(dir, 't/test_00a.sh', parentTest(record, pids, gate))
@@ -51,10 +54,7 @@ describe.runIf(process.platform === 'linux')('the spawner: tests are forked by t
     expect(readResults(out).counts.passed).toBe(14)
     const parents = new Map(readLines(record).map((line) => [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)]))
     expect(parents.size).toBe(14)
-    for (const [id, parent] of parents) {
-      if (id.startsWith('t/test_00')) expect(parent).toMatch(/bin\.c?js run t|watchdog-process\.c?js/)
-      else expect(parent, id).toMatch(new RegExp(`watchdog-process\\.c?js .* ${runner.child.pid} ${runner.child.pid}-`))
-    }
+    for (const [id, parent] of parents) expect(parent, id).toMatch(new RegExp(`watchdog-process\\.c?js .* ${runner.child.pid} ${runner.child.pid}-`))
     // The socket's private folder goes with the watchdog.
     await waitFor(() => watchdogsOf(runner.child.pid).length === 0, 'the watchdog to exit')
     expect(existsSync(join(socket, '..'))).toBe(false)
@@ -114,8 +114,6 @@ describe.runIf(process.platform === 'linux')('the spawner: tests are forked by t
     const { dir, out, pids, gate } = spawnerSuite()
     const made = join(dir, 'made-by-a-stranger')
     write(dir, 't/test_01.sh', `echo $$ >> '${pids}'\nwhile [ ! -e '${gate}' ]; do sleep 0.02; done\n`)
-    // A second test: a run of no more tests than lanes never boots the spawner (see src/lanes/watchdog.ts).
-    write(dir, 't/test_02.sh', 'exit 0\n')
     const runner = startRunner(dir, ['--workers', '1', '--no-history', '--out', out])
     await waitFor(() => spawnerSocket(runner.child.pid) !== null, 'the spawner to listen')
     const { path } = spawnerSocket(runner.child.pid) as { path: string }
@@ -140,5 +138,15 @@ describe.runIf(process.platform === 'linux')('the spawner: tests are forked by t
     writeFileSync(gate, '')
     expect(await runner.exited).toBe(0)
     expect(existsSync(made)).toBe(false)
+  })
+
+  it('CLAIMRUN_SPAWNER set to something else: one line naming it and the values it takes, exit 2, nothing run', async () => {
+    const dir = tempDir()
+    const ran = join(dir, 'ran')
+    write(dir, 't/test_1.sh', `touch '${ran}'\n`)
+    const res = await runCli(['run', 't', '--no-history'], { cwd: dir, env: { CLAIMRUN_SPAWNER: 'sometimes' } })
+    expect(res.code).toBe(2)
+    expect(res.stderr.trim().split('\n')).toEqual(['claimrun: CLAIMRUN_SPAWNER must be one of off, always, auto (received "sometimes"); unset it for auto (see claimrun run --help)'])
+    expect(existsSync(ran)).toBe(false)
   })
 })

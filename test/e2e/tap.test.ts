@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { run, type SubtestSummary, type TestResult } from 'claimrun'
 import { openPage } from '../support/browser.js'
 import { readResults, ROOT, runCli, tempDir, write } from '../support/helpers.js'
+import { FORK_PATHS, onForkPath } from '../support/fork-path.js'
 
 const TAP_FIXTURES = join(ROOT, 'fixtures/tap')
 const RSS_RUN = new URL('../support/rss-run.mjs', import.meta.url).pathname
@@ -48,7 +49,8 @@ function prove(cwd: string, files: string[]): { files: Map<string, ProveFile>; c
 
 const total = (s: SubtestSummary): number => s.passed + s.failed + s.skipped + s.todo
 
-describe('TAP sub-tests', () => {
+describe.each(FORK_PATHS)('TAP sub-tests ($name)', ({ path }) => {
+  onForkPath(path)
   it('agrees with prove -j3 on a suite of Test::More files: which files fail, and every sub-test count', async () => {
     const dir = tempDir()
     cpSync(TAP_FIXTURES, join(dir, 't'), { recursive: true, filter: (src) => !src.includes('/lib') })

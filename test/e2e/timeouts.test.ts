@@ -3,8 +3,10 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { run } from 'claimrun'
 import { isAlive, pidsIn, tempDir, write } from '../support/helpers.js'
+import { FORK_PATHS, onForkPath } from '../support/fork-path.js'
 
-describe('per-test timeout', () => {
+describe.each(FORK_PATHS)('per-test timeout ($name)', ({ path }) => {
+  onForkPath(path)
   it('ends the whole process group (grandchild too) with TERM, then KILL after the grace; status timedout, output kept', async () => {
     const dir = tempDir()
     const pids = join(dir, 'pids')
