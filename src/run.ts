@@ -7,6 +7,7 @@ import { aroundRun } from './lanes/around.js'
 import { prepareOut, probeOutputs } from './record/out-folder.js'
 import type { PlanEntry } from './plan/plan.js'
 import { preparePlan } from './plan/prepare.js'
+import type { RunNeeds } from './plan/needs.js'
 import { Execution } from './lanes/execution.js'
 import { LocalClaims } from './claim/local-claims.js'
 import { withRedis } from './store/load-redis.js'
@@ -36,7 +37,7 @@ export async function run(options: RunOptions = {}): Promise<RunResult> {
   trace('run: out folder prepared')
   try {
     ignoreClaimrunDir(checked.cwd, [checked.out, checked.history])
-    return await aroundRun(checked, tests, warnings, () => execute(checked, tests, warnings, history))
+    return await aroundRun(checked, tests, warnings, () => execute(checked, tests, warnings, history, prepared.needs))
   } finally {
     lease.release()
   }
@@ -59,8 +60,8 @@ function withWritableHistory(opts: ResolvedOptions, warnings: string[]): Resolve
   }
 }
 
-async function execute(opts: ResolvedOptions, tests: PlanEntry[], warnings: string[], history: History): Promise<RunResult> {
-  if (!opts.store) return new Execution(opts, tests, warnings, history, new LocalClaims()).run()
+async function execute(opts: ResolvedOptions, tests: PlanEntry[], warnings: string[], history: History, needs: RunNeeds | null): Promise<RunResult> {
+  if (!opts.store) return new Execution(opts, tests, warnings, history, new LocalClaims(), needs).run()
 
   // A shared run: the first process publishes its order; every other one must have the same tests.
   const { url, runId, node, leaseMs, ttlS } = opts.store

@@ -22,6 +22,8 @@ const NOT_SETTINGS = new Set(['list', 'config', 'help'])
 /** Keys whose values are paths: relative to the config file's folder, not to wherever claimrun runs. */
 const PATH_KEYS = new Set(['paths', 'out', 'history', 'json', 'junit', 'html'])
 const REPEATABLE = new Set(['grep', 'exclude'])
+/** Keys only a config file holds (too structured for a flag): checked by run()'s own validation. */
+export const CONFIG_ONLY = ['groups', 'weights', 'serial'] as const
 
 const configError = (label: string, what: string): ClaimrunError => new ClaimrunError('CLAIMRUN_BAD_OPTION', `${label}: ${what}`)
 
@@ -116,7 +118,7 @@ export interface AppliedConfig {
  */
 export function applyConfig(config: ConfigFile, command: Command, flags: Record<string, unknown>, paths: string[]): AppliedConfig {
   const options = command.options.filter((o) => !NOT_SETTINGS.has(o.attributeName()))
-  const known = [...new Set(options.map((o) => o.attributeName())), 'paths']
+  const known = [...new Set(options.map((o) => o.attributeName())), 'paths', ...CONFIG_ONLY]
   const merged = { ...flags }
   const fromFile = new Map<string, string>()
   let mergedPaths = paths
@@ -133,6 +135,12 @@ export function applyConfig(config: ConfigFile, command: Command, flags: Record<
       const list = typeof raw === 'string' ? [raw] : raw
       if (!Array.isArray(list) || list.some((p) => typeof p !== 'string' || p === '')) throw bad(key, `must be a list of test files and folders (received ${JSON.stringify(raw)})`)
       if (paths.length === 0) mergedPaths = list.map((p) => pathValue(key, p) as string)
+      continue
+    }
+    if ((CONFIG_ONLY as readonly string[]).includes(key)) {
+      merged[key] = raw
+      // Their globs name files relative to the config file, as its paths do.
+      merged.needsBase = base
       continue
     }
     const mine = options.filter((o) => o.attributeName() === key)

@@ -23,6 +23,10 @@ import { RunStateMachine } from './run-state.js'
 import { storeFaultError } from '../store/store-fault.js'
 import { Watchdog } from './watchdog.js'
 import { trace } from '../util/trace.js'
+import type { NeedsBoard } from '../claim/groups.js'
+import type { RunNeeds } from '../plan/needs.js'
+import { describeNeeds } from './needs-report.js'
+import { needsBoardFor } from './needs-board.js'
 
 /**
  * One run on this machine: its lifecycle (run-state.ts) from start to the closing check that every
@@ -41,6 +45,8 @@ export class Execution implements RunContext {
   pool!: Piscina
   /** A shared run whose store lost the run or stayed away too long: every test without an outcome is an error. */
   storeFault: (StoreFault & { at: number }) | null = null
+  readonly needs: { plan: RunNeeds; board: NeedsBoard } | null
+  private readonly slotOf: Map<string, number>
   private readonly watchdog: Watchdog
   private bootWatchdog: boolean
   /** The grace when stopping ends running tests: for a store fault, the fence's (shorter than the kill grace). */
@@ -64,6 +70,7 @@ export class Execution implements RunContext {
     private readonly warnings: string[],
     private readonly history: History,
     readonly source: ClaimSource,
+    plannedNeeds: RunNeeds | null = null,
   ) {
     // More threads than tests would only idle.
     this.lanes = Math.max(1, Math.min(opts.workers, tests.length))
@@ -73,6 +80,8 @@ export class Execution implements RunContext {
     this.reapGraceMs = opts.killGraceMs
     this.watchdog = new Watchdog(opts.out, opts.killGraceMs)
     this.bootWatchdog = tests.length > this.lanes
+    this.needs = plannedNeeds ? { plan: plannedNeeds, board: needsBoardFor(plannedNeeds, tests, this.lanes, history) } : null
+    this.slotOf = this.needs ? new Map(tests.map((t, i) => [t.id, i])) : new Map()
   }
 
   get watchdogLink(): WatchdogLink {
@@ -84,6 +93,7 @@ export class Execution implements RunContext {
   }
 
   emit(event: RunEvent): void {
+    if (this.needs && (event.type === 'test:end' || event.type === 'test:retry')) describeNeeds(this.needs, this.slotOf.get(event.test.id) ?? -1, event.test)
     // The first test is under way: a run with more tests than lanes has the spawner boot now, when
     // the threads' start is over (see watchdog.ts); a shorter one never needs it.
     if (this.bootWatchdog && (event.type === 'test:start' || event.type === 'test:end')) {
@@ -288,6 +298,7 @@ export class Execution implements RunContext {
     this.state.to('finishing')
     if (this.source.accountsForAll) cancelFree(this.board)
     const tests = outcomesOf(this)
+    if (this.needs) for (const t of tests) if (t.weight === undefined) describeNeeds(this.needs, this.slotOf.get(t.id) ?? -1, t)
     const result = buildRunResult({
       startedAt: this.startedAt.toISOString(),
       durationMs: Math.round((now() - this.t0) * 10) / 10,

@@ -31,6 +31,8 @@ export interface WorkerTask {
   maxOutputBytes: number
   /** Read each test's stdout as TAP when it is TAP. */
   tap: boolean
+  /** Lock groups, weights and serial tests (claim/groups.ts): claims then respect them. Absent when none is declared. */
+  needs?: SharedArrayBuffer
 }
 
 export interface StartMessage {

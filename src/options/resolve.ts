@@ -11,6 +11,7 @@ import type { TestOnlyWorker } from '../lanes/pool.js'
 import { parseShard, type OrderMode, type Shard } from './shard.js'
 import type { RunEvent, RunOptions } from '../types.js'
 import { parseExcludes, parseGreps, type Grep } from '../plan/select.js'
+import { declaresNothing, parseDeclaredNeeds, type DeclaredNeeds } from '../plan/needs.js'
 
 const ORDERS: readonly OrderMode[] = ['smart', 'given', 'random']
 
@@ -50,6 +51,8 @@ export interface ResolvedOptions {
   setup: string[] | null
   teardown: string[] | null
   env: Record<string, string>
+  /** Lock groups, weights and serial tests declared by glob (file headers add to them at planning). */
+  needs: DeclaredNeeds
 }
 
 /** Internal extras the CLI and the tests pass; not part of the documented options. */
@@ -65,6 +68,8 @@ export interface InternalOptions {
    * exit to end, which takes ~3 ms less than ending them first, and the summary comes sooner.
    */
   exitsAfter?: boolean
+  /** The folder the `groups`, `weights` and `serial` globs are relative to (the config file's). @default cwd */
+  needsBase?: string
 }
 
 function wholeNumber(value: unknown, flag: string, min: number, max: number): number {
@@ -168,6 +173,10 @@ export function resolveOptions(options: RunOptions & InternalOptions): ResolvedO
     throw badOption('--out', options.out, 'a folder path')
   }
   if (options.onEvent !== undefined && typeof options.onEvent !== 'function') throw badOption('onEvent', options.onEvent, 'a function')
+  const needs = parseDeclaredNeeds(options, options.needsBase ?? cwd)
+  if (options.store !== undefined && !declaresNothing(needs)) {
+    throw new ClaimrunError('CLAIMRUN_BAD_OPTION', 'groups, weights and serial tests do not work with --store yet; drop them from the config for a shared run')
+  }
   return {
     paths,
     workers: options.workers === undefined ? DEFAULTS.workers : parseWorkers(options.workers),
@@ -203,5 +212,6 @@ export function resolveOptions(options: RunOptions & InternalOptions): ResolvedO
     setup: options.setup === undefined ? null : splitCommand(options.setup, '--setup'),
     teardown: options.teardown === undefined ? null : splitCommand(options.teardown, '--teardown'),
     env: envOption(options.env),
+    needs,
   }
 }

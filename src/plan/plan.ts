@@ -12,6 +12,8 @@ export interface PlanEntry extends PlannedTest {
 export interface Plan {
   tests: PlanEntry[]
   warnings: string[]
+  /** Every file discovery found, before --grep and --exclude (a lock group's glob is checked against them). */
+  discovered: string[]
 }
 
 /** Discovers the tests and settles the argv of each before anything runs, so bad input fails whole. */
@@ -21,5 +23,5 @@ export function planTests(opts: ResolvedOptions): Plan {
   const chosen = selectTests(found.files.map((file) => ({ file, id: testId(opts.cwd, file) })), opts)
   const tests = chosen.map(({ id, file }) => ({ id, file, argv: opts.cmd ? templateArgv(opts.cmd, file) : argvFor(file, id) }))
   const warnings = [...found.warnings, ...discoveryWarnings(found.unrunnable.map((f) => testId(opts.cwd, f)), tests, opts)]
-  return { tests, warnings }
+  return { tests, warnings, discovered: found.files }
 }

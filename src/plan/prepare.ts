@@ -2,6 +2,7 @@ import { emptyHistory, loadHistory, type History } from '../record/history.js'
 import type { ResolvedOptions } from '../options/resolve.js'
 import { planTests, type PlanEntry } from './plan.js'
 import { lastFailed, orderTests, shardTests } from './schedule.js'
+import { resolveNeeds, type RunNeeds } from './needs.js'
 
 export interface PreparedPlan {
   /** The tests of this run, in claim order. */
@@ -10,6 +11,8 @@ export interface PreparedPlan {
   selected: number
   history: History
   warnings: string[]
+  /** What each test needs (lock groups, weight, serial), in claim order; null when nothing is declared. */
+  needs: RunNeeds | null
 }
 
 /**
@@ -29,5 +32,6 @@ export function preparePlan(opts: ResolvedOptions): PreparedPlan {
     const first = new Set(opts.first)
     tests = [...tests.filter((t) => first.has(t.id)), ...tests.filter((t) => !first.has(t.id))]
   }
-  return { tests, selected: plan.tests.length, history: loaded.history, warnings }
+  const needs = resolveNeeds(tests, plan.discovered, opts.needs, opts)
+  return { tests, selected: plan.tests.length, history: loaded.history, warnings, needs }
 }
