@@ -3,6 +3,7 @@ import { escapeControl, escapeLine } from '../util/escape.js'
 import { isFailure, isPassing, tally, type Tally } from '../record/outcome.js'
 import type { RunResult, TestResult } from '../types.js'
 import { describeSubtests, subtestTotals } from './subtests.js'
+import { waitedNote } from './waited.js'
 import { describeOrder, displayPath, formatMs, makeStyle, pad, padStart, STATUS_COLOR, width, type Style } from './format.js'
 
 const FAILURE_LINES = 50
@@ -139,7 +140,7 @@ function slowest(result: RunResult): string[] {
   const shown = slowestTests(result)
   if (shown.length === 0) return []
   const workerWidth = Math.max(8, ...shown.map((t) => (t.worker ?? '-').length))
-  return ['', `slowest ${shown.length} of ${result.tests.length}:`, ...shown.map((t) => `  ${padStart(formatMs(t.durationMs), 9)}  ${pad(t.worker ?? '-', workerWidth)}  ${escapeLine(t.id)}`)]
+  return ['', `slowest ${shown.length} of ${result.tests.length}:`, ...shown.map((t) => `  ${padStart(formatMs(t.durationMs), 9)}  ${pad(t.worker ?? '-', workerWidth)}  ${escapeLine(t.id)}${waitedNote(t)}`)]
 }
 
 export function describe(t: TestResult): string {

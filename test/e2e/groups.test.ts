@@ -1,10 +1,11 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { run, type RunOptions } from 'claimrun'
 import { readResults, runCli, tempDir, waitFor, write } from '../support/helpers.js'
 import { spans, type Span } from '../support/witness.js'
+import { openPage } from '../support/browser.js'
 
 const DYING_WORKER = fileURLToPath(new URL('../support/dying-worker.mjs', import.meta.url))
 
@@ -187,6 +188,35 @@ describe('lock groups, weights and serial tests', () => {
       expect(result.tests.find((t) => t.id === 't/test_db_02.sh')?.attempts).toBe(2)
       expect(peak(spans(witness).filter((s) => s.end !== null))).toBe(1)
     })
+  })
+
+  it('shows each test\'s needs in --list, its wait in its line, the slowest list and results.json, and a group\'s tests in one timeline lane', async () => {
+    const dir = tempDir()
+    needSuite(dir, [...ids('db_', 3).map((name) => ({ name, seconds: 0.2 })), { name: 'heavy.sh', header: 'weight=2' }])
+    write(dir, 'claimrun.config.json', JSON.stringify({ groups: { db: { tests: ['t/test_db_*'] } } }))
+    const list = await runCli(['run', 't', '-w', '3', '--no-history', '--order', 'given', '--list', '--json'], { cwd: dir })
+    const listed = (JSON.parse(list.stdout) as { tests: Array<{ id: string; groups?: string[]; weight?: number; needs?: string[] }> }).tests
+    expect(listed.find((t) => t.id === 't/test_db_01.sh')).toMatchObject({ groups: ['db'], weight: 1, needs: ['group db (config)'] })
+    expect(listed.find((t) => t.id === 't/test_heavy.sh')).toMatchObject({ groups: [], weight: 2, needs: ['weight=2 (line 1)'] })
+    const table = await runCli(['run', 't', '-w', '3', '--no-history', '--order', 'given', '--list'], { cwd: dir })
+    expect(table.stdout).toMatch(/t\/test_db_02\.sh .*; needs group db \(config\)/)
+
+    const ran = await runCli(['run', 't', '-w', '3', '--no-history', '--order', 'given', '--no-progress', '--out', 'out'], { cwd: dir })
+    expect(ran.code).toBe(0)
+    expect(ran.stdout).toMatch(/passed .* t\/test_db_03\.sh \(waited \d.* for group db\)\n/)
+    expect(ran.stdout).toMatch(/slowest[^]*t\/test_db_03\.sh \(waited \d.* for group db\)/)
+    const db3 = readResults(join(dir, 'out')).tests.find((t) => t.id === 't/test_db_03.sh') as Record<string, unknown>
+    expect(db3).toMatchObject({ groups: ['db'], weight: 1, waitedFor: 'group db' })
+    expect(db3.waitMs).toBeGreaterThan(0)
+
+    const { page, errors } = await openPage()
+    await page.goto(`file://${join(dir, 'out', 'report.html')}`)
+    const lane = await page.locator('.timeline rect.group-bar[data-group="db"]').evaluateAll((bars) => bars.map((b) => [Number(b.getAttribute('x')), Number(b.getAttribute('x')) + Number(b.getAttribute('width'))]))
+    expect(lane).toHaveLength(3)
+    const sorted = lane.sort((a, b) => (a[0] as number) - (b[0] as number))
+    for (let i = 1; i < sorted.length; i++) expect(sorted[i]![0]).toBeGreaterThanOrEqual(sorted[i - 1]![1]! - 0.5)
+    expect(errors).toEqual([])
+    expect(readFileSync(join(dir, 'out', 'report.html'), 'utf8')).toContain('"waitedFor":"group db"')
   })
 
   describe('a bad declaration is one line, exit 2, and runs nothing', () => {
