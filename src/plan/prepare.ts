@@ -3,6 +3,7 @@ import type { ResolvedOptions } from '../options/resolve.js'
 import { planTests, type PlanEntry } from './plan.js'
 import { lastFailed, orderTests, shardTests } from './schedule.js'
 import { resolveNeeds, type RunNeeds } from './needs.js'
+import { orderByNeeds } from './needs-order.js'
 
 export interface PreparedPlan {
   /** The tests of this run, in claim order. */
@@ -32,6 +33,11 @@ export function preparePlan(opts: ResolvedOptions): PreparedPlan {
     const first = new Set(opts.first)
     tests = [...tests.filter((t) => first.has(t.id)), ...tests.filter((t) => !first.has(t.id))]
   }
-  const needs = resolveNeeds(tests, plan.discovered, opts.needs, opts)
+  let needs = resolveNeeds(tests, plan.discovered, opts.needs, opts)
+  if (needs && opts.order === 'smart' && opts.first.length === 0) {
+    const ordered = orderByNeeds(tests, needs, loaded.history)
+    tests = ordered.tests
+    needs = { ...needs, tests: ordered.needs }
+  }
   return { tests, selected: plan.tests.length, history: loaded.history, warnings, needs }
 }

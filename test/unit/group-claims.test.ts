@@ -5,6 +5,7 @@ import { describe, expect, it, onTestFinished } from 'vitest'
 import { createBoard, markDone } from '../../dist/src/claim/board.js'
 import { claimWithNeeds, createNeedsBoard, releaseLaneNeeds, releaseNeeds, usage, waitOf, WHY_GROUP, WHY_RESERVED } from '../../dist/src/claim/groups.js'
 import { parseHeaderLine, readHeaders } from '../../dist/src/plan/needs-header.js'
+import { orderByNeeds } from '../../dist/src/plan/needs-order.js'
 
 type Test = { weight?: number; groups?: number[]; estimateMs?: number | null }
 
@@ -96,5 +97,24 @@ describe('a claim with needs', () => {
     expect(claim(2)).toBe(-1)
     releaseLaneNeeds(board, needs, 1)
     expect(usage(needs)).toEqual({ used: 0, groups: [0] })
+  })
+})
+
+describe('the smart order with needs', () => {
+  const entry = (avgMs: number) => ({ avgMs, recentMs: [avgMs], lastStatus: 'passed' as const, lastRunAt: '' })
+  const needsOf = (groups: string[], serial = false) => ({ groups, weight: serial ? 4 : 1, serial, from: [] })
+
+  it('counts a group\'s tests as one job (their work over max), puts serial tests first, and keeps longest first otherwise', () => {
+    const tests = ['long', 'db1', 'db2', 'db3', 'short', 'alone'].map((id) => ({ id }))
+    const history = { version: 1 as const, tests: { long: entry(900), db1: entry(300), db2: entry(400), db3: entry(350), short: entry(100), alone: entry(200) } }
+    const needs = {
+      tests: [needsOf([]), needsOf(['db']), needsOf(['db']), needsOf(['db']), needsOf([]), needsOf([], true)],
+      groups: [{ name: 'db', max: 1 }],
+      capacity: 4,
+    }
+    const ordered = orderByNeeds(tests, needs, history)
+    // The db chain is 1050 ms of work on one slot: longer than the 900 ms test; in it, longest first.
+    expect(ordered.tests.map((t) => t.id)).toEqual(['alone', 'db2', 'db3', 'db1', 'long', 'short'])
+    expect(ordered.needs.map((n) => n.groups)).toEqual([[], ['db'], ['db'], ['db'], [], []])
   })
 })
