@@ -32,9 +32,11 @@ export async function benchConstrained({ reps = 5, log = console.log } = {}) {
   try {
     // Shuffled names, so that name order is no help: the order comes from history (longest first).
     const db = new Set()
+    const names = new Map()
     CONSTRAINED_SUITE.forEach(([ms, header], i) => {
       const name = `test_${String((i * 7) % CONSTRAINED_SUITE.length).padStart(2, '0')}.sh`
       if (header.includes('group=db')) db.add(name)
+      names.set(name, header)
       writeFileSync(join(dir, name), `${header ? `# claimrun: ${header}\n` : ''}sleep ${ms / 1000}\n`)
     })
     const shStarts = []
@@ -43,33 +45,43 @@ export async function benchConstrained({ reps = 5, log = console.log } = {}) {
     const out = join(dir, 'out')
     const history = join(dir, 'history.json')
     const run = (cli, args) => () => timed(process.execPath, [cli, 'run', '--workers', String(CONSTRAINED_WORKERS), ...args, '--out', out, '.'], { cwd: dir })
-    // Warm the history twice (as a user's earlier runs would have).
+    const baseHistory = join(dir, 'history-before.json')
+    // Warm the history twice (as a user's earlier runs would have); the old build keeps its own.
     for (let i = 0; i < 2; i++) mustPass(await run(CLI, ['--history', history])(), 'claimrun (warming the history)')
+    for (let i = 0; BASELINE && i < 2; i++) mustPass(await run(BASELINE, ['--history', baseHistory])(), 'claimrun before (warming its history)')
     const configs = {
       'claimrun, constrained, smart order (with history)': run(CLI, ['--history', history]),
       'claimrun, constrained, no history (reserves conservatively)': run(CLI, ['--no-history', '--order', 'given']),
-      ...(BASELINE ? { 'claimrun before (ignores the headers: unconstrained)': run(BASELINE, ['--history', history]) } : {}),
+      ...(BASELINE ? { 'claimrun before (ignores the headers: unconstrained)': run(BASELINE, ['--history', baseHistory]) } : {}),
     }
-    const rows = Object.keys(configs).map((name) => ({ name, runs: [], overlaps: [] }))
+    const rows = Object.keys(configs).map((name) => ({ name, runs: [], overlaps: [], measured: [] }))
     for (let r = 0; r < reps; r++) {
       for (const [i, fn] of Object.values(configs).entries()) {
         const row = rows[i]
         const res = mustPass(await fn(), row.name)
         row.runs.push(res.ms)
-        row.overlaps.push(groupOverlaps(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')), db))
+        const result = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'))
+        row.overlaps.push(groupOverlaps(result, db))
+        row.measured.push(result.durationMs / measuredBound(result, names))
       }
     }
     const bound = constrainedBound(CONSTRAINED_SUITE, CONSTRAINED_WORKERS)
     const withStarts = constrainedBound(CONSTRAINED_SUITE, CONSTRAINED_WORKERS, start)
     for (const row of rows) {
       row.ms = median(row.runs)
-      log(`  constrained  ${row.name.padEnd(60)} ${row.ms.toFixed(0).padStart(6)} ms = ${(row.ms / bound.bound).toFixed(3)}× the bound (${(row.ms / withStarts.bound).toFixed(3)}× with process starts); group db overlaps: ${Math.max(...row.overlaps)}`)
+      row.measuredRatio = median(row.measured)
+      log(`  constrained  ${row.name.padEnd(60)} ${row.ms.toFixed(0).padStart(6)} ms = ${(row.ms / bound.bound).toFixed(3)}× the bound (${(row.ms / withStarts.bound).toFixed(3)}× with process starts; the run's own span ${row.measuredRatio.toFixed(3)}× the bound of its tests' measured durations); group db overlaps: ${Math.max(...row.overlaps)}`)
     }
     log(`  constrained  lower bound ${bound.bound.toFixed(0)} ms (work/${CONSTRAINED_WORKERS} ${bound.work.toFixed(0)}, group db ${bound.group.toFixed(0)}, longest + serial ${bound.longestPlusSerial.toFixed(0)}); with one sh start (${start.toFixed(1)} ms) per test ${withStarts.bound.toFixed(0)} ms`)
     return { reps, rows, bound, withStarts, processStartMs: start, workers: CONSTRAINED_WORKERS }
   } finally {
     done()
   }
+}
+
+/** The same bound from the durations the run itself measured (load on a shared machine stretches every test alike). */
+function measuredBound(result, names) {
+  return constrainedBound(result.tests.map((t) => [t.durationMs, names.get(t.id) ?? '']), CONSTRAINED_WORKERS).bound
 }
 
 /** How many times two tests of group db ran at once in one run (0 when the group held). */

@@ -10,6 +10,7 @@
  *            USED        the sum of the weights running now
  *            LOW         every slot below it is taken or finished (a scan's hint; 0 after a hand-back)
  *            GROUPS, LANES, SIZE   the board's shape, so a worker opens it from the buffer alone
+ *            LOCK_WAITERS  how many threads sleep on LOCK (unlock notifies only when some do)
  *   groups   per group: USED, MAX
  *   lanes    per lane (1-based): HELD (slot + 1 whose needs the lane holds, 0 none), STARTED (ms since BASE)
  *   slots    per test: WEIGHT, ESTIMATE (ms, -1 unknown), FIRST (membership list offset), COUNT,
@@ -28,7 +29,8 @@ const LOW = 3
 const GROUPS = 4
 const LANES = 5
 const SIZE = 6
-const HEADER_CELLS = 7
+const LOCK_WAITERS = 7
+const HEADER_CELLS = 8
 const GROUP_CELLS = 2
 const LANE_CELLS = 2
 const SLOT_CELLS = 7
@@ -122,14 +124,17 @@ function lock(nb: NeedsBoard, owner: number): void {
   for (;;) {
     const holder = Atomics.compareExchange(nb.cells, INT_START + LOCK, 0, owner)
     if (holder === 0) return
+    // Counted before the wait: an unlock that misses the count changed LOCK first, so the wait returns at once.
+    Atomics.add(nb.cells, INT_START + LOCK_WAITERS, 1)
     Atomics.wait(nb.cells, INT_START + LOCK, holder, 50)
+    Atomics.sub(nb.cells, INT_START + LOCK_WAITERS, 1)
   }
 }
 
 /** The store publishes every counter change made under the lock before the next holder reads them (Atomics are sequentially consistent). */
 function unlock(nb: NeedsBoard): void {
   Atomics.store(nb.cells, INT_START + LOCK, 0)
-  Atomics.notify(nb.cells, INT_START + LOCK, 1)
+  if (Atomics.load(nb.cells, INT_START + LOCK_WAITERS) > 0) Atomics.notify(nb.cells, INT_START + LOCK, 1)
 }
 
 /**
@@ -141,7 +146,9 @@ function lockOver(nb: NeedsBoard, dead: number): void {
     const holder = Atomics.compareExchange(nb.cells, INT_START + LOCK, 0, MAIN_LOCK)
     if (holder === 0) return
     if (holder === dead && Atomics.compareExchange(nb.cells, INT_START + LOCK, dead, MAIN_LOCK) === dead) return
+    Atomics.add(nb.cells, INT_START + LOCK_WAITERS, 1)
     Atomics.wait(nb.cells, INT_START + LOCK, holder, 5)
+    Atomics.sub(nb.cells, INT_START + LOCK_WAITERS, 1)
   }
 }
 
