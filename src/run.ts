@@ -7,7 +7,7 @@ import { aroundRun } from './lanes/around.js'
 import { prepareOut, probeOutputs } from './record/out-folder.js'
 import type { PlanEntry } from './plan/plan.js'
 import { preparePlan } from './plan/prepare.js'
-import type { RunNeeds } from './plan/needs.js'
+import { storeNeedsError, type RunNeeds } from './plan/needs.js'
 import { Execution } from './lanes/execution.js'
 import { LocalClaims } from './claim/local-claims.js'
 import { withRedis } from './store/load-redis.js'
@@ -26,6 +26,8 @@ export async function run(options: RunOptions = {}): Promise<RunResult> {
   trace('run: options resolved')
   const prepared = preparePlan(opts)
   const { tests, history } = prepared
+  // Declared in the test files themselves (the config's are refused with the options).
+  if (opts.store && prepared.needs) throw storeNeedsError()
   trace('run: planned')
   const warnings = [...prepared.warnings]
   const crowded = workersWarning(Math.min(opts.workers, tests.length))

@@ -11,7 +11,7 @@ import type { TestOnlyWorker } from '../lanes/pool.js'
 import { parseShard, type OrderMode, type Shard } from './shard.js'
 import type { RunEvent, RunOptions } from '../types.js'
 import { parseExcludes, parseGreps, type Grep } from '../plan/select.js'
-import { declaresNothing, parseDeclaredNeeds, type DeclaredNeeds } from '../plan/needs.js'
+import { declaresNothing, parseDeclaredNeeds, storeNeedsError, type DeclaredNeeds } from '../plan/needs.js'
 
 const ORDERS: readonly OrderMode[] = ['smart', 'given', 'random']
 
@@ -174,9 +174,7 @@ export function resolveOptions(options: RunOptions & InternalOptions): ResolvedO
   }
   if (options.onEvent !== undefined && typeof options.onEvent !== 'function') throw badOption('onEvent', options.onEvent, 'a function')
   const needs = parseDeclaredNeeds(options, options.needsBase ?? cwd)
-  if (options.store !== undefined && !declaresNothing(needs)) {
-    throw new ClaimrunError('CLAIMRUN_BAD_OPTION', 'groups, weights and serial tests do not work with --store yet; drop them from the config for a shared run')
-  }
+  if (options.store !== undefined && !declaresNothing(needs)) throw storeNeedsError()
   return {
     paths,
     workers: options.workers === undefined ? DEFAULTS.workers : parseWorkers(options.workers),

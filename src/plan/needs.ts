@@ -76,6 +76,10 @@ export function parseDeclaredNeeds(options: { groups?: unknown; weights?: unknow
   return declared
 }
 
+/** Shared runs do not enforce needs yet: refused rather than run without them. */
+export const storeNeedsError = (): ClaimrunError =>
+  bad('lock groups, weights and serial tests do not work with --store yet; run the tests that declare them (config or "claimrun:" header) without --store')
+
 export const declaresNothing = (d: DeclaredNeeds): boolean =>
   Object.keys(d.groups).length === 0 && Object.keys(d.weights).length === 0 && d.serial.length === 0
 

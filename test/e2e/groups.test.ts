@@ -145,7 +145,8 @@ describe('lock groups, weights and serial tests', () => {
     it('a timeout: the other tests of its group run after it', async () => {
       const dir = tempDir()
       needSuite(dir, [{ name: 'db_1.sh', header: 'group=db', hangFirst: true }, ...ids('db_x', 3).map((name) => ({ name, header: 'group=db' }))])
-      const result = await run(options(dir, { workers: 2, timeout: '1s', killGrace: 0 }))
+      // Long enough that no quick test of the group times out beside CPU hogs.
+      const result = await run(options(dir, { workers: 2, timeout: '3s', killGrace: 0 }))
       expect(result.counts).toMatchObject({ timedout: 1, passed: 3 })
     })
 
@@ -220,20 +221,22 @@ describe('lock groups, weights and serial tests', () => {
   })
 
   describe('a bad declaration is one line, exit 2, and runs nothing', () => {
-    const cases: Array<[string, Record<string, unknown> | null, string, RegExp]> = [
+    const cases: Array<[string, Record<string, unknown> | null, string, RegExp, string[]?]> = [
       ['an unknown key in a header', null, '# claimrun: groop=db', /t\/test_a\.sh line 1: unknown claimrun: key "groop=db"/],
       ['a weight above --workers', null, '# claimrun: weight=9', /t\/test_a\.sh: weight 9 is more than the 3 workers/],
       ['a group with max 0', { groups: { db: { tests: ['t/**'], max: 0 } } }, '', /groups "db": max must be a whole number of 1 or more \(received 0\)/],
       ['an unknown key in a group', { groups: { db: { tests: ['t/**'], limit: 1 } } }, '', /groups "db": unknown key "limit"/],
       ['a glob that matches nothing', { serial: ['t/test_nothing_*.sh'] }, '', /the glob "t\/test_nothing_\*\.sh" matches no test file/],
+      // Refused before any store is reached (nothing listens on port 1).
+      ['a header in a shared run', null, '# claimrun: group=db', /do not work with --store yet/, ['--store', 'redis://127.0.0.1:1', '--run-id', 'groups-test']],
     ]
-    for (const [what, config, header, message] of cases) {
+    for (const [what, config, header, message, extra = []] of cases) {
       it(what, async () => {
         const dir = tempDir()
         const witness = join(dir, 'witness')
         write(dir, 't/test_a.sh', `${header}\necho ran >> '${witness}'\n`)
         if (config) write(dir, 'claimrun.config.json', JSON.stringify(config))
-        const { code, stderr } = await runCli(['run', 't', '-w', '3'], { cwd: dir })
+        const { code, stderr } = await runCli(['run', 't', '-w', '3', ...extra], { cwd: dir })
         expect(code).toBe(2)
         expect(stderr.trim().split('\n')).toHaveLength(1)
         expect(stderr).toMatch(message)
