@@ -50,7 +50,7 @@ const INT_START = 2
 const MAIN_LOCK = 0x7fff_fff0
 
 /** Why a test waited: WHY holds one of these, or WHY_GROUP + the group's index. */
-export const WHY_NONE = 0
+const WHY_NONE = 0
 export const WHY_CAPACITY = 1
 export const WHY_RESERVED = 2
 export const WHY_GROUP = 3
@@ -324,7 +324,7 @@ export function waitOf(nb: NeedsBoard, i: number): { ms: number; why: number } {
   return { ms: load(nb, slotCell(nb, i, S_WAITED)), why: load(nb, slotCell(nb, i, S_WHY)) }
 }
 
-/** The capacity in use and each group's running count (for tests and the bench). */
+/** The capacity in use and each group's running count (for the tests). */
 export function usage(nb: NeedsBoard): { used: number; groups: number[] } {
   return { used: load(nb, INT_START + USED), groups: Array.from({ length: nb.groups }, (_, g) => load(nb, groupCell(g, G_USED))) }
 }
