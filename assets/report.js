@@ -148,11 +148,13 @@
       root.append(svg('text', { x: x(ms), y: height - 6, 'font-size': 11, 'text-anchor': k === 0 ? 'start' : k === ticks ? 'end' : 'middle', fill: '#656d76' }, fmtMs(ms)))
     }
     const finished = ran.filter((t) => t.durationMs != null)
-    const sum = finished.reduce((a, t) => a + t.durationMs, 0)
-    const longest = Math.max(0, ...finished.map((t) => t.durationMs))
+    // A test of weight w (a serial test: every worker) uses w workers' time; serial tests add up, beside nothing.
+    const sum = finished.reduce((a, t) => a + t.durationMs * (t.weight || 1), 0)
+    const serial = finished.filter((t) => t.serial).reduce((a, t) => a + t.durationMs, 0)
+    const longest = Math.max(0, ...finished.filter((t) => !t.serial).map((t) => t.durationMs)) + serial
     const bound = Math.max(sum / Math.max(1, model.workers.length), longest)
     const makespan = finished.length ? Math.max(...finished.map((t) => t.endMs)) - Math.min(...finished.map((t) => t.startMs)) : 0
-    const caption = el('div', { class: 'caption', id: 'makespan', text: `makespan ${fmtMs(makespan)} · lower bound max(sum/${model.workers.length}, longest) = ${fmtMs(bound)}${bound ? ` · ${(makespan / bound).toFixed(2)}× the bound` : ''}` })
+    const caption = el('div', { class: 'caption', id: 'makespan', text: `makespan ${fmtMs(makespan)} · lower bound max(${finished.some((t) => (t.weight || 1) > 1) ? 'weighted ' : ''}sum/${model.workers.length}, longest${serial ? ' + serial' : ''}) = ${fmtMs(bound)}${bound ? ` · ${(makespan / bound).toFixed(2)}× the bound` : ''}` })
     return el('div', { class: 'timeline' }, root, caption)
   }
 

@@ -216,6 +216,8 @@ describe('lock groups, weights and serial tests', () => {
     expect(lane).toHaveLength(3)
     const sorted = lane.sort((a, b) => (a[0] as number) - (b[0] as number))
     for (let i = 1; i < sorted.length; i++) expect(sorted[i]![0]).toBeGreaterThanOrEqual(sorted[i - 1]![1]! - 0.5)
+    // The caption's bound counts the weight-2 test twice.
+    expect(await page.locator('#makespan').textContent()).toContain('lower bound max(weighted sum/3, longest)')
     expect(errors).toEqual([])
     expect(readFileSync(join(dir, 'out', 'report.html'), 'utf8')).toContain('"waitedFor":"group db"')
   })
