@@ -149,6 +149,7 @@ export function describe(t: TestResult): string {
   else if (t.exitCode !== null) parts.push(`exit ${t.exitCode}`)
   parts.push(formatMs(t.durationMs))
   if (t.attempts > 1) parts.push(`${t.attempts} attempts`)
+  if (t.waitMs) parts.push(waitedNote(t).slice(2, -1))
   if (t.leaked) parts.push(`${t.leaked} leftover process${t.leaked > 1 ? 'es' : ''} ended`)
   if (t.droppedBytes) parts.push(`${t.droppedBytes} bytes of output dropped`)
   return `(${parts.join(', ')})`

@@ -194,6 +194,8 @@ describe('lock groups, weights and serial tests', () => {
   it('shows each test\'s needs in --list, its wait in its line, the slowest list and results.json, and a group\'s tests in one timeline lane', async () => {
     const dir = tempDir()
     needSuite(dir, [...ids('db_', 3).map((name) => ({ name, seconds: 0.2 })), { name: 'heavy.sh', header: 'weight=2' }])
+    // Last of the group in order, so it waits; it fails, so the summary describes it.
+    write(dir, 't/test_db_04.sh', 'sleep 0.05\nexit 1\n')
     write(dir, 'claimrun.config.json', JSON.stringify({ groups: { db: { tests: ['t/test_db_*'] } } }))
     const list = await runCli(['run', 't', '-w', '3', '--no-history', '--order', 'given', '--list', '--json'], { cwd: dir })
     const listed = (JSON.parse(list.stdout) as { tests: Array<{ id: string; groups?: string[]; weight?: number; needs?: string[] }> }).tests
@@ -203,8 +205,9 @@ describe('lock groups, weights and serial tests', () => {
     expect(table.stdout).toMatch(/t\/test_db_02\.sh .*; needs group db \(config\)/)
 
     const ran = await runCli(['run', 't', '-w', '3', '--no-history', '--order', 'given', '--no-progress', '--out', 'out'], { cwd: dir })
-    expect(ran.code).toBe(0)
+    expect(ran.code).toBe(1)
     expect(ran.stdout).toMatch(/passed .* t\/test_db_03\.sh \(waited \d.* for group db\)\n/)
+    expect(ran.stdout).toMatch(/t\/test_db_04\.sh.*\(worker0\d, exit 1, .*, waited \d.* for group db\)/)
     expect(ran.stdout).toMatch(/slowest[^]*t\/test_db_03\.sh \(waited \d.* for group db\)/)
     const db3 = readResults(join(dir, 'out')).tests.find((t) => t.id === 't/test_db_03.sh') as Record<string, unknown>
     expect(db3).toMatchObject({ groups: ['db'], weight: 1, waitedFor: 'group db' })
@@ -213,7 +216,7 @@ describe('lock groups, weights and serial tests', () => {
     const { page, errors } = await openPage()
     await page.goto(`file://${join(dir, 'out', 'report.html')}`)
     const lane = await page.locator('.timeline rect.group-bar[data-group="db"]').evaluateAll((bars) => bars.map((b) => [Number(b.getAttribute('x')), Number(b.getAttribute('x')) + Number(b.getAttribute('width'))]))
-    expect(lane).toHaveLength(3)
+    expect(lane).toHaveLength(4)
     const sorted = lane.sort((a, b) => (a[0] as number) - (b[0] as number))
     for (let i = 1; i < sorted.length; i++) expect(sorted[i]![0]).toBeGreaterThanOrEqual(sorted[i - 1]![1]! - 0.5)
     // The caption's bound counts the weight-2 test twice.
