@@ -127,12 +127,16 @@
     const ran = s.tests.flatMap(attemptsOf).filter((t) => t.startMs != null)
     const end = Math.max(1, now, ...ran.map((t) => t.endMs ?? now))
     const laneH = 24
-    const left = 80
+    // A lane per lock group under the workers' (a run that declares groups): a group's tests side by side, so a reader sees they never overlapped.
+    const groups = [...new Set(ran.flatMap((t) => t.groups || []))].sort()
+    const rows = [...model.workers, ...groups.map((g) => `group ${g}`)]
+    const left = groups.length ? 130 : 80
     const width = 1000
-    const height = model.workers.length * laneH + 24
+    const height = rows.length * laneH + 24
     const x = (ms) => left + (ms / end) * (width - left - 10)
     const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': 'worker timeline' })
-    model.workers.forEach((w, i) => {
+    const waited = (t) => (t.waitMs ? `, waited ${fmtMs(t.waitMs)} for ${t.waitedFor}` : '')
+    rows.forEach((w, i) => {
       root.append(svg('text', { x: 4, y: i * laneH + 16, 'font-size': 12 }, w))
       root.append(svg('rect', { x: left, y: i * laneH + 3, width: width - left - 10, height: laneH - 6, fill: '#f1f3f5' }))
     })
@@ -140,9 +144,17 @@
       const lane = model.workers.indexOf(t.worker)
       if (lane < 0) continue
       const bar = svg('rect', { class: 'bar', x: x(t.startMs), y: lane * laneH + 3, width: Math.max(1, x(t.endMs ?? now) - x(t.startMs)), height: laneH - 6, fill: COLORS[t.status] || '#777', stroke: '#fff', 'stroke-width': 1, 'data-test': t.id, 'data-attempt': t.attempts })
-      bar.append(svg('title', {}, `${t.id} — ${t.retried ? `attempt ${t.attempts}, retried: ` : ''}${t.status}, ${fmtMs(t.durationMs)}`))
+      bar.append(svg('title', {}, `${t.id} — ${t.retried ? `attempt ${t.attempts}, retried: ` : ''}${t.status}, ${fmtMs(t.durationMs)}${waited(t)}`))
       bar.addEventListener('click', () => select({ test: t.id }))
       root.append(bar)
+      for (const g of t.groups || []) {
+        const row = model.workers.length + groups.indexOf(g)
+        // Translucent: two tests of one group at once (a max above 1) show as a darker overlap.
+        const groupBar = svg('rect', { class: 'group-bar', x: x(t.startMs), y: row * laneH + 3, width: Math.max(1, x(t.endMs ?? now) - x(t.startMs)), height: laneH - 6, fill: COLORS[t.status] || '#777', 'fill-opacity': 0.6, stroke: '#fff', 'stroke-width': 1, 'data-test': t.id, 'data-group': g })
+        groupBar.append(svg('title', {}, `group ${g}: ${t.id} on ${t.worker}, ${fmtMs(t.durationMs)}${waited(t)}`))
+        groupBar.addEventListener('click', () => select({ test: t.id }))
+        root.append(groupBar)
+      }
     }
     const ticks = 5
     for (let k = 0; k <= ticks; k++) {
@@ -150,11 +162,13 @@
       root.append(svg('text', { x: x(ms), y: height - 6, 'font-size': 11, 'text-anchor': k === 0 ? 'start' : k === ticks ? 'end' : 'middle', fill: '#656d76' }, fmtMs(ms)))
     }
     const finished = ran.filter((t) => t.durationMs != null)
-    const sum = finished.reduce((a, t) => a + t.durationMs, 0)
-    const longest = Math.max(0, ...finished.map((t) => t.durationMs))
+    // A test of weight w (a serial test: every worker) uses w workers' time; serial tests add up, beside nothing.
+    const sum = finished.reduce((a, t) => a + t.durationMs * (t.weight || 1), 0)
+    const serial = finished.filter((t) => t.serial).reduce((a, t) => a + t.durationMs, 0)
+    const longest = Math.max(0, ...finished.filter((t) => !t.serial).map((t) => t.durationMs)) + serial
     const bound = Math.max(sum / Math.max(1, model.workers.length), longest)
     const makespan = finished.length ? Math.max(...finished.map((t) => t.endMs)) - Math.min(...finished.map((t) => t.startMs)) : 0
-    const caption = el('div', { class: 'caption', id: 'makespan', text: `makespan ${fmtMs(makespan)} · lower bound max(sum/${model.workers.length}, longest) = ${fmtMs(bound)}${bound ? ` · ${(makespan / bound).toFixed(2)}× the bound` : ''}` })
+    const caption = el('div', { class: 'caption', id: 'makespan', text: `makespan ${fmtMs(makespan)} · lower bound max(${finished.some((t) => (t.weight || 1) > 1) ? 'weighted ' : ''}sum/${model.workers.length}, longest${serial ? ' + serial' : ''}) = ${fmtMs(bound)}${bound ? ` · ${(makespan / bound).toFixed(2)}× the bound` : ''}` })
     return el('div', { class: 'timeline' }, root, caption)
   }
 

@@ -12,6 +12,7 @@ import { environment, loadNow } from './environment.mjs'
 import { benchNodeSuites, benchPerTest } from './per-test.mjs'
 import { resultsMarkdown } from './results-md.mjs'
 import { benchCpuBound, benchIdle, benchMakespan, benchMemory, benchStartup } from './suites.mjs'
+import { benchConstrained } from './constrained.mjs'
 import { targets } from './targets.mjs'
 
 const quick = process.argv.includes('--quick')
@@ -33,6 +34,7 @@ async function section(title, fn) {
 }
 const claims = await section('claim contention (the same code as `claimrun bench`)', () => benchClaims({ quick, log }))
 const makespan = await section('makespan: uneven 20-test sleep suite on 3 workers', () => benchMakespan({ reps: quick ? 1 : 5, log }))
+const constrained = await section('constrained: 30 uneven tests on 4 workers, 10 in one lock group (max 1), two of weight 3, one serial', () => benchConstrained({ reps: quick ? 1 : 5, log }))
 const startup = await section("start-up: one trivial test against node -e ''", () => benchStartup({ reps: quick ? 5 : 11, log }))
 const perTest = await section('per-test cost: the slope between 500 trivial sh tests and one, 3 at a time', () => benchPerTest({ count: 500, reps: quick ? 2 : 5, log }))
 const nodeSuites = await section('whole runs: 500 node scripts, 500 node:test files', () => benchNodeSuites({ reps: 1, nodeTestReps: 1, log }))
@@ -47,7 +49,7 @@ try {
 } catch {
   // not a git checkout
 }
-const data = { quick, git, env, sections, seconds: (Date.now() - started) / 1000, claims, makespan, startup, perTest, nodeSuites, cpuBound, idle, memory }
+const data = { quick, git, env, sections, seconds: (Date.now() - started) / 1000, claims, makespan, constrained, startup, perTest, nodeSuites, cpuBound, idle, memory }
 data.targets = targets(data)
 log(`  load average at the end: ${env.loadEnd}`)
 for (const [t, m, ok] of data.targets) log(`  ${ok === null ? '     ' : ok ? 'met  ' : 'MISSED'} ${t}: ${m}`)

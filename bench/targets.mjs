@@ -5,7 +5,8 @@ import { MAKESPAN_FLOOR } from './suites.mjs'
 export const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-')
 export const ratio = (a, b) => `${(a / b).toFixed(2)}×`
 
-export function targets({ claims, makespan, startup, perTest, nodeSuites, cpuBound, idle, memory }) {
+export function targets({ claims, makespan, constrained, startup, perTest, nodeSuites, cpuBound, idle, memory }) {
+  const cRow = constrained?.rows.find((r) => r.name.startsWith('claimrun, constrained, smart order'))
   const mrow = (name) => makespan.rows.find((r) => r.name === name)
   const smart = mrow('claimrun --order smart (with history)')
   const xLongest = mrow('xargs -P3, longest first').ms
@@ -32,6 +33,9 @@ export function targets({ claims, makespan, startup, perTest, nodeSuites, cpuBou
     ["CPU-bound suite: the sum of the tests' own durations ≤ 1.05 × under xargs -P3 (same files, same order; median of per-repetition ratios)", `${cb.sumRatio.toFixed(3)}×${cbBefore ? ` (before: ${cbBefore.sumRatio.toFixed(3)}×)` : ''}`, cb.sumRatio <= 1.05],
     ['CPU-bound suite: makespan ≤ 1.05 × xargs -P3', `${cb.msRatio.toFixed(3)}×${cbBefore ? ` (before: ${cbBefore.msRatio.toFixed(3)}×)` : ''}`, cb.msRatio <= 1.05],
     ['a runner whose tests all sleep uses ≤ 0.5 % of a core (every thread, and its watchdog; worst fork path)', `${idleWorst.toFixed(3)} %${idleBefore ? ` (before: ${(idleBefore.runnerPct + idleBefore.watchdogPct).toFixed(3)} %)` : ''}`, idleWorst <= 0.5],
+    ...(cRow ? [
+      ['constrained suite (a lock group, weights, a serial test), smart order with history ≤ 1.10 × its lower bound (max of work/workers, group work/max, longest + serial)', `${fmt(cRow.ms)} vs ${fmt(constrained.bound.bound)} ms = ${ratio(cRow.ms, constrained.bound.bound)} (${ratio(cRow.ms, constrained.withStarts.bound)} the bound with a process start per test); group overlaps ${Math.max(...cRow.overlaps)}`, cRow.ms <= 1.1 * constrained.bound.bound && Math.max(...cRow.overlaps) === 0],
+    ] : []),
     ['makespan, smart order with history ≤ 1.03 × xargs -P3 longest-first (uneven suite, whole command)', ratio(smart.ms, xLongest), smart.ms <= 1.03 * xLongest],
     ...(floorRow ? [[`(reference) makespan of the design floor (Node, 3 bare worker threads claiming longest first, no claimrun code) vs xargs -P3 longest-first; claimrun vs that floor`, `${(floorRow.ms / xLongest).toFixed(3)}×; ${(smart.ms / floorRow.ms).toFixed(3)}×`, null]] : []),
     ['makespan, smart order ≤ 1.05 × lower bound (with one process start per test)', ratio(smart.ms, makespan.lowerBoundWithStarts), smart.ms <= 1.05 * makespan.lowerBoundWithStarts],

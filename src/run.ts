@@ -7,6 +7,7 @@ import { aroundRun } from './lanes/around.js'
 import { clearOut, holdOut, probeOutputs } from './record/out-folder.js'
 import type { PlanEntry } from './plan/plan.js'
 import { preparePlan } from './plan/prepare.js'
+import { storeNeedsError, type RunNeeds } from './plan/needs.js'
 import { Execution } from './lanes/execution.js'
 import { Watchdog } from './lanes/watchdog.js'
 import { LocalClaims } from './claim/local-claims.js'
@@ -29,6 +30,8 @@ export async function run(options: RunOptions = {}): Promise<RunResult> {
   try {
     const prepared = preparePlan(opts)
     const { tests, history } = prepared
+    // Declared in the test files themselves (the config's are refused with the options).
+    if (opts.store && prepared.needs) throw storeNeedsError()
     trace('run: planned')
     const warnings = [...prepared.warnings]
     const crowded = workersWarning(Math.min(opts.workers, tests.length))
@@ -43,7 +46,7 @@ export async function run(options: RunOptions = {}): Promise<RunResult> {
     // names it, so a killed run's folder stays held until its watchdog has ended what it ran.
     const watchdog = new Watchdog(checked.out, checked.killGraceMs, (pid) => lease.guardBy(pid, checked.killGraceMs))
     try {
-      return await aroundRun(checked, tests, warnings, watchdog, () => execute(checked, tests, warnings, history, watchdog))
+      return await aroundRun(checked, tests, warnings, watchdog, () => execute(checked, tests, warnings, history, watchdog, prepared.needs))
     } finally {
       // On every path, a failure to start included: the watchdog is told the run is over, and its
       // socket's folder goes (one the watchdog never got to run with is removed here).
@@ -71,8 +74,8 @@ function withWritableHistory(opts: ResolvedOptions, warnings: string[]): Resolve
   }
 }
 
-async function execute(opts: ResolvedOptions, tests: PlanEntry[], warnings: string[], history: History, watchdog: Watchdog): Promise<RunResult> {
-  if (!opts.store) return new Execution(opts, tests, warnings, history, new LocalClaims(), watchdog).run()
+async function execute(opts: ResolvedOptions, tests: PlanEntry[], warnings: string[], history: History, watchdog: Watchdog, needs: RunNeeds | null): Promise<RunResult> {
+  if (!opts.store) return new Execution(opts, tests, warnings, history, new LocalClaims(), watchdog, needs).run()
 
   // A shared run: the first process publishes its order; every other one must have the same tests.
   const { url, runId, node, leaseMs, ttlS } = opts.store

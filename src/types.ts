@@ -59,6 +59,16 @@ export interface TestResult {
   previousAttempts?: AttemptResult[]
   /** Sub-test counts, when the test's stdout was TAP (and `tap` was not turned off). */
   subtests?: SubtestSummary
+  /** The lock groups it belongs to (only in a run that declares any needs; see docs/groups.md). */
+  groups?: string[]
+  /** The slots of `workers` it uses while it runs (a serial test: all of them). */
+  weight?: number
+  /** Set when it runs with nothing else beside it. */
+  serial?: boolean
+  /** How long its last start waited, with a worker free, for a group or capacity (absent: it did not wait). */
+  waitMs?: number
+  /** What it waited for: `group db`, `capacity`, or `a heavier test` (capacity kept for a heavy or serial test). */
+  waitedFor?: string
 }
 
 /** One earlier attempt of a retried test. */
@@ -201,6 +211,12 @@ export interface RunOptions {
   teardown?: string
   /** Environment variables added for every test (and for setup and teardown). @default {} */
   env?: Record<string, string>
+  /** Lock groups: at most `max` of the tests matching a group's globs run at once (see docs/groups.md). @default none */
+  groups?: Record<string, { tests?: string | string[]; max?: number }>
+  /** Tests (by glob) that use this many of the `workers` slots while they run. @default 1 each */
+  weights?: Record<string, number>
+  /** Tests (by glob) that run with nothing else beside them. @default none */
+  serial?: string | string[]
   /** Aborting it stops the run: running tests are ended, the rest are `notrun`. */
   signal?: AbortSignal
   /** Receives every event of the run, in order. */

@@ -6,7 +6,8 @@
 import { threadId } from 'node:worker_threads'
 import { releaseProxy, wrap } from 'comlink/dist/esm/comlink.mjs'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
-import { attemptOf, awaitWork, claimNext, isStopped, openBoard, setLanePid, whenStopped } from '../src/claim/board.js'
+import { attemptOf, awaitRelease, awaitWork, claimNext, epochOf, isStopped, openBoard, setLanePid, whenStopped } from '../src/claim/board.js'
+import { claimWithNeeds, openNeedsBoard, releaseNeeds } from '../src/claim/groups.js'
 import { describeEnd, statusOfEnd } from '../src/record/outcome.js'
 import { escapeLine } from '../src/util/escape.js'
 import type { EndMessage, Host, StartMessage, WorkerTask } from '../src/lanes/protocol.js'
@@ -38,6 +39,8 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
   const host = wrap<Host>(nodeEndpoint(task.port))
   const board = openBoard(task.board, planSize(task.plan), task.lanes)
   const log = new WorkerLog(task.logFile)
+  // Lock groups, weights, serial tests: claims go through their counters (none declared: the plain claim).
+  const needs = task.needs ? openNeedsBoard(task.needs) : null
   // Built once per lane; only the per-test variables change (spawn reads it synchronously).
   const env: NodeJS.ProcessEnv = { ...process.env, CLAIMRUN_WORKER: task.name, CLAIMRUN_WORKER_ID: String(task.lane) }
   // How the watchdog finds this run's processes even when it was not told their group in time.
@@ -85,6 +88,17 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
         const claim = await call(() => host.claim())
         if (!claim) break
         ;({ slot, attempt } = claim)
+      } else if (needs) {
+        // Read before the look, so that a release between the look and the sleep wakes us.
+        const epoch = epochOf(board)
+        slot = claimWithNeeds(board, needs, task.lane)
+        if (slot < 0) {
+          notes.flush()
+          spawner?.flush()
+          if (awaitRelease(board, epoch)) continue
+          break
+        }
+        attempt = attemptOf(board, slot)
       } else {
         slot = claimNext(board, task.lane)
         if (slot < 0) {
@@ -99,6 +113,7 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
       const startAt = now()
       if (isStopped(board)) {
         // The run stopped between our claim and now: say so rather than start a test nobody waits for.
+        if (needs) releaseNeeds(board, needs, task.lane)
         await call(() => host.testFinished(notRunMessage(slot, task.lane, attempt, startAt)))
         break
       }
@@ -138,6 +153,8 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
       clearInterval(probing)
       if (tracing) trace(`worker: ended slot ${slot}`)
       setLanePid(board, task.lane, 0)
+      // Its process group is gone: its groups and capacity are free for the next claim, here or elsewhere.
+      if (needs) releaseNeeds(board, needs, task.lane)
       const subtests = tap?.finish()
       const ms = outcome.endAt - startAt
       const status = statusOfEnd({ ...outcome, tapProblems: subtests?.problems }, false)

@@ -8,7 +8,7 @@ import { STRATEGIES, type BenchRow, type Strategy } from './strategies.js'
 const escapeHtml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 
 const COLORS: Record<Strategy, string> = {
-  cursor: '#2b7a3d', scan: '#5aa469', naive: '#c0392b', postmessage: '#2e6da4', comlink: '#8e44ad', redis: '#d35400',
+  cursor: '#2b7a3d', needs: '#7fb800', scan: '#5aa469', naive: '#c0392b', postmessage: '#2e6da4', comlink: '#8e44ad', redis: '#d35400',
 }
 
 /** Room a legend label takes: a generous width per character of sans-serif at this size, so that no label reaches the next (Chromium checks it in bench.test.ts). */

@@ -6,6 +6,7 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads'
 import { expose } from 'comlink/dist/esm/comlink.mjs'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
 import { create } from '../claim/public-board.js'
+import { createNeedsBoard, type NeedsBoard } from '../claim/groups.js'
 import type { RaceData } from './race-thread.js'
 import { isMessageBased, type BenchRow, type Strategy } from './strategies.js'
 
@@ -37,7 +38,8 @@ export function tally(size: number, won: Uint8Array[]): { duplicates: number; mi
 
 /** Races `threads` worker threads over `size` slots once with one in-process strategy. */
 export async function raceOnce(strategy: Exclude<Strategy, 'redis'>, threads: number, size: number): Promise<RaceResult> {
-  const board = strategy === 'cursor' ? create(size, threads) : null
+  const board = strategy === 'cursor' || strategy === 'needs' ? create(size, threads) : null
+  const needs = strategy === 'needs' ? constrainedBoard(size, threads).buffer : null
   const slots = strategy === 'scan' || strategy === 'naive' ? new Int32Array(new SharedArrayBuffer(size * 4)) : null
   const gate = new Int32Array(new SharedArrayBuffer(8))
   let next = 0
@@ -53,7 +55,7 @@ export async function raceOnce(strategy: Exclude<Strategy, 'redis'>, threads: nu
       else expose({ next: handOut }, nodeEndpoint(port1))
       port = port2
     }
-    const data: RaceData = { strategy, board, slots, size, lane, gate, port }
+    const data: RaceData = { strategy, board, slots, size, lane, gate, port, needs }
     workers.push(new Worker(THREAD, { workerData: data, transferList: port ? [port] : [] }))
   }
   const results = workers.map((w) => new Promise<{ count: number; won: Uint8Array }>((resolve, reject) => {
@@ -77,6 +79,11 @@ export async function raceOnce(strategy: Exclude<Strategy, 'redis'>, threads: nu
   }
 }
 
+/** Every slot in two of four groups, each with room for every thread: the claim does all its work and never waits. */
+function constrainedBoard(size: number, threads: number): NeedsBoard {
+  const tests = Array.from({ length: size }, (_, i) => ({ weight: 1, groups: [i % 4, (i + 1) % 4].sort(), estimateMs: null }))
+  return createNeedsBoard({ tests, groupMax: [threads, threads, threads, threads], capacity: threads, lanes: threads })
+}
 
 /** Folds repetitions into one row: medians of time, the worst duplicates, shares of the median run. */
 export function summarize(strategy: Strategy, threads: number, slots: number, runs: RaceResult[]): BenchRow {

@@ -7,6 +7,7 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads'
 import { wrap } from 'comlink/dist/esm/comlink.mjs'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
 import { claim, type Board } from '../claim/public-board.js'
+import { claimWithNeeds, openNeedsBoard, releaseNeeds } from '../claim/groups.js'
 import type { Strategy } from './strategies.js'
 
 export interface RaceData {
@@ -19,9 +20,11 @@ export interface RaceData {
   /** [0]: the start line (0 until go), [1]: how many threads are ready. */
   gate: Int32Array
   port: MessagePort | null
+  /** needs: the needs board beside `board` (every slot in two groups that never fill, so a claim never waits). */
+  needs: SharedArrayBuffer | null
 }
 
-const { strategy, board, slots, size, lane, gate, port } = workerData as RaceData
+const { strategy, board, slots, size, lane, gate, port, needs } = workerData as RaceData
 const won = new Uint8Array(size)
 let count = 0
 
@@ -74,6 +77,14 @@ if (strategy === 'cursor' && board) {
   for (let i = claim(board, lane); i >= 0; i = claim(board, lane)) {
     won[i] = 1
     count++
+  }
+} else if (strategy === 'needs' && board && needs) {
+  // A constrained claim's whole cost: the locked scan and take, then the release (and its wake) once the "test" ends.
+  const nb = openNeedsBoard(needs)
+  for (let i = claimWithNeeds(board, nb, lane); i >= 0; i = claimWithNeeds(board, nb, lane)) {
+    won[i] = 1
+    count++
+    releaseNeeds(board, nb, lane)
   }
 } else if (strategy === 'scan' && slots) {
   scan(slots)

@@ -1,6 +1,7 @@
 /** The claim strategies `claimrun bench` races, by the name used on the command line and in --json. */
 export const STRATEGIES = {
   cursor: 'shared cursor (Atomics.add) + compareExchange — claimrun',
+  needs: 'claim with lock groups and weights (claim/groups.ts) + release — claimrun',
   scan: 'compareExchange slot scan',
   naive: 'check-then-write (the original race)',
   postmessage: 'postMessage request/response via the main thread',
@@ -11,7 +12,7 @@ export const STRATEGIES = {
 export type Strategy = keyof typeof STRATEGIES
 
 /** In-process strategies, in the order they are run and shown. */
-export const LOCAL_STRATEGIES: readonly Strategy[] = ['cursor', 'scan', 'naive', 'postmessage', 'comlink']
+export const LOCAL_STRATEGIES: readonly Strategy[] = ['cursor', 'needs', 'scan', 'naive', 'postmessage', 'comlink']
 
 /** Each claim of these costs a round trip through the main thread (or a server), so they get fewer slots. */
 export const isMessageBased = (s: Strategy): boolean => s === 'postmessage' || s === 'comlink' || s === 'redis'

@@ -222,6 +222,47 @@ export async function whenStopped(board: ClaimBoard): Promise<void> {
 }
 export const doneCount = (board: ClaimBoard): number => Atomics.load(board.cells, DONE)
 
+/**
+ * For a claim with needs (claim/groups.ts), which scans in plan order instead of taking the cursor's
+ * next slot: whether slot i may be claimed now (free, or waiting for a retry by any lane).
+ */
+export function isOpen(board: ClaimBoard, i: number): boolean {
+  const v = Atomics.load(board.cells, slotCell(board, i))
+  return v === FREE || v > RETRY_BASE
+}
+
+/** Claims slot i when it is open, by one compareExchange as `claim` does: one winner per slot. */
+export function claimOpen(board: ClaimBoard, i: number, lane: number): boolean {
+  const cell = slotCell(board, i)
+  const v = Atomics.load(board.cells, cell)
+  if (v !== FREE && v <= RETRY_BASE) return false
+  if (Atomics.compareExchange(board.cells, cell, v, lane) !== v) return false
+  if (v > RETRY_BASE) Atomics.sub(board.cells, RETRIES, 1)
+  return true
+}
+
+/** Whether a slot waits in the RETRY state (a requeued slot may lie below a scan's hint). */
+export const retriesPending = (board: ClaimBoard): boolean => Atomics.load(board.cells, RETRIES) > 0
+
+/** The count a worker waits on: read it before looking for work, then `awaitChange` sleeps only if nothing changed since. */
+export const epochOf = (board: ClaimBoard): number => Atomics.load(board.cells, EPOCH)
+
+/**
+ * A worker that found nothing it may start sleeps until something is released, finished or handed
+ * back after it read `epoch` (each bumps EPOCH and notifies), so a release between its look and its
+ * sleep is never missed. Returns false when the worker should exit: the run stopped, or all is done.
+ */
+export function awaitRelease(board: ClaimBoard, epoch: number, timeoutMs = 1000): boolean {
+  if (isStopped(board) || doneCount(board) >= board.size) return false
+  Atomics.wait(board.cells, EPOCH, epoch, timeoutMs)
+  return true
+}
+
+/** Tells sleeping workers that capacity or a group came free (see claim/groups.ts). */
+export function announceRelease(board: ClaimBoard): void {
+  wake(board)
+}
+
 function wake(board: ClaimBoard): void {
   Atomics.add(board.cells, EPOCH, 1)
   Atomics.notify(board.cells, EPOCH)

@@ -25,6 +25,8 @@ const NOT_SETTINGS = new Set(['list', 'config', 'help'])
 /** Keys whose values are paths: relative to the config file's folder, not to wherever claimrun runs. */
 const PATH_KEYS = new Set(['paths', 'out', 'history', 'json', 'junit', 'html'])
 const REPEATABLE = new Set(['grep', 'exclude'])
+/** Keys only a config file holds (too structured for a flag): checked by run()'s own validation. */
+export const CONFIG_ONLY = ['groups', 'weights', 'serial'] as const
 
 /** A config (or a package.json looked into for one) larger than this is refused unread. */
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024
@@ -162,7 +164,7 @@ export interface AppliedConfig {
 export function applyConfig(config: ConfigFile, command: Command, flags: Record<string, unknown>, paths: string[]): AppliedConfig {
   const options = command.options.filter((o) => !NOT_SETTINGS.has(o.attributeName()))
   // `runners` is the object the repeatable --runner flag builds (glob → template), named as a map.
-  const known = [...new Set(options.map((o) => o.attributeName()).filter((k) => k !== 'runner')), 'paths', 'runners']
+  const known = [...new Set(options.map((o) => o.attributeName()).filter((k) => k !== 'runner')), 'paths', 'runners', ...CONFIG_ONLY]
   const merged = { ...flags }
   const fromFile = new Map<string, string>()
   let mergedPaths = paths
@@ -192,6 +194,12 @@ export function applyConfig(config: ConfigFile, command: Command, flags: Record<
         throw bad(key, (err as Error).message)
       }
       merged.runners = raw
+      continue
+    }
+    if ((CONFIG_ONLY as readonly string[]).includes(key)) {
+      merged[key] = raw
+      // Their globs name files relative to the config file, as its paths do.
+      merged.needsBase = base
       continue
     }
     const mine = options.filter((o) => o.attributeName() === key)

@@ -2,6 +2,7 @@ import { badOption } from '../errors.js'
 import type { InternalOptions } from '../options/resolve.js'
 import type { RunOptions } from '../types.js'
 import { parseRunnerFlags } from '../plan/runners.js'
+import { CONFIG_ONLY } from './config-file.js'
 
 /** commander's collector for a flag that may be given more than once. */
 export const repeatable = (value: string, previous: string[] = []): string[] => [...previous, value]
@@ -59,5 +60,7 @@ export function runOptionsFromFlags(paths: string[], flags: Record<string, unkno
   for (const key of ['grep', 'exclude'] as const) if (Array.isArray(flags[key]) && (flags[key] as string[]).length) options[key] = flags[key] as string[]
   if (Array.isArray(flags.env) && flags.env.length) options.env = parseEnv(flags.env as string[])
   else if (flags.env && typeof flags.env === 'object' && !Array.isArray(flags.env)) options.env = flags.env as Record<string, string>
+  for (const key of CONFIG_ONLY) if (flags[key] !== undefined) (options as Record<string, unknown>)[key] = flags[key]
+  if (typeof flags.needsBase === 'string') options.needsBase = flags.needsBase
   return options
 }

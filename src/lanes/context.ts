@@ -8,6 +8,8 @@ import type { RunEvent } from '../types.js'
 import type { StartMessage } from './protocol.js'
 import type { RunStateMachine } from './run-state.js'
 import type { WatchdogLink } from './watchdog-wire.js'
+import type { NeedsBoard } from '../claim/groups.js'
+import type { RunNeeds } from '../plan/needs.js'
 
 /**
  * What the host (host.ts) and the lane supervisor (lane.ts) share with the run that owns them
@@ -34,6 +36,8 @@ export interface RunContext {
   readonly watchdogLink: WatchdogLink
   /** Who forks this run's tests, chosen once (src/options/fork-path.ts). */
   readonly forkPath: 'lane' | 'spawner'
+  /** Lock groups, weights and serial tests, when the plan declares any: what each test needs, and their shared counters. */
+  readonly needs: { plan: RunNeeds; board: NeedsBoard } | null
   /** A test's process group was ended by the main thread (a dead worker's test). */
   groupEnded(pgid: number): void
   emit(event: RunEvent): void

@@ -26,6 +26,10 @@ import { storeFaultError } from '../store/store-fault.js'
 import type { Watchdog } from './watchdog.js'
 import { trace } from '../util/trace.js'
 import { forkPathOfRun } from '../options/fork-path.js'
+import type { NeedsBoard } from '../claim/groups.js'
+import type { RunNeeds } from '../plan/needs.js'
+import { describeNeeds } from './needs-report.js'
+import { needsBoardFor } from './needs-board.js'
 
 /**
  * One run on this machine: its lifecycle (run-state.ts) from start to the closing check that every
@@ -46,6 +50,8 @@ export class Execution implements RunContext {
   storeFault: (StoreFault & { at: number }) | null = null
   /** Who forks this run's tests, chosen once (src/options/fork-path.ts). */
   readonly forkPath: 'lane' | 'spawner'
+  readonly needs: { plan: RunNeeds; board: NeedsBoard } | null
+  private readonly slotOf: Map<string, number>
   /** The grace when stopping ends running tests: for a store fault, the fence's (shorter than the kill grace). */
   private reapGraceMs: number
 
@@ -70,6 +76,7 @@ export class Execution implements RunContext {
     readonly source: ClaimSource,
     /** The run's watchdog: made, and closed, by the run around this (it guards the setup and teardown too). */
     private readonly watchdog: Watchdog,
+    plannedNeeds: RunNeeds | null = null,
   ) {
     // More threads than tests would only idle.
     this.lanes = Math.max(1, Math.min(opts.workers, tests.length))
@@ -78,6 +85,8 @@ export class Execution implements RunContext {
     this.recorder = new Recorder(tests, (lane) => source.workerName(lane), this.t0)
     this.reapGraceMs = opts.killGraceMs
     this.forkPath = forkPathOfRun(opts.forkPath, tests.length)
+    this.needs = plannedNeeds ? { plan: plannedNeeds, board: needsBoardFor(plannedNeeds, tests, this.lanes, history) } : null
+    this.slotOf = this.needs ? new Map(tests.map((t, i) => [t.id, i])) : new Map()
   }
 
   get watchdogLink(): WatchdogLink {
@@ -89,6 +98,7 @@ export class Execution implements RunContext {
   }
 
   emit(event: RunEvent): void {
+    if (this.needs && (event.type === 'test:end' || event.type === 'test:retry')) describeNeeds(this.needs, this.slotOf.get(event.test.id) ?? -1, event.test)
     try {
       this.opts.onEvent?.(event)
     } catch (err) {
@@ -296,6 +306,7 @@ export class Execution implements RunContext {
     this.state.to('finishing')
     if (this.source.accountsForAll) cancelFree(this.board)
     const tests = outcomesOf(this)
+    if (this.needs) for (const t of tests) if (t.weight === undefined) describeNeeds(this.needs, this.slotOf.get(t.id) ?? -1, t)
     const result = buildRunResult({
       startedAt: this.startedAt.toISOString(),
       durationMs: Math.round((now() - this.t0) * 10) / 10,

@@ -4,6 +4,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import { expose } from 'comlink/dist/esm/comlink.mjs'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
 import { doneCount, isStopped, lanePid, markDone, release, setLanePid, slotsHeldBy } from '../claim/board.js'
+import { releaseLaneNeeds } from '../claim/groups.js'
 import { endGroup } from '../util/process-group.js'
 import { now, sleep } from '../util/time.js'
 import type { RunContext } from './context.js'
@@ -79,6 +80,7 @@ function task(run: RunContext, lane: number, port: MessagePort): WorkerTask {
     killGraceMs: opts.killGraceMs,
     maxOutputBytes: opts.maxOutput,
     tap: opts.tap,
+    ...(run.needs ? { needs: run.needs.board.buffer } : {}),
   }
 }
 
@@ -93,6 +95,7 @@ function afterExit(run: RunContext, lane: number): void {
     markDone(run.board, slot, lane)
     run.emit({ type: 'test:end', test: result })
   }
+  if (run.needs) releaseLaneNeeds(run.board, run.needs.board, lane)
 }
 
 /**
@@ -133,5 +136,7 @@ async function afterDeath(run: RunContext, lane: number, err: unknown, portClose
       await source.release(slot)
     }
   }
+  // After its slot went back: the scans' hint is reset below it (see releaseLaneNeeds).
+  if (run.needs) releaseLaneNeeds(board, run.needs.board, lane)
   return held.length
 }

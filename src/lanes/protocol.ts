@@ -46,6 +46,8 @@ export interface WorkerTask {
   maxOutputBytes: number
   /** Read tests' stdout as TAP, each in its plan entry's mode; false: none (`--no-tap`). */
   tap: boolean
+  /** Lock groups, weights and serial tests (claim/groups.ts): claims then respect them. Absent when none is declared. */
+  needs?: SharedArrayBuffer
 }
 
 export interface StartMessage {

@@ -15,6 +15,7 @@ import { parseExcludes, parseGreps, type Grep } from '../plan/select.js'
 import { parseRunners, type Runner } from '../plan/runners.js'
 import { TEST_FOLDERS } from '../plan/discover.js'
 import { closest } from '../util/closest.js'
+import { declaresNothing, parseDeclaredNeeds, storeNeedsError, type DeclaredNeeds } from '../plan/needs.js'
 
 const ORDERS: readonly OrderMode[] = ['smart', 'given', 'random']
 
@@ -57,6 +58,8 @@ export interface ResolvedOptions {
   setup: string[] | null
   teardown: string[] | null
   env: Record<string, string>
+  /** Lock groups, weights and serial tests declared by glob (file headers add to them at planning). */
+  needs: DeclaredNeeds
 }
 
 /** Internal extras the CLI and the tests pass; not part of the documented options. */
@@ -74,6 +77,8 @@ export interface InternalOptions {
   exitsAfter?: boolean
   /** Who forks the tests (docs/design/spawner.md). @default the CLAIMRUN_SPAWNER environment variable, else 'auto' */
   spawner?: ForkPath
+  /** The folder the `groups`, `weights` and `serial` globs are relative to (the config file's). @default cwd */
+  needsBase?: string
 }
 
 function wholeNumber(value: unknown, flag: string, min: number, max: number): number {
@@ -155,9 +160,9 @@ const OPTION_KEYS: Readonly<Record<keyof RunOptions, true>> = {
   maxOutput: true, history: true, order: true, seed: true, lastFailed: true, bail: true, retries: true,
   failOnFlaky: true, tap: true, slow: true, json: true, junit: true, html: true, store: true, runId: true,
   node: true, lease: true, ttl: true, shard: true, grep: true, exclude: true, setup: true, teardown: true,
-  env: true, runners: true, signal: true, onEvent: true,
+  env: true, runners: true, groups: true, weights: true, serial: true, signal: true, onEvent: true,
 }
-const INTERNAL_KEYS: Readonly<Record<keyof InternalOptions, true>> = { forceSignal: true, first: true, _testOnlyWorker: true, exitsAfter: true, spawner: true }
+const INTERNAL_KEYS: Readonly<Record<keyof InternalOptions, true>> = { forceSignal: true, first: true, _testOnlyWorker: true, exitsAfter: true, spawner: true, needsBase: true }
 
 /** A key run() does not know is a mistake (a typo would otherwise be ignored in silence): named, with the closest key. */
 function checkKeys(options: object): void {
@@ -199,6 +204,8 @@ export function resolveOptions(options: RunOptions & InternalOptions): ResolvedO
     throw badOption('--out', options.out, 'a folder path')
   }
   if (options.onEvent !== undefined && typeof options.onEvent !== 'function') throw badOption('onEvent', options.onEvent, 'a function')
+  const needs = parseDeclaredNeeds(options, options.needsBase ?? cwd)
+  if (options.store !== undefined && !declaresNothing(needs)) throw storeNeedsError()
   return {
     paths,
     workers: options.workers === undefined ? DEFAULTS.workers : parseWorkers(options.workers),
@@ -236,5 +243,6 @@ export function resolveOptions(options: RunOptions & InternalOptions): ResolvedO
     setup: options.setup === undefined ? null : splitCommand(options.setup, '--setup'),
     teardown: options.teardown === undefined ? null : splitCommand(options.teardown, '--teardown'),
     env: envOption(options.env),
+    needs,
   }
 }

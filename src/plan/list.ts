@@ -7,6 +7,7 @@ import { describeOrder, formatMs, pad, padStart } from '../reporters/format.js'
 import type { RunOptions, RunResult, Status } from '../types.js'
 import { preparePlan } from './prepare.js'
 import { plural } from '../util/plural.js'
+import { listedNeeds, needsText } from './needs-list.js'
 
 /** Why a test sits where it does in the claim order. */
 export type ListReason = 'failed-last-time' | 'no-history' | 'longest-first' | 'given' | 'random'
@@ -22,6 +23,12 @@ export interface ListedTest {
   reason: ListReason
   /** The status it ended with last time, from history. */
   lastStatus: Status | null
+  /** Only in a run that declares needs (see docs/groups.md): its lock groups, its weight, whether it runs alone. */
+  groups?: string[]
+  weight?: number
+  serial?: boolean
+  /** Where each of its needs was declared: `group db (config)`, `weight=2 (line 3)`. */
+  needs?: string[]
 }
 
 /** What `claimrun run --list` prints: the plan a run would claim, the same for any number of workers. */
@@ -46,7 +53,7 @@ function reasonFor(t: PlanEntry, history: History, opts: ResolvedOptions): ListR
 /** Plans a run and returns its claim order without running anything (nor writing any file). */
 export function listTests(options: RunOptions = {}): TestList {
   const opts = resolveOptions(options)
-  const { tests, selected, history, warnings } = preparePlan(opts)
+  const { tests, selected, history, warnings, needs } = preparePlan(opts)
   return {
     version: 1,
     order: opts.order === 'random' ? { mode: 'random', seed: opts.seed } : { mode: opts.order },
@@ -60,6 +67,7 @@ export function listTests(options: RunOptions = {}): TestList {
       estimateMs: history.tests[t.id]?.avgMs ?? null,
       reason: reasonFor(t, history, opts),
       lastStatus: history.tests[t.id]?.lastStatus ?? null,
+      ...listedNeeds(needs?.tests[i]),
     })),
     warnings,
   }
@@ -77,8 +85,9 @@ const REASON_TEXT: Record<ListReason, (t: ListedTest) => string> = {
 export function renderList(list: TestList): string {
   const scope = list.shard ? `shard ${list.shard}: ${list.tests.length} of ${plural(list.selected, 'test')}` : plural(list.tests.length, 'test')
   const head = `claimrun: ${scope} in claim order (order ${describeOrder(list.order)}; the same for any number of workers: each free worker takes the next). Nothing was run.`
-  const rows = list.tests.map((t) => [String(t.position), escapeLine(t.id), formatMs(t.estimateMs), REASON_TEXT[t.reason](t)])
-  const header = ['#', 'TEST', 'ESTIMATE', 'WHY HERE']
+  const withNeeds = list.tests.some((t) => t.weight !== undefined)
+  const rows = list.tests.map((t) => [String(t.position), escapeLine(t.id), formatMs(t.estimateMs), REASON_TEXT[t.reason](t) + (withNeeds ? needsText(t) : '')])
+  const header = ['#', 'TEST', 'ESTIMATE', withNeeds ? 'WHY HERE (AND WHAT IT NEEDS: PASSED OVER WHILE THAT IS TAKEN)' : 'WHY HERE']
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] as string).length)))
   const line = (r: string[]): string =>
     r.map((cell, c) => (c === 0 || c === 2 ? padStart(cell, widths[c] as number) : c === 3 ? cell : pad(cell, widths[c] as number))).join('  ')

@@ -12,6 +12,8 @@ export interface PlanEntry extends PlannedTest {
 export interface Plan {
   tests: PlanEntry[]
   warnings: string[]
+  /** Every file discovery found, before --grep and --exclude (a lock group's glob is checked against them). */
+  discovered: string[]
 }
 
 /** Discovers the tests and settles the argv of each before anything runs, so bad input fails whole. */
@@ -25,5 +27,5 @@ export function planTests(opts: ResolvedOptions): Plan {
     return tap ? { ...test, argv, tap: 'strict' } : { ...test, argv }
   })
   const warnings = [...found.warnings, ...unmatched, ...discoveryWarnings(found.unrunnable.map((f) => testId(opts.cwd, f)), tests, opts)]
-  return { tests, warnings }
+  return { tests, warnings, discovered: found.files }
 }

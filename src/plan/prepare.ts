@@ -2,6 +2,8 @@ import { emptyHistory, loadHistory, type History } from '../record/history.js'
 import type { ResolvedOptions } from '../options/resolve.js'
 import { planTests, type PlanEntry } from './plan.js'
 import { lastFailed, orderTests, shardTests } from './schedule.js'
+import { resolveNeeds, type RunNeeds } from './needs.js'
+import { orderByNeeds } from './needs-order.js'
 
 export interface PreparedPlan {
   /** The tests of this run, in claim order. */
@@ -10,6 +12,8 @@ export interface PreparedPlan {
   selected: number
   history: History
   warnings: string[]
+  /** What each test needs (lock groups, weight, serial), in claim order; null when nothing is declared. */
+  needs: RunNeeds | null
 }
 
 /**
@@ -29,5 +33,11 @@ export function preparePlan(opts: ResolvedOptions): PreparedPlan {
     const first = new Set(opts.first)
     tests = [...tests.filter((t) => first.has(t.id)), ...tests.filter((t) => !first.has(t.id))]
   }
-  return { tests, selected: plan.tests.length, history: loaded.history, warnings }
+  let needs = resolveNeeds(tests, plan.discovered, opts.needs, opts)
+  if (needs && opts.order === 'smart' && opts.first.length === 0) {
+    const ordered = orderByNeeds(tests, needs, loaded.history)
+    tests = ordered.tests
+    needs = { ...needs, tests: ordered.needs }
+  }
+  return { tests, selected: plan.tests.length, history: loaded.history, warnings, needs }
 }

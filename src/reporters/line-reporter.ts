@@ -2,6 +2,7 @@ import { escapeLine } from '../util/escape.js'
 import { isPassing } from '../record/outcome.js'
 import type { RunEvent } from '../types.js'
 import { subtestTotal } from './subtests.js'
+import { waitedNote } from './waited.js'
 import { describeOrder, formatMs, makeStyle, pad, STATUS_COLOR } from './format.js'
 import { plural } from '../util/plural.js'
 
@@ -48,7 +49,7 @@ export function lineReporter(out: NodeJS.WritableStream, color: boolean, quiet =
         if (!isPassing(t.status)) failed++
         // A test that never ran has nothing to show: the summary counts them (a failed setup's error says why).
         if (t.status !== 'notrun' && (!quiet || t.status !== 'passed')) {
-          stream.write(`[${String(done).padStart(String(total).length)}/${total}] ${style(STATUS_COLOR[t.status], pad(t.status, 11))} ${pad(where, 10)} ${pad(formatMs(t.durationMs), 9)} ${escapeLine(t.id)}${subtests}\n`)
+          stream.write(`[${String(done).padStart(String(total).length)}/${total}] ${style(STATUS_COLOR[t.status], pad(t.status, 11))} ${pad(where, 10)} ${pad(formatMs(t.durationMs), 9)} ${escapeLine(t.id)}${subtests}${waitedNote(t)}\n`)
         }
         if (quiet && (done % Math.ceil(total / PROGRESS_STEPS) === 0 || done === total)) stream.write(`progress: ${done}/${total} done, ${failed} did not pass\n`)
         break

@@ -3,6 +3,7 @@ import { escapeControl, escapeLine } from '../util/escape.js'
 import { isFailure, isPassing, tally, type Tally } from '../record/outcome.js'
 import type { RunResult, TestResult } from '../types.js'
 import { describeSubtests, subtestTotals } from './subtests.js'
+import { waitedNote } from './waited.js'
 import { describeOrder, displayPath, formatMs, makeStyle, pad, padStart, STATUS_COLOR, width, type Style } from './format.js'
 import { plural } from '../util/plural.js'
 
@@ -140,7 +141,7 @@ function slowest(result: RunResult): string[] {
   const shown = slowestTests(result)
   if (shown.length === 0) return []
   const workerWidth = Math.max(8, ...shown.map((t) => (t.worker ?? '-').length))
-  return ['', `slowest ${shown.length} of ${result.tests.length}:`, ...shown.map((t) => `  ${padStart(formatMs(t.durationMs), 9)}  ${pad(t.worker ?? '-', workerWidth)}  ${escapeLine(t.id)}`)]
+  return ['', `slowest ${shown.length} of ${result.tests.length}:`, ...shown.map((t) => `  ${padStart(formatMs(t.durationMs), 9)}  ${pad(t.worker ?? '-', workerWidth)}  ${escapeLine(t.id)}${waitedNote(t)}`)]
 }
 
 export function describe(t: TestResult): string {
@@ -149,6 +150,7 @@ export function describe(t: TestResult): string {
   else if (t.exitCode !== null) parts.push(`exit ${t.exitCode}`)
   parts.push(formatMs(t.durationMs))
   if (t.attempts > 1) parts.push(`${t.attempts} attempts`)
+  if (t.waitMs) parts.push(waitedNote(t).slice(2, -1))
   if (t.leaked) parts.push(`${plural(t.leaked, 'leftover process', 'leftover processes')} ended`)
   if (t.droppedBytes) parts.push(`${plural(t.droppedBytes, 'byte')} of output dropped`)
   return `(${parts.join(', ')})`

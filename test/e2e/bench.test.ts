@@ -21,7 +21,7 @@ describe('claimrun bench', () => {
     const out = parse(r.stdout)
     expect(out.node).toBe(process.version)
     expect(out.rows.map((x) => `${x.strategy}/${x.threads}`)).toEqual(
-      ['cursor', 'scan', 'naive', 'postmessage', 'comlink'].flatMap((s) => [`${s}/1`, `${s}/3`]),
+      ['cursor', 'needs', 'scan', 'naive', 'postmessage', 'comlink'].flatMap((s) => [`${s}/1`, `${s}/3`]),
     )
     for (const row of out.rows) {
       expect(row.reps).toBe(2)
@@ -116,7 +116,7 @@ describe('claimrun bench', () => {
     [['--threads', '2,x'], /--threads must be a whole number/],
     [['--slots', '-5'], /--slots must be a whole number from 1/],
     [['--reps', '1.5'], /--reps must be a whole number/],
-    [['--strategies', 'cursor,queue'], /--strategies must be a comma-separated list of cursor, scan, naive, postmessage, comlink, redis \(received "queue"\)/],
+    [['--strategies', 'cursor,queue'], /--strategies must be a comma-separated list of cursor, needs, scan, naive, postmessage, comlink, redis \(received "queue"\)/],
     [['--strategies', 'redis'], /--strategies must be without redis unless --store <url> is given/],
     [['--store', 'http://x'], /--store must be a redis:\/\/ or rediss:\/\/ URL/],
   ])('bad input %j: one line naming the flag, exit 2', async (args, message) => {
