@@ -52,6 +52,19 @@ describe('results.json and its JSON Schema', () => {
     expect(valid(join(dir, 'copy.json'))).toEqual(data)
   })
 
+  it('a run with lock groups, weights and a serial test fits it, needs and all', async () => {
+    const dir = tempDir()
+    write(dir, 't/test_a.sh', '# claimrun: group=db\nexit 0\n')
+    write(dir, 't/test_b.sh', '# claimrun: group=db weight=2\nexit 0\n')
+    write(dir, 't/test_c.sh', '# claimrun: serial\nexit 0\n')
+    const r = await runCli(['run', 't', '--out', 'out', '--no-history'], { cwd: dir })
+    expect(r.code, r.stderr).toBe(0)
+    const data = valid(join(dir, 'out', 'results.json'))
+    const byId = Object.fromEntries(data.tests.map((t) => [t.id, t as typeof t & { groups?: string[]; weight?: number; serial?: boolean }]))
+    expect(byId['t/test_b.sh']).toMatchObject({ groups: ['db'], weight: 2 })
+    expect(byId['t/test_c.sh']?.serial).toBe(true)
+  })
+
   it('runs that stop early fit it too: --bail (notrun), an interrupt, a failed --setup, a --teardown and a shard', async () => {
     const dir = tempDir()
     for (const n of [1, 2, 3]) write(dir, `t/test_${n}.sh`, 'exit 1\n')
