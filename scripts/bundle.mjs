@@ -14,7 +14,7 @@
  *   dist/workers/worker.cjs  what piscina require()s in each thread (no ES module loader per thread)
  *   dist/workers/worker.js   the same as an ES module
  * The run's watchdog and spawner process:
- *   dist/src/lanes/watchdog-process.cjs
+ *   dist/src/watchdog/watchdog-process.cjs
  * Each is bundled from tsc's own output (the CommonJS ones first, from tsc's files as they are); an
  * ES module bundle overwrites its entry; every other file in dist/ stays as tsc wrote it (the
  * library API, `claimrun bench`'s threads). The CommonJS bundles carry
@@ -178,9 +178,9 @@ await bundleCjs('src/cli/bin.js', 'src/cli/bin.cjs', { ...early, 'src/cli/main.j
 await bundle('src/cli/main.js', ['src/cli/guards.js'])
 // What piscina loads in a thread.
 await bundleCjs('workers/worker.js', 'workers/worker.cjs')
-// The run's watchdog and spawner, a process of its own (lanes/watchdog.ts starts this file when it
+// The run's watchdog and spawner, a process of its own (watchdog/watchdog.ts starts this file when it
 // is there): one CommonJS file boots on less CPU than its ES modules.
-await bundleCjs('src/lanes/watchdog-process.js', 'src/lanes/watchdog-process.cjs')
+await bundleCjs('src/watchdog/watchdog-process.js', 'src/watchdog/watchdog-process.cjs')
 await bundle('workers/worker.js')
 
 /**

@@ -2,11 +2,12 @@
  * Folders flow one way: each folder of src/ and workers/ may import only the folders its row of
  * the table in folder-imports.json names (and itself). A file that imports a folder its row does
  * not allow fails the check with one line naming both files and the rule; so does a folder the
- * table does not know, so that a new folder gets a row before it gets code.
+ * table does not know, so that a new folder gets a row before it gets code, and a table whose rows
+ * allow a cycle between folders.
  *
  * Usage: node scripts/check-folders.mjs [root]   (root defaults to the repository)
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
@@ -30,6 +31,22 @@ function* sources(dir) {
 }
 
 const problems = []
+
+// The table itself flows one way: no folder may reach itself through what it allows.
+for (const start of Object.keys(rules)) {
+  const seen = new Set()
+  const walk = (folder, path) => {
+    for (const next of rules[folder] ?? []) {
+      if (next === start) problems.push(`scripts/folder-imports.json: a cycle between folders: ${[...path, next].join(' -> ')}; one of them must not import the other`)
+      else if (!seen.has(next)) {
+        seen.add(next)
+        walk(next, [...path, next])
+      }
+    }
+  }
+  walk(start, [start])
+}
+
 for (const top of ['src', 'workers']) {
   let dirExists = true
   try {
@@ -52,7 +69,8 @@ for (const top of ['src', 'workers']) {
       const target = resolve(dirname(file), fileName)
       const to = folderOf(target)
       if (to === from || allowed.includes(to)) continue
-      problems.push(`${rel} imports ${relative(root, target)}: ${from} may import only ${allowed.length ? allowed.join(', ') : 'itself'} (scripts/folder-imports.json); move the shared piece down a folder`)
+      const source = target.replace(/\.(c|m)?js$/, '.$1ts')
+      problems.push(`${rel} imports ${relative(root, existsSync(source) ? source : target)}: ${from} may import only ${allowed.length ? allowed.join(', ') : 'itself'} (scripts/folder-imports.json); move the shared piece down a folder`)
     }
   }
 }

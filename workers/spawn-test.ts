@@ -1,6 +1,6 @@
 import { endGroup, groupMembers, processExists, signalGroup } from '../src/util/process-group.js'
 import { now } from '../src/util/time.js'
-import type { Launched, LaunchEvents, LaunchRequest, Launcher } from './launch.js'
+import type { Launched, LaunchEvents, LaunchRequest, Launcher } from '../src/vocab/launcher.js'
 import type { TestOutput } from './worker-log.js'
 
 /** After a test exits, how long its pipes may stay open (held by a background child) before we end the group. */

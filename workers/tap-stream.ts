@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module'
 import { StringDecoder } from 'node:string_decoder'
 import type { Parser, Result } from 'tap-parser'
-import type { TapMode } from '../src/lanes/protocol.js'
-import type { SubtestStatus, SubtestSummary } from '../src/types.js'
+import type { TapMode } from '../src/vocab/protocol.js'
+import type { SubtestStatus, SubtestSummary } from '../src/vocab/types.js'
 
 /** The longest line looked at; the rest of a longer one is dropped (no TAP line needs more). */
 const MAX_LINE = 64 * 1024

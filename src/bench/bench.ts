@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
-import { badOption } from '../errors.js'
+import { badOption } from '../vocab/errors.js'
 import { MAX_LANES } from '../claim/public-board.js'
 import { claimsChart } from './chart.js'
 import { benchContention } from './contention.js'

@@ -4,7 +4,7 @@
  * its own connection, racing over one shared run of `slots` tests.
  */
 import { randomBytes } from 'node:crypto'
-import { ClaimrunError } from '../errors.js'
+import { ClaimrunError } from '../vocab/errors.js'
 import { withRedis } from '../store/load-redis.js'
 import { summarize, tally, type RaceResult } from './contention.js'
 import type { BenchRow } from './strategies.js'

@@ -1,4 +1,4 @@
-import type { TestResult } from '../types.js'
+import type { TestResult } from '../vocab/types.js'
 
 /** A test handed to a lane: its plan slot, and which attempt this is (1 for a first run). */
 export interface Claim {

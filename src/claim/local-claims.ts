@@ -1,4 +1,4 @@
-import { laneName } from '../lanes/names.js'
+import { laneName } from '../vocab/names.js'
 import type { Claim, ClaimSource } from './claim-source.js'
 
 /**

@@ -1,4 +1,4 @@
-import type { PlannedTest, TapMode } from '../lanes/protocol.js'
+import type { PlannedTest, TapMode } from '../vocab/protocol.js'
 
 /**
  * The plan (each test's id, argv and TAP mode) in one SharedArrayBuffer, so worker threads read the one test

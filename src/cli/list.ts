@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { listTests, renderList } from '../plan/list.js'
-import type { RunOptions } from '../types.js'
+import { listTests, renderList } from '../list.js'
+import type { RunOptions } from '../vocab/types.js'
 
 /** `claimrun run --list [--json [file]]`: the plan, as a table or as JSON; nothing runs, nothing is written. */
 export function listCommand(options: RunOptions, json: unknown): void {

@@ -4,7 +4,7 @@
 import { readFileSync, realpathSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { Command, CommanderError } from 'commander'
-import { ClaimrunError } from '../errors.js'
+import { ClaimrunError } from '../vocab/errors.js'
 import { addBenchCommand } from './bench.js'
 import { pathAfterBail } from './bail-arg.js'
 import { nameConfigKey } from './config-file.js'

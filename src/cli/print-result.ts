@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module'
-import { ClaimrunError } from '../errors.js'
+import { ClaimrunError } from '../vocab/errors.js'
 import { onGitHub, reportToGitHub } from '../reporters/github.js'
 import { renderSummary, wantsTable, type SummaryMode } from '../reporters/summary.js'
-import type { RunResult } from '../types.js'
+import type { RunResult } from '../vocab/types.js'
 
 export interface PrintOptions {
   color: boolean

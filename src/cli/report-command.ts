@@ -1,6 +1,6 @@
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
-import { ClaimrunError } from '../errors.js'
+import { ClaimrunError } from '../vocab/errors.js'
 import { DEFAULTS } from '../options/defaults.js'
 import { defaultRunId } from '../options/resolve.js'
 import { wantsColor } from '../reporters/format.js'

@@ -1,6 +1,6 @@
-import { badOption } from '../errors.js'
+import { badOption } from '../vocab/errors.js'
 import type { InternalOptions } from '../options/resolve.js'
-import type { RunOptions } from '../types.js'
+import type { RunOptions } from '../vocab/types.js'
 import { parseRunnerFlags } from '../plan/runners.js'
 import { CONFIG_ONLY } from './config-file.js'
 

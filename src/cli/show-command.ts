@@ -1,4 +1,4 @@
-import { ClaimrunError } from '../errors.js'
+import { ClaimrunError } from '../vocab/errors.js'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { DEFAULTS } from '../options/defaults.js'

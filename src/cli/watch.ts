@@ -5,7 +5,7 @@ import { DEFAULTS } from '../options/defaults.js'
 import type { InternalOptions } from '../options/resolve.js'
 import { failures } from '../reporters/summary.js'
 import { countStatuses, exitCodeOf } from '../record/outcome.js'
-import type { RunOptions, RunResult, TestResult } from '../types.js'
+import type { RunOptions, RunResult, TestResult } from '../vocab/types.js'
 import { plural } from '../util/plural.js'
 
 /** Changes closer together than this are one change (an editor's save is often several events). */

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DEFAULTS } from '../options/defaults.js'
-import { badOption, ClaimrunError } from '../errors.js'
+import { badOption, ClaimrunError } from '../vocab/errors.js'
 import { makeDirs } from '../util/make-dirs.js'
 import { mulberry32 } from '../util/random.js'
 

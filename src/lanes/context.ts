@@ -2,12 +2,11 @@ import type { Piscina } from 'piscina'
 import type { ClaimBoard } from '../claim/board.js'
 import type { ClaimSource } from '../claim/claim-source.js'
 import type { ResolvedOptions } from '../options/resolve.js'
-import type { PlanEntry } from '../plan/plan.js'
+import type { PlanEntry } from '../vocab/protocol.js'
 import type { Recorder } from '../record/recorder.js'
-import type { RunEvent } from '../types.js'
-import type { StartMessage } from './protocol.js'
-import type { RunStateMachine } from './run-state.js'
-import type { WatchdogLink } from './watchdog-wire.js'
+import type { RunEvent } from '../vocab/types.js'
+import type { StartMessage } from '../vocab/protocol.js'
+import type { WatchdogLink } from '../vocab/watchdog-link.js'
 import type { NeedsBoard } from '../claim/groups.js'
 import type { RunNeeds } from '../plan/needs.js'
 
@@ -25,7 +24,8 @@ export interface RunContext {
   readonly recorder: Recorder
   readonly source: ClaimSource
   readonly pool: Piscina
-  readonly state: RunStateMachine
+  /** The run's state, as far as a lane needs it (the run's state machine, lifecycle/run-state.ts, is one). */
+  readonly state: { readonly claiming: boolean }
   /** Tests running now, by slot (for --slow). */
   readonly running: Map<number, StartMessage>
   /** Why the run was interrupted, once it was. */

@@ -1,8 +1,8 @@
 import { isStopped, markDone, requeue, takeForLane } from '../claim/board.js'
 import { statusOfEnd } from '../record/outcome.js'
-import type { TestResult } from '../types.js'
+import type { TestResult } from '../vocab/types.js'
 import type { RunContext } from './context.js'
-import type { EndMessage, Host, StartMessage } from './protocol.js'
+import type { EndMessage, Host, StartMessage } from '../vocab/protocol.js'
 import { trace, tracing } from '../util/trace.js'
 
 /**
@@ -28,7 +28,7 @@ export function createHost(run: RunContext, lane: number): Host {
       run.emit({ type: 'test:start', test: id, worker, attempt: report.attempt, atMs: recorder.relMs(report.at) })
     },
 
-    // Every note sent before it has been handled by the time it answers (lanes/notes.ts).
+    // Every note sent before it has been handled by the time it answers (vocab/notes.ts).
     flush() {},
 
     async claim() {

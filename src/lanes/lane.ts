@@ -9,9 +9,9 @@ import { endGroup } from '../util/process-group.js'
 import { now, sleep } from '../util/time.js'
 import type { RunContext } from './context.js'
 import { createHost } from './host.js'
-import { logFileName } from './names.js'
-import { withNotes, type LaneNote } from './notes.js'
-import type { Host, WorkerTask } from './protocol.js'
+import { logFileName } from '../vocab/names.js'
+import { withNotes, type LaneNote } from '../vocab/notes.js'
+import type { Host, WorkerTask } from '../vocab/protocol.js'
 
 /** A test whose run kills its worker this many times ends as `error` instead of being run again. */
 const MAX_WORKER_DEATHS = 2

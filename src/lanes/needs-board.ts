@@ -1,6 +1,6 @@
 import { createNeedsBoard, type NeedsBoard } from '../claim/groups.js'
 import type { RunNeeds } from '../plan/needs.js'
-import type { PlanEntry } from '../plan/plan.js'
+import type { PlanEntry } from '../vocab/protocol.js'
 import type { History } from '../record/history.js'
 
 /** The shared needs board for a plan: each test's weight, group indexes and history estimate. */

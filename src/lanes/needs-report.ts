@@ -1,6 +1,6 @@
 import { waitOf, WHY_CAPACITY, WHY_GROUP, WHY_RESERVED, type NeedsBoard } from '../claim/groups.js'
 import type { RunNeeds } from '../plan/needs.js'
-import type { TestResult } from '../types.js'
+import type { TestResult } from '../vocab/types.js'
 
 /**
  * Adds what a test needed, and how long it waited for it, to its result (results.json, the lines,

@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import type { Piscina as PiscinaPool } from 'piscina'
-import { ClaimrunError } from '../errors.js'
+import { ClaimrunError } from '../vocab/errors.js'
 import { POOL_RESOURCE_LIMITS } from './pool-options.js'
+import type { TestOnlyWorker } from '../options/resolve.js'
 
 /**
  * piscina, loaded by the first pool with require() (it is CommonJS): the build's one-file bundle of
@@ -25,15 +26,6 @@ function loadPiscina(): typeof import('piscina') {
 const WORKER_CJS = fileURLToPath(new URL('../../workers/worker.cjs', import.meta.url))
 const WORKER_FILE = existsSync(WORKER_CJS) ? WORKER_CJS : fileURLToPath(new URL('../../workers/worker.js', import.meta.url))
 
-/**
- * The one test-only seam (as AVA's `_testOnlyReplaceWorkerPath`): the tests replace the worker
- * file with one of their own (test/support/dying-worker.mjs wraps the real one and dies on cue),
- * and hand it data through piscina's workerData. Nothing else in claimrun knows about it.
- */
-export interface TestOnlyWorker {
-  file: string
-  data?: unknown
-}
 
 /** The pool the worker lanes run in: one thread per lane, each running one long task; every thread starts now. */
 export function createPool(lanes: number, testOnly?: TestOnlyWorker, env: Record<string, string> = {}): PiscinaPool {

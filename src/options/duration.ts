@@ -1,4 +1,4 @@
-import { ClaimrunError } from '../errors.js'
+import { ClaimrunError } from '../vocab/errors.js'
 import { plural } from '../util/plural.js'
 
 /** setTimeout's ceiling: a longer delay overflows and fires after 1 ms (TimeoutOverflowWarning). */

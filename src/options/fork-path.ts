@@ -1,4 +1,4 @@
-import { ClaimrunError } from '../errors.js'
+import { ClaimrunError } from '../vocab/errors.js'
 
 /**
  * Who forks the tests of a run, chosen once per run (docs/design/spawner.md):

@@ -4,62 +4,55 @@ import { statSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { resolve } from 'node:path'
 import { splitCommand } from '../plan/command.js'
-import { badOption, ClaimrunError } from '../errors.js'
+import { badOption, ClaimrunError } from '../vocab/errors.js'
 import { parseDuration } from './duration.js'
 import { checkStoreUrl } from './store-url.js'
 import { parseWorkers } from './workers.js'
-import type { TestOnlyWorker } from '../lanes/pool.js'
-import { parseShard, type OrderMode, type Shard } from './shard.js'
-import type { RunEvent, RunOptions } from '../types.js'
-import { parseExcludes, parseGreps, type Grep } from '../plan/select.js'
-import { parseRunners, type Runner } from '../plan/runners.js'
+import { parseShard } from './shard.js'
+import type { OrderMode } from '../plan/schedule.js'
+import type { PlanOptions } from '../plan/plan.js'
+import type { RunEvent, RunOptions } from '../vocab/types.js'
+import { parseExcludes, parseGreps } from '../plan/select.js'
+import { parseRunners } from '../plan/runners.js'
 import { TEST_FOLDERS } from '../plan/discover.js'
 import { closest } from '../util/closest.js'
-import { declaresNothing, parseDeclaredNeeds, storeNeedsError, type DeclaredNeeds } from '../plan/needs.js'
+import { declaresNothing, parseDeclaredNeeds, storeNeedsError } from '../plan/needs.js'
 
 const ORDERS: readonly OrderMode[] = ['smart', 'given', 'random']
 
 /** Options after validation: every default filled, every path absolute. */
-export interface ResolvedOptions {
-  paths: string[]
-  workers: number
-  cmd: string[] | null
-  /** Runners by glob, in order of precedence (the command line's before the config file's). */
-  runners: Runner[]
-  pattern: string | undefined
+/**
+ * The one test-only seam (as AVA's `_testOnlyReplaceWorkerPath`): the tests replace the worker
+ * file with one of their own (test/support/dying-worker.mjs wraps the real one and dies on cue),
+ * and hand it data through piscina's workerData. Nothing else in claimrun knows about it.
+ */
+export interface TestOnlyWorker {
+  file: string
+  data?: unknown
+}
+
+export interface ResolvedOptions extends PlanOptions {
   out: string
-  cwd: string
   timeoutMs: number
   killGraceMs: number
   maxOutput: number
   signal: AbortSignal | undefined
   forceSignal: AbortSignal | undefined
   onEvent: ((event: RunEvent) => void) | undefined
-  first: string[]
   testOnlyWorker: TestOnlyWorker | undefined
   exitsAfter: boolean
   forkPath: ForkPath
-  history: string | null
-  order: OrderMode
-  seed: number
-  lastFailed: boolean
   bail: number
   retries: number
   failOnFlaky: boolean
-  shard: Shard | null
   slowMs: number
   tap: boolean
   json: string | null
   junit: string | null
   html: string | null
   store: { url: string; runId: string; node: string; leaseMs: number; ttlS: number } | null
-  grep: Grep[]
-  exclude: string[]
   setup: string[] | null
   teardown: string[] | null
-  env: Record<string, string>
-  /** Lock groups, weights and serial tests declared by glob (file headers add to them at planning). */
-  needs: DeclaredNeeds
 }
 
 /** Internal extras the CLI and the tests pass; not part of the documented options. */

@@ -1,12 +1,5 @@
-import { ClaimrunError } from '../errors.js'
-
-/** The claim order of a run (see plan/schedule.ts). */
-export type OrderMode = 'smart' | 'given' | 'random'
-
-export interface Shard {
-  index: number
-  total: number
-}
+import { ClaimrunError } from '../vocab/errors.js'
+import type { Shard } from '../plan/schedule.js'
 
 /** Far more jobs than any CI matrix runs; it also keeps the per-shard bins a small array. */
 export const MAX_SHARDS = 100_000

@@ -1,4 +1,4 @@
-import { ClaimrunError } from '../errors.js'
+import { ClaimrunError } from '../vocab/errors.js'
 
 const EXAMPLE = 'redis://127.0.0.1:6379/0'
 

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os'
 import { MAX_LANES } from '../claim/board.js'
-import { badOption } from '../errors.js'
+import { badOption } from '../vocab/errors.js'
 
 /**
  * Each worker lane is a thread with its own V8 heap plus the test process it runs (the memory

@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs'
 import { extname } from 'node:path'
-import { ClaimrunError } from '../errors.js'
+import { ClaimrunError } from '../vocab/errors.js'
 
 /** Interpreters by extension, used when a file is not an executable with a `#!` line. */
 const INTERPRETERS: Record<string, () => string[]> = {

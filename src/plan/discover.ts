@@ -2,7 +2,7 @@ import { existsSync, readdirSync, realpathSync, statSync, type Dirent } from 'no
 import { join, relative, resolve, sep } from 'node:path'
 import { createRequire } from 'node:module'
 import { naturalCompare } from './natural-order.js'
-import { ClaimrunError } from '../errors.js'
+import { ClaimrunError } from '../vocab/errors.js'
 import { noRunnerText } from './select.js'
 
 export const DEFAULT_PATTERN_TEXT = 'test*, *.test.*, *-test.*, *_test.*, *.spec.*, *.t (with a runner, or executable)'

@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync } from 'node:fs'
-import { ClaimrunError } from '../errors.js'
+import { ClaimrunError } from '../vocab/errors.js'
 
 /** What a test file's own `claimrun:` header line says. */
 export interface HeaderNeeds {

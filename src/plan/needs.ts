@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import { relative, resolve, sep } from 'node:path'
-import { ClaimrunError } from '../errors.js'
+import { ClaimrunError } from '../vocab/errors.js'
 import { readHeaders, type HeaderNeeds } from './needs-header.js'
 
 /** What the config file (or run()'s options) declares: lock groups, weights and serial tests, by glob. */

@@ -1,6 +1,6 @@
 import { emptyHistory, loadHistory, type History } from '../record/history.js'
-import type { ResolvedOptions } from '../options/resolve.js'
-import { planTests, type PlanEntry } from './plan.js'
+import { planTests, type PlanOptions } from './plan.js'
+import type { PlanEntry } from '../vocab/protocol.js'
 import { lastFailed, orderTests, shardTests } from './schedule.js'
 import { resolveNeeds, type RunNeeds } from './needs.js'
 import { orderByNeeds } from './needs-order.js'
@@ -20,7 +20,7 @@ export interface PreparedPlan {
  * Everything a run decides before any worker exists: discover, select, shard, --last-failed, order.
  * `claimrun run --list` prints exactly this, so what it shows is what a run claims.
  */
-export function preparePlan(opts: ResolvedOptions): PreparedPlan {
+export function preparePlan(opts: PlanOptions): PreparedPlan {
   const plan = planTests(opts)
   const loaded = opts.history ? loadHistory(opts.history) : { history: emptyHistory() }
   const warnings = loaded.warning ? [...plan.warnings, loaded.warning] : plan.warnings

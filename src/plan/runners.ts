@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import { extname } from 'node:path'
-import { badOption } from '../errors.js'
+import { badOption } from '../vocab/errors.js'
 import { argvFor, isExecutable, RUNNABLE_EXTENSIONS, splitCommand, templateArgv } from './command.js'
 import { perlArgv } from './perl-runner.js'
 import { pythonRunner, type PythonRunner } from './python-runner.js'

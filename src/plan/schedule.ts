@@ -1,8 +1,15 @@
-import type { OrderMode, Shard } from '../options/shard.js'
 import type { History } from '../record/history.js'
 import { didNotPass } from '../record/outcome.js'
-import type { PlanEntry } from './plan.js'
+import type { PlanEntry } from '../vocab/protocol.js'
 import { mulberry32 } from '../util/random.js'
+
+/** The claim order of a run. */
+export type OrderMode = 'smart' | 'given' | 'random'
+
+export interface Shard {
+  index: number
+  total: number
+}
 
 
 /** A seeded shuffle (mulberry32 + Fisher–Yates), so `--order random --seed n` repeats exactly. */

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import { extname } from 'node:path'
-import { badOption, ClaimrunError } from '../errors.js'
+import { badOption, ClaimrunError } from '../vocab/errors.js'
 import { plural } from '../util/plural.js'
 
 /** One `--grep`: plain text is a substring of the test id; `/source/flags` is a regular expression. */

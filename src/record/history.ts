@@ -1,11 +1,11 @@
 import { existsSync, readFileSync, statSync } from 'node:fs'
-import { ClaimrunError } from '../errors.js'
+import { ClaimrunError } from '../vocab/errors.js'
 import { dirname, join } from 'node:path'
 import { VERDICT } from './outcome.js'
 import { writeAtomic } from './out-dir.js'
 import { lockWithin } from './file-lock.js'
 import { makeDirs } from '../util/make-dirs.js'
-import type { Status, TestResult } from '../types.js'
+import type { Status, TestResult } from '../vocab/types.js'
 
 /** Durations kept per test; their mean is the estimate (a moving average of recent runs). */
 const RECENT = 5

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
-import { ClaimrunError } from '../errors.js'
+import { ClaimrunError } from '../vocab/errors.js'
 import { makeDirs } from '../util/make-dirs.js'
 import { processAlive, tryLock, type LockResult } from './file-lock.js'
 import { sleep } from '../util/time.js'

@@ -18,7 +18,7 @@
  * ² A test not run because `--setup` failed is an `error` in JUnit (the run is broken, exit 2, not
  * skipped), as pytest reports the tests of a fixture that failed to set up.
  */
-import type { Counts, RunResult, Status, TestResult } from '../types.js'
+import type { Counts, RunResult, Status, TestResult } from '../vocab/types.js'
 
 export type Verdict = 'passed' | 'failed' | 'skipped'
 

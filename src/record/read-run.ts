@@ -1,13 +1,13 @@
 import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { ClaimrunError } from '../errors.js'
+import { ClaimrunError } from '../vocab/errors.js'
 import { resultsShapeProblem } from './results-shape.js'
 import { holderAlive, readLock } from './file-lock.js'
 import { LOCK } from './out-folder.js'
 import { countStatuses, exitCodeOf } from './outcome.js'
-import type { RunResult } from '../types.js'
+import type { RunResult } from '../vocab/types.js'
 
-/** The first line of the note a run's watchdog leaves when the runner died mid-run (see lanes/watchdog-process.ts). */
+/** The first line of the note a run's watchdog leaves when the runner died mid-run (see watchdog/watchdog-process.ts). */
 function runnerDied(out: string): string | null {
   try {
     return readFileSync(join(out, 'runner-died.txt'), 'utf8').split('\n')[0]?.replace(/, so results\.json.*$/, '') ?? null

@@ -1,7 +1,7 @@
-import type { PlanEntry } from '../plan/plan.js'
-import { logFileName } from '../lanes/names.js'
-import type { EndMessage, StartMessage } from '../lanes/protocol.js'
-import type { AttemptResult, Status, TestResult } from '../types.js'
+import type { PlanEntry } from '../vocab/protocol.js'
+import { logFileName } from '../vocab/names.js'
+import type { EndMessage, StartMessage } from '../vocab/protocol.js'
+import type { AttemptResult, Status, TestResult } from '../vocab/types.js'
 
 const round = (ms: number): number => Math.round(ms * 10) / 10
 

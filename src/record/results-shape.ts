@@ -1,5 +1,5 @@
 import { STATUSES } from './outcome.js'
-import type { Status } from '../types.js'
+import type { Status } from '../vocab/types.js'
 
 type Check = (v: unknown) => boolean
 const str: Check = (v) => typeof v === 'string'

@@ -1,6 +1,6 @@
 import { countStatuses } from './outcome.js'
 import { claimrunVersion } from './versions.js'
-import type { RunResult, TestResult } from '../types.js'
+import type { RunResult, TestResult } from '../vocab/types.js'
 
 export interface RunFacts {
   startedAt: string

@@ -1,6 +1,6 @@
 import { styleText } from 'node:util'
 import { isAbsolute, relative } from 'node:path'
-import type { RunResult, Status } from '../types.js'
+import type { RunResult, Status } from '../vocab/types.js'
 import { shouldColorize } from './color.js'
 
 export type Style = (format: Parameters<typeof styleText>[0], text: string) => string

@@ -1,9 +1,9 @@
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
 import { join } from 'node:path'
 import { tally, VERDICT, type Tally } from '../record/outcome.js'
-import type { RunResult } from '../types.js'
+import type { RunResult } from '../vocab/types.js'
 import { formatMs } from './format.js'
-import { logFileName } from '../lanes/names.js'
+import { logFileName } from '../vocab/names.js'
 import { jsonChunks } from '../util/json-chunks.js'
 import { plural } from '../util/plural.js'
 

@@ -1,8 +1,8 @@
 import { hostname } from 'node:os'
 import { posix } from 'node:path'
 import { describeEnd, junitElement, setupFailedIn } from '../record/outcome.js'
-import { failedSetup, type HookResult } from '../record/hook-result.js'
-import type { RunResult, SubtestStatus, SubtestSummary, TestResult } from '../types.js'
+import { failedSetup, type HookResult } from '../vocab/hook-result.js'
+import type { RunResult, SubtestStatus, SubtestSummary, TestResult } from '../vocab/types.js'
 
 /**
  * JUnit XML as GitHub, GitLab and Jenkins read it: one <testsuite name="claimrun">, one <testcase>

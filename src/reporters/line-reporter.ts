@@ -1,6 +1,6 @@
 import { escapeLine } from '../util/escape.js'
 import { isPassing } from '../record/outcome.js'
-import type { RunEvent } from '../types.js'
+import type { RunEvent } from '../vocab/types.js'
 import { subtestTotal } from './subtests.js'
 import { waitedNote } from './waited.js'
 import { describeOrder, formatMs, makeStyle, pad, STATUS_COLOR } from './format.js'

@@ -1,6 +1,6 @@
 import { escapeLine } from '../util/escape.js'
 import { describeEnd, isFailure } from '../record/outcome.js'
-import type { RunEvent, TestResult } from '../types.js'
+import type { RunEvent, TestResult } from '../vocab/types.js'
 import { formatMs, makeStyle, STATUS_COLOR } from './format.js'
 
 const REDRAW_MS = 100

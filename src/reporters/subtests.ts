@@ -1,4 +1,4 @@
-import type { SubtestSummary, TestResult } from '../types.js'
+import type { SubtestSummary, TestResult } from '../vocab/types.js'
 
 /** How many names of failing sub-tests a one-line description lists before "and N more". */
 const NAMED = 5

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { escapeControl, escapeLine } from '../util/escape.js'
 import { isFailure, isPassing, tally, type Tally } from '../record/outcome.js'
-import type { RunResult, TestResult } from '../types.js'
+import type { RunResult, TestResult } from '../vocab/types.js'
 import { describeSubtests, subtestTotals } from './subtests.js'
 import { waitedNote } from './waited.js'
 import { describeOrder, displayPath, formatMs, makeStyle, pad, padStart, STATUS_COLOR, width, type Style } from './format.js'
@@ -55,7 +55,7 @@ export function renderSummary(result: RunResult, options: SummaryOptions): strin
 
 /**
  * The summary's lines (without their newlines), made as they are read: summary.txt is written
- * from them at the end of a run without holding a line per test (see record/run-files.ts).
+ * from them at the end of a run without holding a line per test (see reporters/run-files.ts).
  */
 export function* summaryLines(result: RunResult, options: SummaryOptions): Generator<string> {
   const style = makeStyle(options.color)

@@ -3,9 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { renderPage, renderReport, tailOfFile } from './html.js'
-import { logFileName } from '../lanes/names.js'
+import { logFileName } from '../vocab/names.js'
 import { tally } from '../record/outcome.js'
-import type { RunEvent, RunResult, TestResult } from '../types.js'
+import type { RunEvent, RunResult, TestResult } from '../vocab/types.js'
 
 export interface UiServer {
   url: string

@@ -1,5 +1,5 @@
 import { formatMs } from './format.js'
-import type { TestResult } from '../types.js'
+import type { TestResult } from '../vocab/types.js'
 
 /** ` (waited 1.2 s for group db)` for a test that waited for its needs with a worker free; '' otherwise. */
 export const waitedNote = (t: Pick<TestResult, 'waitMs' | 'waitedFor'>): string =>

@@ -1,13 +1,13 @@
 import { join } from 'node:path'
-import { ClaimrunError } from '../errors.js'
+import { ClaimrunError } from '../vocab/errors.js'
 import { prepareOut } from '../record/out-folder.js'
 import { exitCodeOf } from '../record/outcome.js'
 import { buildRunResult } from '../record/run-result.js'
 import { fromStored, type StoredOutcome } from './stored-outcome.js'
 import { RedisStore } from './redis-store.js'
-import { writeRunFiles } from '../record/run-files.js'
+import { writeRunFiles } from '../reporters/run-files.js'
 import { sleep } from '../util/time.js'
-import type { RunResult, TestResult } from '../types.js'
+import type { RunResult, TestResult } from '../vocab/types.js'
 import { plural } from '../util/plural.js'
 
 export interface ReportOptions {

@@ -1,4 +1,4 @@
-import { ClaimrunError } from '../errors.js'
+import { ClaimrunError } from '../vocab/errors.js'
 
 /** What to do when a shared run is asked for without the Redis client installed. */
 export const IOREDIS_MISSING = '--store needs the ioredis package (an optional peer dependency of claimrun): npm install --save-dev ioredis'

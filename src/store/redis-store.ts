@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis'
 import { DEFAULTS } from '../options/defaults.js'
-import { ClaimrunError } from '../errors.js'
+import { ClaimrunError } from '../vocab/errors.js'
 import { storeDb } from '../options/store-url.js'
 import { withRedis } from './load-redis.js'
 

@@ -1,6 +1,6 @@
 import type { Claim, ClaimSource, SourceHooks, StoreFault } from '../claim/claim-source.js'
-import { laneName } from '../lanes/names.js'
-import type { TestResult } from '../types.js'
+import { laneName } from '../vocab/names.js'
+import type { TestResult } from '../vocab/types.js'
 import { monotonicMs, sleep } from '../util/time.js'
 import { StoreLostError, redacted, type RedisStore } from './redis-store.js'
 import { toStored } from './stored-outcome.js'

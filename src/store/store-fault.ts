@@ -1,7 +1,7 @@
 import { join } from 'node:path'
-import { ClaimrunError } from '../errors.js'
+import { ClaimrunError } from '../vocab/errors.js'
 import type { StoreFault } from '../claim/claim-source.js'
-import type { RunResult } from '../types.js'
+import type { RunResult } from '../vocab/types.js'
 import { plural } from '../util/plural.js'
 
 /**

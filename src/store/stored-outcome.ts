@@ -1,4 +1,4 @@
-import type { TestResult } from '../types.js'
+import type { TestResult } from '../vocab/types.js'
 
 /**
  * An outcome as a shared store keeps it: times absolute (each machine's run starts at its own

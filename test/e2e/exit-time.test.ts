@@ -4,11 +4,11 @@ import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { now } from '../../dist/src/util/time.js'
 import { spawnTest, type Outcome } from '../../dist/workers/spawn-test.js'
-import { SpawnerClient } from '../../dist/workers/spawner-client.js'
+import { SpawnerClient } from '../../dist/src/watchdog/spawner-client.js'
 import { TestOutput, WorkerLog } from '../../dist/workers/worker-log.js'
 import { ROOT, tempDir, waitFor, write } from '../support/helpers.js'
 
-const WATCHDOG = join(ROOT, 'dist/src/lanes/watchdog-process.js')
+const WATCHDOG = join(ROOT, 'dist/src/watchdog/watchdog-process.js')
 const TOKEN = 'exit-time-test'
 
 /** Blocks this thread (its event loop included) for about `ms`. */

@@ -175,7 +175,7 @@ describe('the published package', { timeout: 180_000 }, () => {
     const r = sh(process.execPath, [join(app, 'node_modules/claimrun/dist/src/cli/main.js'), 'bench', '--threads', '1,2', '--slots', '3000', '--message-slots', '50', '--reps', '1', '--json'], app)
     expect(r.status, r.stderr).toBe(0)
     const rows = (JSON.parse(r.stdout) as { rows: Array<{ strategy: string; threads: number; missing: number }> }).rows
-    expect(rows.map((x) => `${x.strategy}/${x.threads}`)).toEqual(['cursor', 'scan', 'naive', 'postmessage', 'comlink'].flatMap((s) => [`${s}/1`, `${s}/2`]))
+    expect(rows.map((x) => `${x.strategy}/${x.threads}`)).toEqual(['cursor', 'needs', 'scan', 'naive', 'postmessage', 'comlink'].flatMap((s) => [`${s}/1`, `${s}/2`]))
     expect(rows.every((x) => x.missing === 0)).toBe(true)
     write(app, 'board.ts', [
       "import { create, claim, finish, release, stats, type Board, type BoardStats } from 'claimrun/board'",

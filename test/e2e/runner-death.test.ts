@@ -43,7 +43,7 @@ describe.each(FORK_PATHS)('when the runner dies, its tests die with it ($name)',
     const out = join(dir, 'out')
     const runner = startRunner(dir, ['--workers', '3', '--no-history', '--kill-grace', '1', '--out', out])
     await waitFor(() => existsSync(pids) && pidsIn(pids).length === 4, 'both tests and their background sleeps to start')
-    // Still the shell that waits to exec the watchdog (src/lanes/watchdog.ts), not Node.
+    // Still the shell that waits to exec the watchdog (src/watchdog/watchdog.ts), not Node.
     const [waiting] = watchdogsOf(runner.child.pid)
     expect(readFileSync(`/proc/${waiting}/cmdline`, 'latin1').split('\0')[0]).toBe('/bin/sh')
     const all = pidsIn(pids).map((pid) => [pid, startTimeOf(pid)] as const)

@@ -31,7 +31,7 @@ function processesIn(dir: string): number[] {
 
 /**
  * Nothing of the session is left running in `dir`. Waited for, not checked at once: the last run's
- * watchdog (detached; see src/lanes/watchdog.ts) ends by itself once it has read the runner's
+ * watchdog (detached; see src/watchdog/watchdog.ts) ends by itself once it has read the runner's
  * goodbye, and after a short run it may still be starting when claimrun exits.
  */
 async function nothingLeftIn(dir: string): Promise<void> {

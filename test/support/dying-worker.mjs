@@ -46,7 +46,7 @@ export default async function dyingWork(task) {
   const lose = new Promise((resolve) => (lost = resolve))
   port.postMessage = (m, transfer) => {
     if (!silenced) post(m, transfer)
-    // A start comes as a one-way note (src/lanes/notes.ts), maybe in a batch, or, failing that, a comlink call.
+    // A start comes as a one-way note (src/vocab/notes.ts), maybe in a batch, or, failing that, a comlink call.
     const notes = m?.note === 'batch' ? m.notes : [m]
     const startNote = notes.find((n) => n?.note === 'started')
     const started = startNote ? startNote.report : m?.type === 'APPLY' && m.path?.[0] === 'testStarted' ? m.argumentList?.[0]?.value : undefined

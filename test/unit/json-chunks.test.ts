@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { jsonChunks } from '../../dist/src/util/json-chunks.js'
 
-// results.json and report.html are written in pieces (record/run-files.ts); their bytes must stay
+// results.json and report.html are written in pieces (reporters/run-files.ts); their bytes must stay
 // exactly JSON.stringify's, whatever the values.
 const awkward = {
   id: 'a\nb\t"c"\\ <script>&\u2028\u2029 \u0001',

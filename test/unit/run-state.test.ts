@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { RunStateMachine } from '../../dist/src/lanes/run-state.js'
+import { RunStateMachine } from '../../dist/src/lifecycle/run-state.js'
 
 describe('the run state machine', () => {
   it('allows only the moves in its table', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { FrameBatch, FrameReader, frame } from '../../dist/src/lanes/spawn-wire.js'
+import { FrameBatch, FrameReader, frame } from '../../dist/src/watchdog/spawn-wire.js'
 
 type Frame = [kind: number, id: number, payload: string]
 

@@ -1,9 +1,9 @@
 import { slotState } from '../claim/board.js'
-import type { PlanEntry } from '../plan/plan.js'
-import type { TestResult } from '../types.js'
+import type { PlanEntry } from '../vocab/protocol.js'
+import type { TestResult } from '../vocab/types.js'
 import { now } from '../util/time.js'
-import type { RunContext } from './context.js'
-import { LOST_TEST } from './lane.js'
+import type { RunContext } from '../lanes/context.js'
+import { LOST_TEST } from '../lanes/lane.js'
 import { plural } from '../util/plural.js'
 
 /**

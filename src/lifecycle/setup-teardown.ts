@@ -1,10 +1,10 @@
 import { closeSync, openSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
-import { ClaimrunError } from '../errors.js'
+import { ClaimrunError } from '../vocab/errors.js'
 import { endGroup } from '../util/process-group.js'
-import type { WatchdogMessage } from './watchdog-wire.js'
-import type { RunResult } from '../types.js'
-import { failedSetup, type HookResult } from '../record/hook-result.js'
+import type { WatchdogMessage } from '../watchdog/watchdog-wire.js'
+import type { RunResult } from '../vocab/types.js'
+import { failedSetup, type HookResult } from '../vocab/hook-result.js'
 import { spawnGroup } from '../util/spawn-group.js'
 
 export interface HookOptions {

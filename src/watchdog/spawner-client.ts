@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs'
 import { createConnection, type Socket } from 'node:net'
-import { CLOSED, DONE, DROP, EXITED, FAILED, FrameBatch, FrameReader, HELLO, PING, PONG, SPAWN, SPAWNED, STDERR, STDOUT, exitedAt, frame, writeFrames } from '../src/lanes/spawn-wire.js'
-import { monotonicMs, now } from '../src/util/time.js'
-import { processesWithEnv } from '../src/util/process-group.js'
-import type { LaunchEvents, Launcher } from './launch.js'
+import { CLOSED, DONE, DROP, EXITED, FAILED, FrameBatch, FrameReader, HELLO, PING, PONG, SPAWN, SPAWNED, STDERR, STDOUT, exitedAt, frame, writeFrames } from './spawn-wire.js'
+import { monotonicMs, now } from '../util/time.js'
+import { processesWithEnv } from '../util/process-group.js'
+import type { LaunchEvents, Launcher } from '../vocab/launcher.js'
 
 /** How long a lane waits for the spawner to boot and accept it before it forks its tests itself. */
 const CONNECT_FOR_MS = 5000
@@ -24,7 +24,7 @@ interface Pending {
 }
 
 /**
- * A lane's connection to the run's spawner (src/lanes/spawn-server.ts), made when the run's fork
+ * A lane's connection to the run's spawner (src/watchdog/spawn-server.ts), made when the run's fork
  * path is the spawner. Until it has connected the lane waits (`connected`); if it never does, or the
  * spawner goes away or misses the deadline on an answer, the lane forks its tests itself from then on.
  */

@@ -1,4 +1,5 @@
 import { writeSync } from 'node:fs'
+import type { WatchdogLink } from '../vocab/watchdog-link.js'
 
 /**
  * What the runner tells its watchdog process, one JSON object per line on the watchdog's stdin.
@@ -65,16 +66,6 @@ export function markBootTold(link: WatchdogLink): void {
  */
 export function claimSkip(link: WatchdogLink): boolean {
   return Atomics.compareExchange(cellsOf(link), BOOT, BOOT_WAITING, BOOT_SKIPPED) === BOOT_WAITING
-}
-
-/** What worker threads get of the watchdog: where its pipe's fd will appear, and the run's token. */
-export interface WatchdogLink {
-  /** The cells above (newWatchdogCells). */
-  cell: SharedArrayBuffer
-  /** Put in every test's environment as CLAIMRUN_WATCHDOG, for the watchdog to find them by. */
-  token: string
-  /** The spawner's socket (the watchdog serves it once it has booted), when there is one. */
-  socket?: string | undefined
 }
 
 /** The watchdog pipe's fd, if the watchdog runs yet. */

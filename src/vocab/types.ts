@@ -1,4 +1,4 @@
-import type { HookResult } from './record/hook-result.js'
+import type { HookResult } from './hook-result.js'
 /** How one test ended. `flaky` passed only on a retry; `notrun` was never claimed. */
 export type Status = 'passed' | 'failed' | 'flaky' | 'timedout' | 'error' | 'interrupted' | 'notrun'
 

@@ -4,8 +4,8 @@
  * Direction: workers call the Host (comlink `wrap<Host>()`); the main thread `expose()`s it.
  */
 import type { MessagePort } from 'node:worker_threads'
-import type { SubtestSummary } from '../types.js'
-import type { WatchdogLink } from './watchdog-wire.js'
+import type { SubtestSummary } from './types.js'
+import type { WatchdogLink } from './watchdog-link.js'
 
 /**
  * How a test's stdout is read as TAP: `strict` as prove reads a `.t` file (TAP whatever it prints:
@@ -32,7 +32,7 @@ export interface WorkerTask {
   logFile: string
   /** Claim from the board's cursor (a local run), or ask the host (a run shared through a store). */
   claimsInWorker: boolean
-  /** The run's watchdog (see src/lanes/watchdog.ts): each test's group is told to it at spawn. */
+  /** The run's watchdog (see src/watchdog/watchdog.ts): each test's group is told to it at spawn. */
   watchdog: WatchdogLink | undefined
   /** Who forks this run's tests (chosen once per run: src/options/fork-path.ts). */
   forkPath: 'lane' | 'spawner'
@@ -85,8 +85,14 @@ export interface EndMessage {
 export interface Host {
   testStarted(report: StartMessage): void
   testFinished(report: EndMessage): void | Promise<void>
-  /** Answers once every note sent before it is recorded (see lanes/notes.ts): the lane's last call. */
+  /** Answers once every note sent before it is recorded (see vocab/notes.ts): the lane's last call. */
   flush(): void
   /** Only when the task does not claim in the worker (a shared run): the next test for this lane, or null when none is left. */
   claim(): Promise<{ slot: number; attempt: number } | null>
+}
+
+/** A planned test as the main thread keeps it: what a worker decodes, and the file it names. */
+export interface PlanEntry extends PlannedTest {
+  /** Absolute path of the test file. */
+  file: string
 }

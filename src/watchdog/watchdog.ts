@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import type { Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
-import { bootWatchdog, claimSkip, markBootTold, newWatchdogCells, setPipeFd, setWakeFd, tellRunWatchdog, tellWatchdog, watchdogStarted, type WatchdogLink, type WatchdogMessage } from './watchdog-wire.js'
+import { bootWatchdog, claimSkip, markBootTold, newWatchdogCells, setPipeFd, setWakeFd, tellRunWatchdog, tellWatchdog, watchdogStarted, type WatchdogMessage } from './watchdog-wire.js'
+import type { WatchdogLink } from '../vocab/watchdog-link.js'
 
 /**
  * The watchdog's script: the CommonJS bundle the build makes (scripts/bundle.mjs), which boots on

@@ -1,12 +1,12 @@
 import { dirname, join } from 'node:path'
-import { writeAtomic } from './out-dir.js'
-import { ensureOut } from './out-folder.js'
-import { reportChunks } from '../reporters/html.js'
-import { renderJunit } from '../reporters/junit.js'
-import { summaryLines } from '../reporters/summary.js'
+import { writeAtomic } from '../record/out-dir.js'
+import { ensureOut } from '../record/out-folder.js'
+import { reportChunks } from './html.js'
+import { renderJunit } from './junit.js'
+import { summaryLines } from './summary.js'
 import { jsonChunks } from '../util/json-chunks.js'
 import { makeDirs } from '../util/make-dirs.js'
-import type { RunResult } from '../types.js'
+import type { RunResult } from '../vocab/types.js'
 
 export interface RunFiles {
   cwd: string
