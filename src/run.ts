@@ -7,7 +7,7 @@ import { aroundRun } from './lifecycle/around.js'
 import { clearOut, holdOut, probeOutputs } from './record/out-folder.js'
 import type { PlanEntry } from './vocab/protocol.js'
 import { preparePlan } from './plan/prepare.js'
-import { storeNeedsError, type RunNeeds } from './plan/needs.js'
+import type { RunNeeds } from './plan/needs.js'
 import { Execution } from './lifecycle/execution.js'
 import { Watchdog } from './watchdog/watchdog.js'
 import { LocalClaims } from './claim/local-claims.js'
@@ -30,8 +30,6 @@ export async function run(options: RunOptions = {}): Promise<RunResult> {
   try {
     const prepared = preparePlan(opts)
     const { tests, history } = prepared
-    // Declared in the test files themselves (the config's are refused with the options).
-    if (opts.store && prepared.needs) throw storeNeedsError()
     trace('run: planned')
     const warnings = [...prepared.warnings]
     const crowded = workersWarning(Math.min(opts.workers, tests.length))
@@ -83,12 +81,21 @@ async function execute(opts: ResolvedOptions, tests: PlanEntry[], warnings: stri
   const [{ RedisStore }, { SharedClaims }] = await withRedis(() => Promise.all([import('./store/redis-store.js'), import('./store/shared-claims.js')]))
   const store = await RedisStore.connect(url, runId, leaseMs, ttlS)
   try {
-    const { plan } = await store.joinPlan(tests.map((t) => t.id))
-    const byId = new Map(tests.map((t) => [t.id, t]))
-    const ordered = plan.map((id) => byId.get(id) as PlanEntry)
-    return await new Execution(opts, ordered, warnings, history, new SharedClaims(store, node, ordered.length), watchdog).run()
+    const { plan } = await store.joinPlan(tests.map((t) => t.id), runWideGroups(needs))
+    const byId = new Map(tests.map((t, i) => [t.id, i]))
+    const order = plan.map((id) => byId.get(id) as number)
+    const ordered = order.map((i) => tests[i] as PlanEntry)
+    // Each machine enforces every group on its own too; a run-wide one also through the store.
+    const planned = needs && { ...needs, tests: order.map((i) => needs.tests[i] as RunNeeds['tests'][number]) }
+    return await new Execution(opts, ordered, warnings, history, new SharedClaims(store, node, ordered.length), watchdog, planned).run()
   } finally {
     await store.close()
   }
 }
 
+
+/** The groups a shared run enforces through its store (scope "run"), per test in plan order. */
+function runWideGroups(needs: RunNeeds | null): { max: Record<string, number>; tests: string[][] } {
+  const wide = new Map((needs?.groups ?? []).filter((g) => g.scope === 'run').map((g) => [g.name, g.max]))
+  return { max: Object.fromEntries(wide), tests: (needs?.tests ?? []).map((t) => t.groups.filter((g) => wide.has(g))) }
+}

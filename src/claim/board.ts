@@ -206,7 +206,7 @@ export function stop(board: ClaimBoard): void {
 export const isStopped = (board: ClaimBoard): boolean => Atomics.load(board.cells, STOP) === 1
 
 /** Atomics.waitAsync (in every Node this runs on; its type is in TypeScript's ES2024 lib). */
-const waitAsync = (Atomics as unknown as { waitAsync: (a: Int32Array, i: number, v: number) => { async: boolean; value: unknown } }).waitAsync
+const waitAsync = (Atomics as unknown as { waitAsync: (a: Int32Array, i: number, v: number, timeoutMs?: number) => { async: boolean; value: unknown } }).waitAsync
 
 /**
  * Resolves once the run is stopped, without polling: `stop` bumps EPOCH with a notify, which wakes
@@ -219,6 +219,14 @@ export async function whenStopped(board: ClaimBoard): Promise<void> {
     const wait = waitAsync(board.cells, EPOCH, epoch)
     if (wait.async) await wait.value
   }
+}
+/**
+ * The main thread's wait for a release (a shared run's claim that found nothing that fits here):
+ * resolves once EPOCH moved past `epoch` (a test ended here, see announceRelease) or after `timeoutMs`.
+ */
+export async function releasedSince(board: ClaimBoard, epoch: number, timeoutMs: number): Promise<void> {
+  const wait = waitAsync(board.cells, EPOCH, epoch, timeoutMs)
+  if (wait.async) await wait.value
 }
 export const doneCount = (board: ClaimBoard): number => Atomics.load(board.cells, DONE)
 

@@ -23,6 +23,19 @@ export interface SourceHooks {
 }
 
 /**
+ * A shared run whose tests declare needs: this machine's side of a claim from the store (see
+ * lanes/shared-needs.ts). The store scans the free tests in order; this says which fit here.
+ */
+export interface LocalFit {
+  /** Per slot in plan order, whether its needs fit here now (claim/groups.ts fitMask). */
+  mask(): string
+  /** The store gave this machine `slot` under the last mask: its needs are taken here. */
+  took(slot: number): void
+  /** Resolves once a test ended here since the last mask (something may fit now), or after `ms`. */
+  released(ms: number): Promise<void>
+}
+
+/**
  * Where a run's claims come from, chosen once (in run.ts): the local board, on which worker threads
  * claim for themselves with one compareExchange each, or a store shared by several processes, from
  * which the main thread claims for its workers. The run's lifecycle (lanes/) asks a source only the
@@ -40,8 +53,8 @@ export interface ClaimSource {
   workerName(lane: number): string
   start(hooks: SourceHooks): void
   stop(): void
-  /** The next test for `worker` (only when !claimsInWorker), or null once none is left or `stopped()`. */
-  claim(worker: string, stopped: () => boolean): Promise<Claim | null>
+  /** The next test for `worker` (only when !claimsInWorker) that `fit` lets it take, or null once none is left or `stopped()`. */
+  claim(worker: string, stopped: () => boolean, fit?: LocalFit): Promise<Claim | null>
   /** Makes an outcome the run's; false when the run did not accept it (its lease had passed on). */
   publish(slot: number, result: TestResult, t0: number): Promise<boolean>
   /** Hands a held test back to the run at once (its worker died, or this process is stopping). */

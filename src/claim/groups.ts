@@ -319,6 +319,44 @@ function rebuildCounters(nb: NeedsBoard): void {
   }
 }
 
+/** What a shared run's store claim may take for this machine, per slot in plan order (see fitMask). */
+export const FITS = '.'
+export const GROUP_FULL = 'g'
+export const NEEDS_CAPACITY = 'c'
+
+/**
+ * Main thread of a shared run, where the store is asked for the next test: one character per slot
+ * saying whether its needs fit on this machine now (FITS), a group of it is full (GROUP_FULL: passed
+ * over), or it needs more capacity than is free (NEEDS_CAPACITY: the store takes nothing after it,
+ * so a heavy or serial test is never starved by lighter ones). The store alone knows which tests
+ * are still free, so the scan in order happens there; this is the local half of it.
+ */
+export function fitMask(nb: NeedsBoard): string {
+  lock(nb, MAIN_LOCK)
+  try {
+    const free = load(nb, INT_START + CAPACITY) - load(nb, INT_START + USED)
+    let mask = ''
+    for (let i = 0; i < nb.size; i++) mask += fullGroup(nb, i) >= 0 ? GROUP_FULL : load(nb, slotCell(nb, i, S_WEIGHT)) > free ? NEEDS_CAPACITY : FITS
+    return mask
+  } finally {
+    unlock(nb)
+  }
+}
+
+/**
+ * Main thread of a shared run: takes slot i's needs for `lane`, right after the store gave it the
+ * test under a mask from fitMask. Claims are made one at a time (see lanes/shared-needs.ts) and a
+ * worker only ever releases, so what the mask said still holds.
+ */
+export function takeNeedsFor(nb: NeedsBoard, i: number, lane: number): void {
+  lock(nb, MAIN_LOCK)
+  try {
+    take(nb, i, lane, msSince(nb))
+  } finally {
+    unlock(nb)
+  }
+}
+
 /** How long slot i's latest start waited for its needs, and why (main thread, once it ended). */
 export function waitOf(nb: NeedsBoard, i: number): { ms: number; why: number } {
   return { ms: load(nb, slotCell(nb, i, S_WAITED)), why: load(nb, slotCell(nb, i, S_WHY)) }

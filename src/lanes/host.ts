@@ -4,6 +4,7 @@ import type { TestResult } from '../vocab/types.js'
 import type { RunContext } from './context.js'
 import type { EndMessage, Host, StartMessage } from '../vocab/protocol.js'
 import { trace, tracing } from '../util/trace.js'
+import { claimInTurn, localFit } from './shared-needs.js'
 
 /**
  * The main thread's side of one lane's conversation (exposed to its worker thread through comlink):
@@ -33,7 +34,9 @@ export function createHost(run: RunContext, lane: number): Host {
 
     async claim() {
       if (isStopped(board)) return null
-      const claim = await source.claim(worker, () => isStopped(board))
+      const stopped = (): boolean => isStopped(board)
+      const needs = run.needs?.board
+      const claim = needs ? await claimInTurn(needs, () => source.claim(worker, stopped, localFit(board, needs, lane))) : await source.claim(worker, stopped)
       if (!claim) return null
       if (recorder.has(claim.slot)) recorder.forget(claim.slot, 'an earlier outcome from this process was not accepted by the run')
       takeForLane(board, claim.slot, lane)

@@ -16,7 +16,7 @@ import { parseExcludes, parseGreps } from '../plan/select.js'
 import { parseRunners } from '../plan/runners.js'
 import { TEST_FOLDERS } from '../plan/discover.js'
 import { closest } from '../util/closest.js'
-import { declaresNothing, parseDeclaredNeeds, storeNeedsError } from '../plan/needs.js'
+import { parseDeclaredNeeds } from '../plan/needs.js'
 
 const ORDERS: readonly OrderMode[] = ['smart', 'given', 'random']
 
@@ -198,7 +198,6 @@ export function resolveOptions(options: RunOptions & InternalOptions): ResolvedO
   }
   if (options.onEvent !== undefined && typeof options.onEvent !== 'function') throw badOption('onEvent', options.onEvent, 'a function')
   const needs = parseDeclaredNeeds(options, options.needsBase ?? cwd)
-  if (options.store !== undefined && !declaresNothing(needs)) throw storeNeedsError()
   return {
     paths,
     workers: options.workers === undefined ? DEFAULTS.workers : parseWorkers(options.workers),

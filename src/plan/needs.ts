@@ -3,9 +3,12 @@ import { relative, resolve, sep } from 'node:path'
 import { ClaimrunError } from '../vocab/errors.js'
 import { readHeaders, type HeaderNeeds } from './needs-header.js'
 
+/** Where a group's max holds: on each machine of a shared run (the default), or over the whole run (through the store). */
+export type GroupScope = 'machine' | 'run'
+
 /** What the config file (or run()'s options) declares: lock groups, weights and serial tests, by glob. */
 export interface DeclaredNeeds {
-  groups: Record<string, { tests: string[]; max: number }>
+  groups: Record<string, { tests: string[]; max: number; scope: GroupScope }>
   weights: Record<string, number>
   serial: string[]
   /** The folder the globs are relative to: the config file's, or the run's cwd. */
@@ -28,7 +31,7 @@ export interface RunNeeds {
   /** Per test, in plan order. */
   tests: TestNeeds[]
   /** Every group's name and max, in a fixed order (index = the group's counter). */
-  groups: Array<{ name: string; max: number }>
+  groups: Array<{ name: string; max: number; scope: GroupScope }>
   capacity: number
 }
 
@@ -59,10 +62,12 @@ export function parseDeclaredNeeds(options: { groups?: unknown; weights?: unknow
     for (const [name, group] of Object.entries(options.groups)) {
       if (!GROUP_NAME.test(name)) throw bad(`group name ${show(name)} must be 1-64 letters, digits, '.', ':', '_' or '-'`)
       if (!isObject(group)) throw bad(`groups "${name}" must be an object such as { "tests": ["test/db/**"], "max": 1 } (received ${show(group)})`)
-      for (const key of Object.keys(group)) if (key !== 'tests' && key !== 'max') throw bad(`groups "${name}": unknown key "${key}" (the keys are "tests" and "max")`)
+      for (const key of Object.keys(group)) if (key !== 'tests' && key !== 'max' && key !== 'scope') throw bad(`groups "${name}": unknown key "${key}" (the keys are "tests", "max" and "scope")`)
+      const scope = group.scope ?? 'machine'
+      if (scope !== 'machine' && scope !== 'run') throw bad(`groups "${name}": scope must be "machine" (each machine of a shared run on its own) or "run" (the whole shared run) (received ${show(group.scope)})`)
       const max = group.max === undefined ? 1 : group.max
       if (typeof max !== 'number' || !Number.isInteger(max) || max < 1) throw bad(`groups "${name}": max must be a whole number of 1 or more (received ${show(group.max)})`)
-      declared.groups[name] = { tests: group.tests === undefined ? [] : globList(group.tests, `groups "${name}": tests`), max }
+      declared.groups[name] = { tests: group.tests === undefined ? [] : globList(group.tests, `groups "${name}": tests`), max, scope }
     }
   }
   if (options.weights !== undefined) {
@@ -75,10 +80,6 @@ export function parseDeclaredNeeds(options: { groups?: unknown; weights?: unknow
   if (options.serial !== undefined) declared.serial = globList(options.serial, 'serial')
   return declared
 }
-
-/** Shared runs do not enforce needs yet: refused rather than run without them. */
-export const storeNeedsError = (): ClaimrunError =>
-  bad('lock groups, weights and serial tests do not work with --store yet; run the tests that declare them (config or "claimrun:" header) without --store')
 
 export const declaresNothing = (d: DeclaredNeeds): boolean =>
   Object.keys(d.groups).length === 0 && Object.keys(d.weights).length === 0 && d.serial.length === 0
@@ -130,7 +131,8 @@ export function resolveNeeds(
   }
   const max = new Map(Object.entries(declared.groups).map(([name, g]) => [name, g.max]))
   const needs = tests.map((t, i) => testNeeds(t, headers[i] ?? null, declared.base, { groupRules, weightRules, serialRules }, run.workers, max))
-  const groups = [...max.entries()].map(([name, m]) => ({ name, max: m })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  // A group named only in headers is per machine: run-wide ones are declared in the config.
+  const groups = [...max.entries()].map(([name, m]) => ({ name, max: m, scope: declared.groups[name]?.scope ?? 'machine' })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   return { tests: needs, groups, capacity: run.workers }
 }
 

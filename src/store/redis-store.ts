@@ -26,9 +26,17 @@ import { withRedis } from './load-redis.js'
  *   tokens    counter for fencing tokens
  *   results   HASH index → JSON outcome
  *   finisher  HASH index → the fencing token whose FINISH recorded that outcome
+ *   rgroups   HASH index → the run-wide lock groups of that test, space-separated (written once, by the first process)
+ *   rgmax     HASH group → its max (written once, by the first process)
+ *   rgused    HASH group → how many leases hold it now
+ *
+ * A run-wide group is held by a test's lease: taken by the CLAIM that leases the test (all of its
+ * groups or none), given back by the FINISH or RELEASE of that lease's token, or when the lease
+ * lapses (by the next CLAIM), whichever comes first; each of these removes the holder entry, so a
+ * lease gives its groups back exactly once and a fenced-off holder can never give back another's.
  */
 
-const KEY_NAMES = ['plan', 'epoch', 'free', 'leases', 'holder', 'attempts', 'tokens', 'results', 'finisher'] as const
+const KEY_NAMES = ['plan', 'epoch', 'free', 'leases', 'holder', 'attempts', 'tokens', 'results', 'finisher', 'rgroups', 'rgmax', 'rgused'] as const
 
 /** Raised by a script when the run's epoch is gone or different: the store lost the run. */
 const LOST = 'CLAIMRUN_LOST'
@@ -37,9 +45,21 @@ const LOST = 'CLAIMRUN_LOST'
 const PRELUDE = `if redis.call('GET', KEYS[2]) ~= ARGV[1] then return redis.error_reply('${LOST}') end
 for k = 1, #KEYS do redis.call('EXPIRE', KEYS[k], ARGV[2]) end
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function hold(i, by)
+  local gs = redis.call('HGET', KEYS[10], i)
+  if gs then for g in string.gmatch(gs, '%S+') do redis.call('HINCRBY', KEYS[12], g, by) end end
+end
+local function roomFor(i)
+  local gs = redis.call('HGET', KEYS[10], i)
+  if not gs then return true end
+  for g in string.gmatch(gs, '%S+') do
+    if tonumber(redis.call('HGET', KEYS[12], g) or '0') >= tonumber(redis.call('HGET', KEYS[11], g)) then return false end
+  end
+  return true
+end`
 
-// KEYS: all; ARGV: ttl json n epoch. Returns {plan, epoch}: ours if first, else the run's.
+// KEYS: all; ARGV: ttl json n epoch runWide (JSON: {max: {group: max}, tests: {index: "g1 g2"}}). Returns {plan, epoch}: ours if first, else the run's.
 const INIT = `local existing = redis.call('GET', KEYS[1])
 if existing then
   local epoch = redis.call('GET', KEYS[2])
@@ -58,22 +78,50 @@ for i = 0, n - 1, 500 do
   end
   redis.call('ZADD', KEYS[3], unpack(args))
 end
+local wide = cjson.decode(ARGV[5])
+for g, max in pairs(wide.max) do redis.call('HSET', KEYS[11], g, max) end
+for i, gs in pairs(wide.tests) do redis.call('HSET', KEYS[10], i, gs) end
 for k = 1, #KEYS do redis.call('EXPIRE', KEYS[k], ARGV[1]) end
 return {ARGV[2], ARGV[4]}`
 
-// ARGV: epoch ttl leaseMs worker
+// ARGV: epoch ttl leaseMs worker mask. The mask has a character per test saying whether its needs
+// fit on the claiming machine ('.'), a group of it is full there ('g': passed over) or it needs more
+// capacity than is free there ('c': nothing after it is taken); empty when the machine has no needs.
+// A test whose run-wide groups are not all free is passed over; the first that fits is taken.
 const CLAIM = `${PRELUDE}
 local expired = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now)
 for _, i in ipairs(expired) do
   redis.call('ZREM', KEYS[4], i)
+  if redis.call('HEXISTS', KEYS[5], i) == 1 then hold(i, -1) end
   redis.call('HDEL', KEYS[5], i)
   if redis.call('HEXISTS', KEYS[8], i) == 0 then redis.call('ZADD', KEYS[3], tonumber(i), i) end
 end
-local popped = redis.call('ZPOPMIN', KEYS[3])
-if #popped == 0 then
-  return {-1, redis.call('HLEN', KEYS[8]), redis.call('ZCARD', KEYS[4])}
+local i
+local mask = ARGV[5]
+if mask == '' and redis.call('EXISTS', KEYS[10]) == 0 then
+  local popped = redis.call('ZPOPMIN', KEYS[3])
+  i = popped[1]
+else
+  local from = 0
+  local blocked = false
+  while not i and not blocked do
+    local batch = redis.call('ZRANGE', KEYS[3], from, from + 99)
+    if #batch == 0 then break end
+    for _, c in ipairs(batch) do
+      local m = string.sub(mask, c + 1, c + 1)
+      if m == 'c' then blocked = true break end
+      if m ~= 'g' and roomFor(c) then i = c break end
+    end
+    from = from + 100
+  end
+  if i then
+    redis.call('ZREM', KEYS[3], i)
+    hold(i, 1)
+  end
 end
-local i = popped[1]
+if not i then
+  return {-1, redis.call('HLEN', KEYS[8]), redis.call('ZCARD', KEYS[4]), redis.call('ZCARD', KEYS[3])}
+end
 local token = redis.call('INCR', KEYS[7])
 local attempt = redis.call('HINCRBY', KEYS[6], i, 1)
 redis.call('ZADD', KEYS[4], now + tonumber(ARGV[3]), i)
@@ -110,6 +158,7 @@ redis.call('HSET', KEYS[9], ARGV[3], ARGV[4])
 redis.call('EXPIRE', KEYS[8], ARGV[2])
 redis.call('EXPIRE', KEYS[9], ARGV[2])
 redis.call('ZREM', KEYS[4], ARGV[3])
+hold(ARGV[3], -1)
 redis.call('HDEL', KEYS[5], ARGV[3])
 return 1`
 
@@ -117,6 +166,7 @@ return 1`
 const RELEASE = `${PRELUDE}
 local h = redis.call('HGET', KEYS[5], ARGV[3])
 if not h or string.match(h, '^(%d+)') ~= ARGV[4] then return 0 end
+hold(ARGV[3], -1)
 redis.call('ZREM', KEYS[4], ARGV[3])
 redis.call('HDEL', KEYS[5], ARGV[3])
 redis.call('ZADD', KEYS[3], tonumber(ARGV[3]), ARGV[3])
@@ -129,12 +179,18 @@ export interface RemoteClaim {
   attempt: number
 }
 
-export type ClaimAnswer = RemoteClaim | { slot: -1; finished: number; leased: number }
+export type ClaimAnswer = RemoteClaim | { slot: -1; finished: number; leased: number; free: number }
+
+/** The run-wide lock groups of a plan: each group's max, and each test's groups (aligned with the plan's ids; [] for none). */
+export interface RunWideGroups {
+  max: Record<string, number>
+  tests: string[][]
+}
 
 type Arg = string | number
 interface Scripts {
   crInit(...keysAndArgs: Arg[]): Promise<[string, string]>
-  crClaim(...keysAndArgs: Arg[]): Promise<[number, number, number]>
+  crClaim(...keysAndArgs: Arg[]): Promise<[number, number, number, number?]>
   crRenew(...keysAndArgs: Arg[]): Promise<number[]>
   crFinish(...keysAndArgs: Arg[]): Promise<number>
   crRelease(...keysAndArgs: Arg[]): Promise<number>
@@ -234,12 +290,14 @@ export class RedisStore {
    * Publishes `ids` as the run's plan if this process is the first; otherwise checks that the plan
    * already there holds exactly the same tests, and returns it (its order wins).
    */
-  async joinPlan(ids: string[]): Promise<{ plan: string[]; first: boolean }> {
+  async joinPlan(ids: string[], wide: RunWideGroups = { max: {}, tests: [] }): Promise<{ plan: string[]; first: boolean }> {
     const json = JSON.stringify(ids)
     const epoch = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`
+    const tests: Record<string, string> = {}
+    wide.tests.forEach((groups, i) => groups.length && (tests[i] = groups.join(' ')))
     let stored: string
     try {
-      ;[stored, this.epoch] = await this.redis.crInit(...this.keys(), this.ttlS, json, ids.length, epoch)
+      ;[stored, this.epoch] = await this.redis.crInit(...this.keys(), this.ttlS, json, ids.length, epoch, JSON.stringify({ max: wide.max, tests }))
     } catch (err) {
       if (!String((err as Error)?.message).includes(LOST)) throw err
       throw new ClaimrunError('CLAIMRUN_STORE', `run ${this.runId} is damaged in the store (its plan is there but not its epoch); use a new --run-id`)
@@ -254,7 +312,19 @@ export class RedisStore {
         .filter(Boolean).join(', ')
       throw new ClaimrunError('CLAIMRUN_PLAN_MISMATCH', `run ${this.runId} already has a different test list: ${detail}; run the same paths on every machine, or use a new --run-id`)
     }
+    await this.checkRunWide(plan, ids, wide)
     return { plan, first: false }
+  }
+
+  /** A process that joins must declare the run-wide groups the run has: the store enforces the first process's. */
+  private async checkRunWide(plan: string[], ids: string[], wide: RunWideGroups): Promise<void> {
+    const [max, groups] = await Promise.all([this.redis.hgetall(this.key('rgmax')), this.redis.hgetall(this.key('rgroups'))])
+    const mine = new Map(ids.map((id, i) => [id, (wide.tests[i] ?? []).join(' ')]))
+    const sameMax = JSON.stringify(Object.entries(max).map(([g, m]) => [g, Number(m)]).sort()) === JSON.stringify(Object.entries(wide.max).sort())
+    const differs = plan.find((id, i) => (groups[i] ?? '') !== mine.get(id))
+    if (sameMax && differs === undefined) return
+    const what = differs === undefined ? 'their max' : `the groups of ${differs}`
+    throw new ClaimrunError('CLAIMRUN_PLAN_MISMATCH', `run ${this.runId} already has different run-wide groups (${what}); use the same config on every machine, or use a new --run-id`)
   }
 
   async plan(): Promise<string[] | null> {
@@ -262,10 +332,13 @@ export class RedisStore {
     return stored ? (JSON.parse(stored) as string[]) : null
   }
 
-  /** One round trip: puts lapsed leases back, then takes the first free test (or says none is free). */
-  async claim(worker: string): Promise<ClaimAnswer> {
-    const [slot, a, b] = await this.script(this.redis.crClaim, this.leaseMs, worker)
-    return slot < 0 ? { slot: -1, finished: a, leased: b } : { slot, token: a, attempt: b }
+  /**
+   * One round trip: puts lapsed leases back, then takes the first free test that `mask` lets this
+   * machine take and whose run-wide groups have room (or says none is free or fits).
+   */
+  async claim(worker: string, mask = ''): Promise<ClaimAnswer> {
+    const [slot, a, b, c] = await this.script(this.redis.crClaim, this.leaseMs, worker, mask)
+    return slot < 0 ? { slot: -1, finished: a, leased: b, free: c ?? 0 } : { slot, token: a, attempt: b }
   }
 
   /**

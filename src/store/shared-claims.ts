@@ -1,4 +1,4 @@
-import type { Claim, ClaimSource, SourceHooks, StoreFault } from '../claim/claim-source.js'
+import type { Claim, ClaimSource, LocalFit, SourceHooks, StoreFault } from '../claim/claim-source.js'
 import { laneName } from '../vocab/names.js'
 import type { TestResult } from '../vocab/types.js'
 import { monotonicMs, sleep } from '../util/time.js'
@@ -159,14 +159,18 @@ export class SharedClaims implements ClaimSource {
     }
   }
 
-  /** The next test for `worker`, or null once every test of the run has an outcome (or we stop). */
-  async claim(worker: string, stopped: () => boolean): Promise<Claim | null> {
+  /**
+   * The next test for `worker` whose needs `fit` here (and whose run-wide groups have room), or null
+   * once every test of the run has an outcome (or we stop). While nothing fits, it asks again when
+   * a test ends here or every poll (a lease elsewhere may lapse, a group elsewhere come free).
+   */
+  async claim(worker: string, stopped: () => boolean, fit?: LocalFit): Promise<Claim | null> {
     for (;;) {
       if (stopped() || this.fault) return null
       const sent = monotonicMs()
       let answer
       try {
-        answer = await this.store.claim(worker)
+        answer = await this.store.claim(worker, fit?.mask() ?? '')
       } catch (err) {
         this.failed(err)
         await sleep(this.poll)
@@ -174,21 +178,22 @@ export class SharedClaims implements ClaimSource {
       }
       this.lastOk = Math.max(this.lastOk, sent)
       if (answer.slot >= 0 && 'token' in answer) {
+        fit?.took(answer.slot)
         this.held.set(answer.slot, { token: answer.token, since: sent })
         this.updateFence()
         return { slot: answer.slot, attempt: answer.attempt }
       }
-      const { finished, leased } = answer as { finished: number; leased: number }
+      const { finished, leased, free } = answer as { finished: number; leased: number; free: number }
       // Finished means every planned test has an outcome, never just "nothing free here".
       if (finished >= this.planSize) {
         this.complete = true
         return null
       }
-      if (leased === 0) {
+      if (leased === 0 && free === 0) {
         this.fail({ kind: 'lost', reason: `the store lost part of run ${this.store.runId}: nothing is free or running, yet only ${finished} of ${plural(this.planSize, 'test')} have an outcome` })
         return null
       }
-      await sleep(this.poll)
+      await (fit ? fit.released(this.poll) : sleep(this.poll))
     }
   }
 

@@ -211,8 +211,8 @@ export interface RunOptions {
   teardown?: string
   /** Environment variables added for every test (and for setup and teardown). @default {} */
   env?: Record<string, string>
-  /** Lock groups: at most `max` of the tests matching a group's globs run at once (see docs/groups.md). @default none */
-  groups?: Record<string, { tests?: string | string[]; max?: number }>
+  /** Lock groups: at most `max` of the tests matching a group's globs run at once; in a shared run per machine, or over the whole run with `scope: "run"` (see docs/groups.md). @default none */
+  groups?: Record<string, { tests?: string | string[]; max?: number; scope?: 'machine' | 'run' }>
   /** Tests (by glob) that use this many of the `workers` slots while they run. @default 1 each */
   weights?: Record<string, number>
   /** Tests (by glob) that run with nothing else beside them. @default none */

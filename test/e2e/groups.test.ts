@@ -226,22 +226,20 @@ describe('lock groups, weights and serial tests', () => {
   })
 
   describe('a bad declaration is one line, exit 2, and runs nothing', () => {
-    const cases: Array<[string, Record<string, unknown> | null, string, RegExp, string[]?]> = [
+    const cases: Array<[string, Record<string, unknown> | null, string, RegExp]> = [
       ['an unknown key in a header', null, '# claimrun: groop=db', /t\/test_a\.sh line 1: unknown claimrun: key "groop=db"/],
       ['a weight above --workers', null, '# claimrun: weight=9', /t\/test_a\.sh: weight 9 is more than the 3 workers/],
       ['a group with max 0', { groups: { db: { tests: ['t/**'], max: 0 } } }, '', /groups "db": max must be a whole number of 1 or more \(received 0\)/],
       ['an unknown key in a group', { groups: { db: { tests: ['t/**'], limit: 1 } } }, '', /groups "db": unknown key "limit"/],
       ['a glob that matches nothing', { serial: ['t/test_nothing_*.sh'] }, '', /the glob "t\/test_nothing_\*\.sh" matches no test file/],
-      // Refused before any store is reached (nothing listens on port 1).
-      ['a header in a shared run', null, '# claimrun: group=db', /do not work with --store yet/, ['--store', 'redis://127.0.0.1:1', '--run-id', 'groups-test']],
     ]
-    for (const [what, config, header, message, extra = []] of cases) {
+    for (const [what, config, header, message] of cases) {
       it(what, async () => {
         const dir = tempDir()
         const witness = join(dir, 'witness')
         write(dir, 't/test_a.sh', `${header}\necho ran >> '${witness}'\n`)
         if (config) write(dir, 'claimrun.config.json', JSON.stringify(config))
-        const { code, stderr } = await runCli(['run', 't', '-w', '3', ...extra], { cwd: dir })
+        const { code, stderr } = await runCli(['run', 't', '-w', '3'], { cwd: dir })
         expect(code).toBe(2)
         expect(stderr.trim().split('\n')).toHaveLength(1)
         expect(stderr).toMatch(message)

@@ -109,7 +109,7 @@ describe('the smart order with needs', () => {
     const history = { version: 1 as const, tests: { long: entry(900), db1: entry(300), db2: entry(400), db3: entry(350), short: entry(100), alone: entry(200) } }
     const needs = {
       tests: [needsOf([]), needsOf(['db']), needsOf(['db']), needsOf(['db']), needsOf([]), needsOf([], true)],
-      groups: [{ name: 'db', max: 1 }],
+      groups: [{ name: 'db', max: 1, scope: 'machine' as const }],
       capacity: 4,
     }
     const ordered = orderByNeeds(tests, needs, history)

@@ -1,0 +1,136 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { pidsIn, readLines, runCli, tempDir, waitFor, write } from '../support/helpers.js'
+import { startRedis } from '../support/redis.js'
+import { spans, startRunner, stillAlive, startTimeOf, type Span } from '../support/witness.js'
+
+interface Spec {
+  id: string
+  /** Do not end before every one of these nodes has started a test (so no node drains the run alone). */
+  nodes?: string[]
+  /** Hang on the first attempt (until the runner's watchdog ends it), writing its pid to victim.pid. */
+  hangFirst?: boolean
+}
+
+/** Tests that leave "start/end <id> <worker> <pid> <ns>" lines in the witness file themselves. */
+function suite(dir: string, specs: Spec[]): string {
+  const witness = join(dir, 'witness')
+  const line = (what: string): string => `echo "${what} $CLAIMRUN_TEST $CLAIMRUN_WORKER $$ $(date +%s%N)" >> '${witness}'`
+  for (const s of specs) {
+    const wait = (s.nodes ?? []).map((n) => `grep -q ' ${n}/' '${witness}'`).join(' && ')
+    write(dir, s.id, [
+      'exec >/dev/null 2>&1',
+      line('start'),
+      `trap '${line('end').replace(/'/g, `'\\''`)}; exit 143' TERM`,
+      wait ? `until { ${wait}; } || [ ! -d '${dir}' ]; do sleep 0.05; done` : '',
+      s.hangFirst ? `if [ "$CLAIMRUN_ATTEMPT" = 1 ]; then echo $$ >> '${dir}/victim.pid'; sleep 300 & wait $!; fi` : '',
+      'sleep 0.1 & wait $!',
+      line('end'),
+    ].join('\n') + '\n')
+  }
+  return witness
+}
+
+/** The most spans that ran at one moment (ends sort before starts at the same instant; no end counts as never ending). */
+function peak(all: Span[]): number {
+  const events = all.flatMap((s) => [{ at: s.start, d: 1 }, { at: s.end ?? Infinity, d: -1 }])
+  events.sort((a, b) => a.at - b.at || a.d - b.d)
+  let now = 0
+  let most = 0
+  for (const e of events) most = Math.max(most, (now += e.d))
+  return most
+}
+
+const named = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `t/test_${prefix}_${String(i + 1).padStart(2, '0')}.sh`)
+const nodeOf = (s: Span): string => s.worker.split('/')[0] ?? ''
+
+function shared(dir: string, url: string, runId: string, node: string, extra: string[] = []): string[] {
+  return ['--store', url, '--run-id', runId, '--node', node, '--workers', '2', '--order', 'given', '--no-history', '--out', join(dir, `out-${node}`), ...extra]
+}
+
+describe('lock groups in a run shared through Redis', () => {
+  it('a run-wide group with max 1: two processes never run two of its tests at once, and every test runs once', async () => {
+    const dir = tempDir()
+    const { url } = await startRedis(dir)
+    const nodes = ['alpha', 'beta']
+    const staging = named('staging', 6)
+    const free = named('free', 4)
+    const witness = suite(dir, [...staging, ...free].map((id) => ({ id, nodes })))
+    write(dir, 'claimrun.config.json', JSON.stringify({ groups: { staging: { tests: ['t/test_staging_*'], max: 1, scope: 'run' } } }))
+    const runners = nodes.map((node) => startRunner(dir, shared(dir, url, 'wide', node)))
+    expect(await Promise.all(runners.map((r) => r.exited))).toEqual([0, 0])
+    const all = spans(witness)
+    expect(all.map((s) => s.id).sort()).toEqual([...staging, ...free].sort())
+    expect(new Set(all.map(nodeOf))).toEqual(new Set(nodes))
+    expect(peak(all.filter((s) => s.id.startsWith('t/test_staging_')))).toBe(1)
+  })
+
+  it('a group is per machine by default: never over its max within a process, while each machine runs its own', async () => {
+    const dir = tempDir()
+    const { url } = await startRedis(dir)
+    const nodes = ['alpha', 'beta']
+    const db = named('db', 6)
+    const free = named('free', 4)
+    const witness = suite(dir, [...db, ...free].map((id) => ({ id, nodes })))
+    write(dir, 'claimrun.config.json', JSON.stringify({ groups: { db: { tests: ['t/test_db_*'], max: 1 } } }))
+    const runners = nodes.map((node) => startRunner(dir, shared(dir, url, 'local', node)))
+    expect(await Promise.all(runners.map((r) => r.exited))).toEqual([0, 0])
+    const all = spans(witness)
+    expect(all.map((s) => s.id).sort()).toEqual([...db, ...free].sort())
+    const dbSpans = all.filter((s) => s.id.startsWith('t/test_db_'))
+    for (const node of nodes) expect(peak(dbSpans.filter((s) => nodeOf(s) === node))).toBe(1)
+    // The first db test cannot end before the other machine started one, and its first claim is a db test.
+    expect(peak(dbSpans)).toBe(2)
+  })
+
+  it('a runner SIGKILLed holding a run-wide group: the other takes its test over once the lease lapses, never two at once', async () => {
+    const dir = tempDir()
+    const { url } = await startRedis(dir)
+    const staging = named('staging', 3)
+    // The test outside the group comes after the group's in the given order, so the doomed runner never takes it.
+    const witness = suite(dir, [...staging.map((id, i) => ({ id, hangFirst: i === 0 })), { id: 't/test_unlocked_01.sh' }])
+    write(dir, 'claimrun.config.json', JSON.stringify({ groups: { staging: { tests: ['t/test_staging_*'], max: 1, scope: 'run' } } }))
+    const doomed = startRunner(dir, shared(dir, url, 'takeover', 'doomed', ['--workers', '1', '--lease', '1']))
+    await waitFor(() => existsSync(join(dir, 'victim.pid')), 'the first attempt to start')
+    const victim = pidsIn(join(dir, 'victim.pid'))[0]!
+    const victimStart = startTimeOf(victim)
+    onTestFinished(() => {
+      try {
+        process.kill(victim, 'SIGKILL') // should the watchdog have failed
+      } catch {
+        // already gone
+      }
+    })
+    const survivor = startRunner(dir, shared(dir, url, 'takeover', 'survivor', ['--lease', '1']))
+    // The survivor is claiming, and can take nothing but the test outside the group while the doomed runner holds the group.
+    await waitFor(() => readLines(witness).some((l) => l.startsWith('end t/test_unlocked_01.sh survivor/')), 'the survivor to run the test outside the group')
+    doomed.child.kill('SIGKILL')
+    expect(await survivor.exited).toBe(0)
+    const all = spans(witness)
+    const groupRuns = all.filter((s) => s.id.startsWith('t/test_staging_'))
+    expect(groupRuns.map((s) => [s.id, nodeOf(s)])).toEqual([
+      ['t/test_staging_01.sh', 'doomed'],
+      ['t/test_staging_01.sh', 'survivor'],
+      ['t/test_staging_02.sh', 'survivor'],
+      ['t/test_staging_03.sh', 'survivor'],
+    ])
+    // The doomed runner's watchdog ended its test (its end is in the witness) before the takeover started.
+    expect(peak(groupRuns)).toBe(1)
+    const report = await runCli(['report', '--store', url, '--run-id', 'takeover', '--out', join(dir, 'report')], { cwd: dir })
+    expect(report.code).toBe(0)
+    await waitFor(() => !stillAlive(victim, victimStart), 'the killed runner\'s test to be ended by its watchdog')
+  })
+
+  it('a group scope other than "machine" or "run" is one line, exit 2, and runs nothing', async () => {
+    const dir = tempDir()
+    const witness = join(dir, 'witness')
+    write(dir, 't/test_staging_01.sh', `echo ran >> '${witness}'\n`)
+    write(dir, 'claimrun.config.json', JSON.stringify({ groups: { staging: { tests: ['t/**'], scope: 'global' } } }))
+    const { code, stderr } = await runCli(['run', 't'], { cwd: dir })
+    expect(code).toBe(2)
+    expect(stderr.trim().split('\n')).toHaveLength(1)
+    expect(stderr).toMatch(/groups "staging": scope must be "machine" .* or "run" .* \(received "global"\)/)
+    expect(existsSync(witness)).toBe(false)
+  })
+})
