@@ -19,6 +19,7 @@
  *
  * Every change to USED, a group's USED and HELD happens under LOCK, so a claim takes all of a test's
  * groups and its capacity at once or nothing: a test never holds one group while it waits for another.
+ * A shared run's takes are the one exception: made by the main thread alone (see fitMask).
  */
 import { announceRelease, claimOpen, isOpen, retriesPending, type ClaimBoard } from './board.js'
 
@@ -330,31 +331,26 @@ export const NEEDS_CAPACITY = 'c'
  * over), or it needs more capacity than is free (NEEDS_CAPACITY: the store takes nothing after it,
  * so a heavy or serial test is never starved by lighter ones). The store alone knows which tests
  * are still free, so the scan in order happens there; this is the local half of it.
+ *
+ * Without the lock: in a shared run only the main thread takes (workers only give back), so a read
+ * in the middle of a give-back sees some counters before it and some after, each a state in which
+ * what fits still fits; and the main thread never waits on a worker thread that may have died.
  */
 export function fitMask(nb: NeedsBoard): string {
-  lock(nb, MAIN_LOCK)
-  try {
-    const free = load(nb, INT_START + CAPACITY) - load(nb, INT_START + USED)
-    let mask = ''
-    for (let i = 0; i < nb.size; i++) mask += fullGroup(nb, i) >= 0 ? GROUP_FULL : load(nb, slotCell(nb, i, S_WEIGHT)) > free ? NEEDS_CAPACITY : FITS
-    return mask
-  } finally {
-    unlock(nb)
-  }
+  const free = load(nb, INT_START + CAPACITY) - load(nb, INT_START + USED)
+  let mask = ''
+  for (let i = 0; i < nb.size; i++) mask += fullGroup(nb, i) >= 0 ? GROUP_FULL : load(nb, slotCell(nb, i, S_WEIGHT)) > free ? NEEDS_CAPACITY : FITS
+  return mask
 }
 
 /**
  * Main thread of a shared run: takes slot i's needs for `lane`, right after the store gave it the
  * test under a mask from fitMask. Claims are made one at a time (see lanes/shared-needs.ts) and a
- * worker only ever releases, so what the mask said still holds.
+ * worker only ever gives back (atomic subtractions, which commute with these additions), so what
+ * the mask said still holds, and no lock is needed (see fitMask).
  */
 export function takeNeedsFor(nb: NeedsBoard, i: number, lane: number): void {
-  lock(nb, MAIN_LOCK)
-  try {
-    take(nb, i, lane, msSince(nb))
-  } finally {
-    unlock(nb)
-  }
+  take(nb, i, lane, msSince(nb))
 }
 
 /** How long slot i's latest start waited for its needs, and why (main thread, once it ended). */

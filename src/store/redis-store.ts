@@ -320,10 +320,11 @@ export class RedisStore {
   private async checkRunWide(plan: string[], ids: string[], wide: RunWideGroups): Promise<void> {
     const [max, groups] = await Promise.all([this.redis.hgetall(this.key('rgmax')), this.redis.hgetall(this.key('rgroups'))])
     const mine = new Map(ids.map((id, i) => [id, (wide.tests[i] ?? []).join(' ')]))
-    const sameMax = JSON.stringify(Object.entries(max).map(([g, m]) => [g, Number(m)]).sort()) === JSON.stringify(Object.entries(wide.max).sort())
-    const differs = plan.find((id, i) => (groups[i] ?? '') !== mine.get(id))
-    if (sameMax && differs === undefined) return
-    const what = differs === undefined ? 'their max' : `the groups of ${differs}`
+    const show = (m: Record<string, string | number>): string => Object.entries(m).map(([g, n]) => `${g} max ${n}`).sort().join(', ') || 'none'
+    const k = plan.findIndex((id, i) => (groups[i] ?? '') !== mine.get(id))
+    const what =
+      k >= 0 ? `${plan[k]} is in ${groups[k] || 'none'} there, in ${mine.get(plan[k] as string) || 'none'} here` : show(max) !== show(wide.max) ? `${show(max)} there, ${show(wide.max)} here` : ''
+    if (!what) return
     throw new ClaimrunError('CLAIMRUN_PLAN_MISMATCH', `run ${this.runId} already has different run-wide groups (${what}); use the same config on every machine, or use a new --run-id`)
   }
 

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { Redis } from 'ioredis'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { pidsIn, readLines, runCli, tempDir, waitFor, write } from '../support/helpers.js'
 import { startRedis } from '../support/redis.js'
@@ -58,12 +59,20 @@ describe('lock groups in a run shared through Redis', () => {
     const free = named('free', 4)
     const witness = suite(dir, [...staging, ...free].map((id) => ({ id, nodes })))
     write(dir, 'claimrun.config.json', JSON.stringify({ groups: { staging: { tests: ['t/test_staging_*'], max: 1, scope: 'run' } } }))
-    const runners = nodes.map((node) => startRunner(dir, shared(dir, url, 'wide', node)))
+    const runners = nodes.map((node) => startRunner(dir, shared(dir, url, 'wide', node, ['--ttl', '60'])))
     expect(await Promise.all(runners.map((r) => r.exited))).toEqual([0, 0])
     const all = spans(witness)
     expect(all.map((s) => s.id).sort()).toEqual([...staging, ...free].sort())
     expect(new Set(all.map(nodeOf))).toEqual(new Set(nodes))
     expect(peak(all.filter((s) => s.id.startsWith('t/test_staging_')))).toBe(1)
+    // Every hold was given back, and the group's keys expire with the run's.
+    const redis = new Redis(url)
+    onTestFinished(() => redis.disconnect())
+    expect(await redis.hgetall('claimrun:{wide}:rgused')).toEqual({ staging: '0' })
+    for (const key of await redis.keys('claimrun:{wide}:*')) {
+      expect(await redis.pttl(key)).toBeGreaterThan(0)
+      expect(await redis.pttl(key)).toBeLessThanOrEqual(60_000)
+    }
   })
 
   it('a group is per machine by default: never over its max within a process, while each machine runs its own', async () => {
@@ -120,6 +129,19 @@ describe('lock groups in a run shared through Redis', () => {
     const report = await runCli(['report', '--store', url, '--run-id', 'takeover', '--out', join(dir, 'report')], { cwd: dir })
     expect(report.code).toBe(0)
     await waitFor(() => !stillAlive(victim, victimStart), 'the killed runner\'s test to be ended by its watchdog')
+  })
+
+  it('a runner that joins with other run-wide groups than the run has is one line, exit 2, and runs nothing', async () => {
+    const dir = tempDir()
+    const { url } = await startRedis(dir)
+    const witness = suite(dir, named('staging', 2).map((id) => ({ id })))
+    write(dir, 'claimrun.config.json', JSON.stringify({ groups: { staging: { tests: ['t/test_staging_*'], max: 1, scope: 'run' } } }))
+    expect(await startRunner(dir, shared(dir, url, 'differ', 'first')).exited).toBe(0)
+    write(dir, 'claimrun.config.json', JSON.stringify({ groups: { staging: { tests: ['t/test_staging_*'], max: 1 } } }))
+    const { code, stderr } = await runCli(['run', 't', ...shared(dir, url, 'differ', 'second')], { cwd: dir })
+    expect(code).toBe(2)
+    expect(stderr.trim()).toMatch(/^claimrun: run differ already has different run-wide groups \(t\/test_staging_01\.sh is in staging there, in none here\); use the same config on every machine, or use a new --run-id$/)
+    expect(spans(witness)).toHaveLength(2)
   })
 
   it('a group scope other than "machine" or "run" is one line, exit 2, and runs nothing', async () => {
