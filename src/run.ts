@@ -8,6 +8,7 @@ import { clearOut, holdOut, probeOutputs } from './record/out-folder.js'
 import type { PlanEntry } from './vocab/protocol.js'
 import { preparePlan } from './plan/prepare.js'
 import type { RunNeeds } from './plan/needs.js'
+import type { RunWideGroups } from './store/redis-store.js'
 import { Execution } from './lifecycle/execution.js'
 import { Watchdog } from './watchdog/watchdog.js'
 import { LocalClaims } from './claim/local-claims.js'
@@ -93,9 +94,8 @@ async function execute(opts: ResolvedOptions, tests: PlanEntry[], warnings: stri
   }
 }
 
-
 /** The groups a shared run enforces through its store (scope "run"), per test in plan order. */
-function runWideGroups(needs: RunNeeds | null): { max: Record<string, number>; tests: string[][] } {
+function runWideGroups(needs: RunNeeds | null): RunWideGroups {
   const wide = new Map((needs?.groups ?? []).filter((g) => g.scope === 'run').map((g) => [g.name, g.max]))
   return { max: Object.fromEntries(wide), tests: (needs?.tests ?? []).map((t) => t.groups.filter((g) => wide.has(g))) }
 }
