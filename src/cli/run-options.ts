@@ -1,22 +1,27 @@
 import { badOption } from '../vocab/errors.js'
 import type { InternalOptions } from '../options/resolve.js'
 import type { RunOptions } from '../vocab/types.js'
-import { parseRunnerFlags } from '../plan/runners.js'
 import { CONFIG_ONLY } from './config-file.js'
 
 /** commander's collector for a flag that may be given more than once. */
 export const repeatable = (value: string, previous: string[] = []): string[] => [...previous, value]
 
-/** `--env KEY=VAL` flags as an environment object; a flag without `KEY=` is a usage error. */
-export function parseEnv(pairs: string[]): Record<string, string> {
-  const env: Record<string, string> = {}
+/** Repeated `NAME=VALUE` flags as an object; a flag without `NAME=` is a usage error naming the form expected. */
+function parsePairs(flag: string, pairs: string[], form: string): Record<string, string> {
+  const out: Record<string, string> = {}
   for (const pair of pairs) {
     const eq = pair.indexOf('=')
-    if (eq <= 0) throw badOption('--env', pair, 'KEY=VALUE, such as --env DATABASE_URL=postgres://localhost/test')
-    env[pair.slice(0, eq)] = pair.slice(eq + 1)
+    if (eq <= 0) throw badOption(flag, pair, form)
+    out[pair.slice(0, eq)] = pair.slice(eq + 1)
   }
-  return env
+  return out
 }
+
+/** `--env KEY=VAL` flags as an environment object. */
+export const parseEnv = (pairs: string[]): Record<string, string> => parsePairs('--env', pairs, 'KEY=VALUE, such as --env DATABASE_URL=postgres://localhost/test')
+
+/** `--runner 'GLOB=TEMPLATE'` flags as the runners object. */
+const parseRunnerFlags = (pairs: string[]): Record<string, string> => parsePairs('--runner', pairs, "GLOB=TEMPLATE, such as --runner '*.ts=tsx {file}'")
 
 /** `--runner` flags, then the config file's `runners` for globs the flags did not name: the first match wins, so the command line's come first. */
 function runnersFromFlags(flags: Record<string, unknown>): RunOptions['runners'] {

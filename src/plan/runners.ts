@@ -45,16 +45,6 @@ function runnerSpec(glob: string, spec: unknown): { cmd: string; tap: boolean } 
   return { cmd, tap: tap === true }
 }
 
-/** `--runner 'GLOB=TEMPLATE'` flags as the runners object; a flag without `GLOB=` is a usage error. */
-export function parseRunnerFlags(pairs: string[]): Record<string, string> {
-  const runners: Record<string, string> = {}
-  for (const pair of pairs) {
-    const eq = pair.indexOf('=')
-    if (eq <= 0) throw badOption('--runner', pair, "GLOB=TEMPLATE, such as --runner '*.ts=tsx {file}'")
-    runners[pair.slice(0, eq)] = pair.slice(eq + 1)
-  }
-  return runners
-}
 
 /** How one test runs: its argv, and whether its output is TAP to be read strictly (a `.t` whatever runs it, or a runner marked so). */
 export interface TestCommand {

@@ -1,5 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { onTestFinished } from 'vitest'
+import { livePids } from './witness.js'
 
 /**
  * A marker for one test: put in the CLI's environment, it is inherited by everything the run starts
@@ -9,20 +10,7 @@ import { onTestFinished } from 'vitest'
 export function marked(): { env: Record<string, string>; left: () => number[] } {
   const entry = `CLAIMRUN_TEST_MARK=${process.pid}-${Math.random().toString(36).slice(2)}`
   const needle = Buffer.from(`\0${entry}\0`)
-  const left = (): number[] => {
-    const found: number[] = []
-    for (const name of readdirSync('/proc')) {
-      if (!/^\d+$/.test(name)) continue
-      try {
-        const stat = readFileSync(`/proc/${name}/stat`, 'latin1')
-        if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue
-        if (Buffer.concat([Buffer.from([0]), readFileSync(`/proc/${name}/environ`)]).includes(needle)) found.push(Number(name))
-      } catch {
-        // exited meanwhile, or not ours to read
-      }
-    }
-    return found
-  }
+  const left = (): number[] => livePids((pid) => Buffer.concat([Buffer.from([0]), readFileSync(`/proc/${pid}/environ`)]).includes(needle))
   onTestFinished(() => {
     for (const pid of left()) {
       try {

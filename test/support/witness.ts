@@ -90,22 +90,29 @@ export function startRunner(dir: string, args: string[]): { child: ChildProcess;
   return { child, exited, output: () => out }
 }
 
-/** Pids of live processes whose command line contains `needle` (to find a run's watchdog). */
-export function processesWith(needle: string): number[] {
+/**
+ * Pids of live (not zombie) processes for which `matches(pid)` holds; a process that exits, or that
+ * is not ours to read, while it is looked at is left out.
+ */
+export function livePids(matches: (pid: string) => boolean): number[] {
   const found: number[] = []
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'latin1')
       if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue
-      // Arguments are NUL-separated in /proc: joined with spaces, as a needle spells them.
-      if (readFileSync(`/proc/${name}/cmdline`, 'latin1').replaceAll('\0', ' ').includes(needle)) found.push(Number(name))
+      if (matches(name)) found.push(Number(name))
     } catch {
-      // exited meanwhile
+      // exited meanwhile, or not ours to read
     }
   }
   return found
 }
+
+/** Pids of live processes whose command line contains `needle` (to find a run's watchdog). */
+export const processesWith = (needle: string): number[] =>
+  // Arguments are NUL-separated in /proc: joined with spaces, as a needle spells them.
+  livePids((pid) => readFileSync(`/proc/${pid}/cmdline`, 'latin1').replaceAll('\0', ' ').includes(needle))
 
 /** The watchdog process of the runner with this pid (its arguments hold the runner's pid and token), while it lives. */
 export function watchdogsOf(runnerPid: number | undefined): number[] {
