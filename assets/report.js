@@ -120,7 +120,7 @@
   }
 
   // Each attempt of a test as it ran: the earlier (retried) ones first, then the one that counts.
-  const attemptsOf = (t) => [...(t.previousAttempts || []).map((p) => ({ ...p, id: t.id, retried: true })), t]
+  const attemptsOf = (t) => [...(t.previousAttempts || []).map((p) => ({ ...p, id: t.id, groups: t.groups, retried: true })), t]
 
   function renderTimeline(s) {
     const now = model.live && !model.done && model.startedAt ? Math.max(0, Date.now() - Date.parse(model.startedAt)) : 0

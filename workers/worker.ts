@@ -110,18 +110,19 @@ export default async function work(task: WorkerTask): Promise<{ lane: number; ra
         attempt = attemptOf(board, slot)
       }
       const test = decodeTest(task.plan, slot)
-      const startAt = now()
-      if (isStopped(board)) {
-        // The run stopped between our claim and now: say so rather than start a test nobody waits for.
-        if (needs) releaseNeeds(board, needs, task.lane)
-        await call(() => host.testFinished(notRunMessage(slot, task.lane, attempt, startAt)))
-        break
-      }
       // Not before the runner has started its watchdog (it does so while the lanes set up), nor
       // before the spawner has answered when the run forks through it.
       if (ran === 0) {
         awaitWatchdog(wd)
         if (spawner) await Promise.race([spawner.connected, whenStopped(board)])
+      }
+      const startAt = now()
+      if (isStopped(board)) {
+        // The run stopped between our claim and now (the wait above included): say so rather than
+        // start a test nobody waits for.
+        if (needs) releaseNeeds(board, needs, task.lane)
+        await call(() => host.testFinished(notRunMessage(slot, task.lane, attempt, startAt)))
+        break
       }
       const output = new TestOutput(log, task.maxOutputBytes, `=== ${escapeLine(test.id)} (attempt ${attempt}, started ${new Date(startAt).toISOString()})\n`)
       // In auto mode made on the test's first stdout: one that prints nothing is not TAP, and costs

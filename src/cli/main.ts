@@ -50,7 +50,7 @@ program.hook('preAction', (_program, command) => {
 })
 
 // Run as a script itself (`node dist/src/cli/main.js ...`, which works as it always did): the command runs now.
-// Else bin.ts runs it, once it has started the threads (see bin.ts).
+// Else bin.ts runs it, once it has armed the guards (see bin.ts).
 if (import.meta.url === scriptUrl()) void main()
 
 function scriptUrl(): string {

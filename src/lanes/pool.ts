@@ -3,7 +3,6 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import type { Piscina as PiscinaPool } from 'piscina'
 import { ClaimrunError } from '../vocab/errors.js'
-import { POOL_RESOURCE_LIMITS } from './pool-options.js'
 import type { TestOnlyWorker } from '../options/resolve.js'
 
 /**
@@ -26,6 +25,13 @@ function loadPiscina(): typeof import('piscina') {
 const WORKER_CJS = fileURLToPath(new URL('../../workers/worker.cjs', import.meta.url))
 const WORKER_FILE = existsSync(WORKER_CJS) ? WORKER_CJS : fileURLToPath(new URL('../../workers/worker.js', import.meta.url))
 
+/**
+ * What every pool thread is made with. A worker holds one test at a time (the plan is
+ * shared, not copied) and its garbage is short-lived spawn bookkeeping, so small heaps suffice;
+ * they keep the runner small, and a smaller runner forks its tests faster (fork copies the page
+ * tables of the whole process).
+ */
+const POOL_RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 } as const
 
 /** The pool the worker lanes run in: one thread per lane, each running one long task; every thread starts now. */
 export function createPool(lanes: number, testOnly?: TestOnlyWorker, env: Record<string, string> = {}): PiscinaPool {

@@ -11,6 +11,7 @@ import type { RunResult } from '../vocab/types.js'
 import { laneName } from '../vocab/names.js'
 import { exitCodeOf } from '../record/outcome.js'
 import type { Watchdog } from '../watchdog/watchdog.js'
+import { forkPathOfRun } from '../options/fork-path.js'
 import type { WatchdogMessage } from '../watchdog/watchdog-wire.js'
 import { runHook, setupFailed } from './setup-teardown.js'
 import { hookEnding, showCommand, type HookResult } from '../vocab/hook-result.js'
@@ -28,7 +29,8 @@ export async function aroundRun(opts: ResolvedOptions, tests: PlanEntry[], warni
   // Guarded from their first instant like tests: the watchdog runs before the setup (or, for a
   // run whose lanes never started it, before the teardown).
   const startWatchdog = (): void => {
-    watchdog.openSocket()
+    // Its spawner's socket only when this run forks its tests through it (chosen once, as the lanes will).
+    if (forkPathOfRun(opts.forkPath, tests.length) === 'spawner') watchdog.openSocket()
     watchdog.start(() => [])
   }
   let setup: HookResult | undefined

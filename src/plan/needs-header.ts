@@ -15,7 +15,8 @@ const HEAD_BYTES = 4096
 const HEAD_LINES = 20
 /** A comment in any common style (`#`, `//`, `--`, `;`), then `claimrun:` and its words. */
 const HEADER = /^\s*(?:#+|\/\/+|--+|;+)\s*claimrun:(.*)$/
-const GROUP_NAME = /^[\w.:-]{1,64}$/
+/** What a group may be called, in a header or in the config. */
+export const GROUP_NAME = /^[\w.:-]{1,64}$/
 const MARK = Buffer.from('claimrun:')
 
 const bad = (id: string, line: number, what: string): ClaimrunError =>

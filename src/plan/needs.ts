@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module'
 import { relative, resolve, sep } from 'node:path'
 import { ClaimrunError } from '../vocab/errors.js'
-import { readHeaders, type HeaderNeeds } from './needs-header.js'
+import { GROUP_NAME, readHeaders, type HeaderNeeds } from './needs-header.js'
 
 /** Where a group's max holds: on each machine of a shared run (the default), or over the whole run (through the store). */
 export type GroupScope = 'machine' | 'run'
@@ -35,7 +35,6 @@ export interface RunNeeds {
   capacity: number
 }
 
-const GROUP_NAME = /^[\w.:-]{1,64}$/
 const bad = (what: string): ClaimrunError => new ClaimrunError('CLAIMRUN_BAD_OPTION', what)
 const show = (v: unknown): string => JSON.stringify(v) ?? String(v)
 

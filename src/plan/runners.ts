@@ -6,7 +6,6 @@ import { perlArgv } from './perl-runner.js'
 import { pythonRunner, type PythonRunner } from './python-runner.js'
 
 /** A runner as the API and the config file give it: a command template, or one marked as speaking TAP. */
-export type RunnerSpec = string | { cmd: string; tap?: boolean }
 
 /** A validated runner: which files (a glob on test ids), the command's argv tokens, and whether its output is TAP. */
 export interface Runner {

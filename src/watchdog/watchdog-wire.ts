@@ -100,9 +100,9 @@ export function watchdogStarted(link: WatchdogLink): void {
  * Messages the pipe takes before Node boots in the watchdog to read them. Until then the process at
  * the other end is a shell that reads only its wake-up pipe, so nothing drains this one: a socket
  * pair holds only a few hundred of them (each small write takes a buffer of its own; see
- * docs/design/watchdog.md), and macOS's default holds 8 KiB. A run with no more tests than lanes
- * does not boot the watchdog for its spawner, but its retries, or many lanes, can send this many;
- * so can lanes forking their own tests while the spawner boots. Past this budget the watchdog boots, whatever the run's size.
+ * docs/design/watchdog.md), and macOS's default holds 8 KiB. A run whose lanes fork their own tests
+ * does not boot the watchdog for its spawner, but its retries, or many lanes, can send this many.
+ * Past this budget the watchdog boots, whatever the run's fork path.
  */
 const BOOT_AFTER_MESSAGES = 48
 

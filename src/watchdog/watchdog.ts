@@ -142,8 +142,8 @@ export class Watchdog {
   }
 
   /**
-   * Has the waiting shell exec the watchdog now: its spawner is worth booting (more tests than
-   * lanes), or it has a fence to enforce. A line on the wake-up pipe is the signal (the pipe's end of
+   * Has the waiting shell exec the watchdog now: the run forks its tests through the spawner (its
+   * fork path, chosen once), or it has a fence to enforce. A line on the wake-up pipe is the signal (the pipe's end of
    * file, as when the runner dies, is another); a worker thread may give it too (bootWatchdog, when
    * the messages waiting in the pipe reach what it holds). The workers connect to the spawner from then on.
    */

@@ -63,6 +63,29 @@ describe.runIf(process.platform === 'linux')('a stalled spawner: the lanes stop 
     for (const pid of pidsIn(join(dir, 'pids'))) expect(isAlive(pid)).toBe(false)
   })
 
+  it('a stop while a lane waits for a stopped spawner to answer: the test it claimed is notrun, never started', async () => {
+    const dir = tempDir()
+    const gate = join(dir, 'gate')
+    write(dir, 'setup.sh', `touch '${join(dir, 'setup-started')}'\nwhile [ ! -e '${gate}' ] && [ -d '${dir}' ]; do sleep 0.02; done\n`)
+    write(dir, 't/test_1.sh', `touch '${join(dir, 'ran')}'\n`)
+    // The lane says on stderr (CLAIMRUN_TRACE) when it has its task: from then on it claims and waits.
+    const traced = process.env.CLAIMRUN_TRACE
+    process.env.CLAIMRUN_TRACE = '1'
+    onTestFinished(() => {
+      if (traced === undefined) delete process.env.CLAIMRUN_TRACE
+      else process.env.CLAIMRUN_TRACE = traced
+    })
+    const runner = startRunner(dir, ['--workers', '1', '--setup', `sh ${join(dir, 'setup.sh')}`, '--no-history', '--out', join(dir, 'out')])
+    await waitFor(() => existsSync(join(dir, 'setup-started')), 'the setup to start (the watchdog is up)')
+    await stopSpawner(runner.child.pid)
+    write(dir, 'gate', '')
+    await waitFor(() => /worker: task lane 1/.test(runner.output()), 'the lane to get its task')
+    runner.child.kill('SIGTERM')
+    expect(await runner.exited).toBe(143)
+    expect(readResults(join(dir, 'out')).tests.map((t) => [t.id, t.status])).toEqual([['t/test_1.sh', 'notrun']])
+    expect(existsSync(join(dir, 'ran'))).toBe(false)
+  })
+
   it('a shared run: a node whose spawner stopped does not hold a test for ever (its lease renewed): the test ends as an error and the run finishes', async () => {
     const dir = tempDir()
     const { url } = await startRedis(dir)
