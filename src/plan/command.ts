@@ -1,4 +1,5 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs'
+import { statSync } from 'node:fs'
+import { readHead } from '../util/read-head.js'
 import { extname } from 'node:path'
 import { ClaimrunError } from '../vocab/errors.js'
 
@@ -87,18 +88,9 @@ export function templateArgv(tokens: string[], file: string): string[] {
 }
 
 export function startsWithShebang(file: string): boolean {
-  const head = Buffer.alloc(4)
-  let fd: number | undefined
-  try {
-    fd = openSync(file, 'r')
-    const n = readSync(fd, head, 0, 4, 0)
-    // "#!" scripts, and ELF binaries, are run as they are.
-    return (n >= 2 && head[0] === 0x23 && head[1] === 0x21) || (n === 4 && head.toString('latin1') === '\x7fELF')
-  } catch {
-    return false
-  } finally {
-    if (fd !== undefined) closeSync(fd)
-  }
+  const head = readHead(file, Buffer.alloc(4))
+  // "#!" scripts, and ELF binaries, are run as they are.
+  return head !== null && ((head.length >= 2 && head[0] === 0x23 && head[1] === 0x21) || head.toString('latin1') === '\x7fELF')
 }
 
 export const isExecutable = (mode: number): boolean => (mode & 0o111) !== 0

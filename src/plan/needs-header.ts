@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs'
+import { readHead } from '../util/read-head.js'
 import { ClaimrunError } from '../vocab/errors.js'
 
 /** What a test file's own `claimrun:` header line says. */
@@ -55,19 +55,8 @@ export function parseHeaderLine(words: string, id: string, line: number): Header
 export function readHeaders(tests: Array<{ id: string; file: string }>): Array<HeaderNeeds | null> {
   const buffer = Buffer.allocUnsafe(HEAD_BYTES)
   return tests.map(({ id, file }) => {
-    let length: number
-    try {
-      const fd = openSync(file, 'r')
-      try {
-        length = readSync(fd, buffer, 0, HEAD_BYTES, 0)
-      } finally {
-        closeSync(fd)
-      }
-    } catch {
-      return null
-    }
-    const head = buffer.subarray(0, length)
-    if (head.indexOf(MARK) < 0) return null
+    const head = readHead(file, buffer)
+    if (head === null || head.indexOf(MARK) < 0) return null
     const lines = head.toString('utf8').split('\n', HEAD_LINES)
     let found: HeaderNeeds | null = null
     for (let i = 0; i < lines.length; i++) {

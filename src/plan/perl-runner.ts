@@ -1,18 +1,9 @@
-import { closeSync, openSync, readSync } from 'node:fs'
+import { readHead } from '../util/read-head.js'
 
 /** The first line of a file, when it is a `#!` line (TAP::Parser reads no further). */
 export function shebangLine(file: string): string | null {
-  const head = Buffer.alloc(512)
-  let fd: number | undefined
-  try {
-    fd = openSync(file, 'r')
-    const text = head.toString('latin1', 0, readSync(fd, head, 0, head.length, 0))
-    return text.startsWith('#!') ? (text.split(/\r?\n/, 1)[0] as string) : null
-  } catch {
-    return null
-  } finally {
-    if (fd !== undefined) closeSync(fd)
-  }
+  const text = readHead(file, Buffer.alloc(512))?.toString('latin1') ?? ''
+  return text.startsWith('#!') ? (text.split(/\r?\n/, 1)[0] as string) : null
 }
 
 /** Splits PERL5OPT into words as Text::ParseWords' shellwords does for TAP::Harness, for the simple cases it meets. */

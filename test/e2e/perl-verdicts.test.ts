@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { tempDir, write } from '../support/helpers.js'
-import { claimrunVerdicts, nativeVerdict, type Verdict } from '../support/native.js'
+import { claimrunVerdicts, nativeVerdicts } from '../support/native.js'
 
 /** A Perl distribution's t/, with what real ones use; each file says what prove makes of it. */
 const DIST: Record<string, string> = {
@@ -31,8 +31,7 @@ describe('Perl verdicts agree with prove', () => {
     // The files prove -r t would run, and its verdict on each.
     const dry = spawnSync('prove', ['-r', '--dry', 't'], { cwd: dir, env: { ...process.env, ...env }, encoding: 'utf8' })
     const proveFiles = dry.stdout.split('\n').filter(Boolean).sort()
-    const native: Record<string, Verdict> = {}
-    for (const id of proveFiles) native[id] = nativeVerdict(['prove', id], dir, env).verdict
+    const native = nativeVerdicts(proveFiles, (id) => ['prove', id], dir, env)
     // `claimrun run t`, and `claimrun run` with no path in a project that has t/ and no test/.
     const ours = await claimrunVerdicts(['t'], dir, env)
     const noPath = await claimrunVerdicts([], dir, env)

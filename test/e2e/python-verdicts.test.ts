@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { tempDir, write } from '../support/helpers.js'
-import { claimrunVerdicts, nativeVerdict, type Verdict } from '../support/native.js'
+import { claimrunVerdicts, nativeVerdicts } from '../support/native.js'
 
 // No outer virtual environment leaks into these projects (each test says which interpreter it means),
 // and pytest loads no plugin the machine happens to have: the same environment for pytest and claimrun.
@@ -35,8 +35,7 @@ describe('Python verdicts agree with the project\'s own framework', () => {
     for (const [name, body] of Object.entries(files)) write(dir, name, body)
     const python = makeVenv(dir, true)
 
-    const native: Record<string, Verdict> = {}
-    for (const id of Object.keys(files)) native[id] = nativeVerdict([python, '-m', 'pytest', '-q', id], dir, ENV).verdict
+    const native = nativeVerdicts(Object.keys(files), (id) => [python, '-m', 'pytest', '-q', id], dir, ENV)
     const ours = await claimrunVerdicts([], dir, ENV)
 
     expect(ours.verdicts).toEqual(native)
@@ -68,8 +67,7 @@ describe('Python verdicts agree with the project\'s own framework', () => {
     for (const [name, body] of Object.entries(files)) write(dir, name, body)
     const python = makeVenv(dir, false)
 
-    const native: Record<string, Verdict> = {}
-    for (const id of Object.keys(files)) native[id] = nativeVerdict([python, '-m', 'unittest', id], dir, ENV).verdict
+    const native = nativeVerdicts(Object.keys(files), (id) => [python, '-m', 'unittest', id], dir, ENV)
     const ours = await claimrunVerdicts(['tests'], dir, ENV)
 
     expect(ours.verdicts).toEqual(native)

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { resolveOptions } from '../../dist/src/options/resolve.js'
 import { planTests } from '../../dist/src/plan/plan.js'
 import { runCli, tempDir, write } from '../support/helpers.js'
-import { claimrunVerdicts, nativeVerdict, type Verdict } from '../support/native.js'
+import { claimrunVerdicts, nativeVerdicts } from '../support/native.js'
 
 /** A repository with tests in four languages, each kind needing its own runner. */
 function mixedRepo(): string {
@@ -35,8 +35,7 @@ describe('runners per kind of file', () => {
       'tests/test_f.py': ['python3', '-m', 'pytest', 'tests/test_f.py'],
       'tests/test_g.py': ['python3', '-m', 'pytest', 'tests/test_g.py'],
     }
-    const native: Record<string, Verdict> = {}
-    for (const [id, argv] of Object.entries(nativeOf)) native[id] = nativeVerdict(argv, dir, ENV).verdict
+    const native = nativeVerdicts(Object.keys(nativeOf), (id) => nativeOf[id] as string[], dir, ENV)
     const ours = await claimrunVerdicts([], dir, ENV)
     expect(ours.verdicts).toEqual(native)
     expect(native).toEqual({

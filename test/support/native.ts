@@ -15,6 +15,11 @@ export function nativeVerdict(argv: string[], cwd: string, env: NodeJS.ProcessEn
   return { verdict: res.status === 0 && !ranNone ? 'pass' : 'fail', output }
 }
 
+/** The native verdict of each file, by id: `argvOf(id)` is the command its own runner takes for it. */
+export function nativeVerdicts(ids: Iterable<string>, argvOf: (id: string) => string[], cwd: string, env: NodeJS.ProcessEnv = {}): Record<string, Verdict> {
+  return Object.fromEntries([...ids].map((id) => [id, nativeVerdict(argvOf(id), cwd, env).verdict]))
+}
+
 /** `claimrun run` (the real CLI) in `cwd`: each test's verdict by id, the exit code and what it printed. */
 export async function claimrunVerdicts(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<{ verdicts: Record<string, Verdict>; code: number | null; stdout: string; stderr: string; tails: Record<string, string> }> {
   const out = join(cwd, '.claimrun-out')
