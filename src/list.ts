@@ -6,6 +6,7 @@ import type { PlanEntry } from './vocab/protocol.js'
 import { describeOrder, formatMs, pad, padStart } from './reporters/format.js'
 import type { RunOptions, RunResult, Status } from './vocab/types.js'
 import { preparePlan } from './plan/prepare.js'
+import type { NeedsRank } from './plan/needs-order.js'
 import { plural } from './util/plural.js'
 import { listedNeeds, needsText } from './plan/needs-list.js'
 
@@ -29,6 +30,13 @@ export interface ListedTest {
   serial?: boolean
   /** Where each of its needs was declared: `group db (config)`, `weight=2 (line 3)`. */
   needs?: string[]
+  /** From history, in a run with needs: how long it stood passed over for its needs, on average over recent runs. */
+  waitEstimateMs?: number
+  /**
+   * With needs and `--order smart`, for a test ordered longest first: the length the order counted
+   * it as (ms; null for a serial test, first of all) and what set it (plan/needs-order.ts).
+   */
+  countedAs?: { ms: number | null; by: NeedsRank['by']; group?: string }
 }
 
 /** What `claimrun run --list` prints: the plan a run would claim, the same for any number of workers. */
@@ -53,7 +61,7 @@ function reasonFor(t: PlanEntry, history: History, opts: ResolvedOptions): ListR
 /** Plans a run and returns its claim order without running anything (nor writing any file). */
 export function listTests(options: RunOptions = {}): TestList {
   const opts = resolveOptions(options)
-  const { tests, selected, history, warnings, needs } = preparePlan(opts)
+  const { tests, selected, history, warnings, needs, ranks } = preparePlan(opts)
   return {
     version: 1,
     order: opts.order === 'random' ? { mode: 'random', seed: opts.seed } : { mode: opts.order },
@@ -68,15 +76,30 @@ export function listTests(options: RunOptions = {}): TestList {
       reason: reasonFor(t, history, opts),
       lastStatus: history.tests[t.id]?.lastStatus ?? null,
       ...listedNeeds(needs?.tests[i]),
+      ...(needs && history.tests[t.id]?.avgWaitMs ? { waitEstimateMs: history.tests[t.id]?.avgWaitMs } : {}),
+      ...(ranks && reasonFor(t, history, opts) === 'longest-first' ? { countedAs: countedAs(ranks[i] as NeedsRank) } : {}),
     })),
     warnings,
   }
 }
 
+const countedAs = (r: NeedsRank): NonNullable<ListedTest['countedAs']> => ({ ms: Number.isFinite(r.ms) ? r.ms : null, by: r.by, ...(r.group ? { group: r.group } : {}) })
+
+/** Why a test of a run with needs sits where it does in longest-first order (see orderByNeeds). */
+function longestFirstText(t: ListedTest): string {
+  const c = t.countedAs
+  if (!c || c.by === 'own') return 'longest first'
+  if (c.by === 'serial' || c.ms === null) return 'serial: first of all, while nothing else runs'
+  const as = `longest first, as ${formatMs(c.ms).trim()}`
+  if (c.by === 'group') return `${as}: group ${escapeLine(c.group ?? '?')}'s work over its max, one chain`
+  if (c.by === 'weight') return `${as}: weight ${t.weight} × its estimate`
+  return `${as}: its estimate + ${formatMs(t.waitEstimateMs ?? 0).trim()} waited for its needs (recent runs)`
+}
+
 const REASON_TEXT: Record<ListReason, (t: ListedTest) => string> = {
   'failed-last-time': (t) => `${t.lastStatus} last time: first, to learn soonest`,
   'no-history': () => 'no history: early, assumed long',
-  'longest-first': () => 'longest first',
+  'longest-first': longestFirstText,
   given: () => 'given order',
   random: () => 'random order',
 }

@@ -26,11 +26,14 @@ export interface SourceHooks {
  * A shared run whose tests declare needs: this machine's side of a claim from the store (see
  * lanes/shared-needs.ts). The store scans the free tests in order; this says which fit here.
  */
+/** What a test of a shared run waited for: a group full on the machine that passed it over, the capacity there, or a run-wide group. */
+export type ClaimWait = { ms: number; why: 'group' | 'capacity' } | { ms: number; why: 'run-wide'; group: string }
+
 export interface LocalFit {
   /** Per slot in plan order, whether its needs fit here now (claim/groups.ts fitMask). */
   mask(): string
-  /** The store gave this machine `slot` under the last mask: its needs are taken here. */
-  took(slot: number): void
+  /** The store gave this machine `slot` under the last mask: its needs are taken here (and how long it stood passed over, when it did). */
+  took(slot: number, waited?: ClaimWait): void
   /** Resolves once a test ended here since the last mask (something may fit now), or after `ms`. */
   released(ms: number): Promise<void>
 }

@@ -347,10 +347,14 @@ export function fitMask(nb: NeedsBoard): string {
  * Main thread of a shared run: takes slot i's needs for `lane`, right after the store gave it the
  * test under a mask from fitMask. Claims are made one at a time (see lanes/shared-needs.ts) and a
  * worker only ever gives back (atomic subtractions, which commute with these additions), so what
- * the mask said still holds, and no lock is needed (see fitMask).
+ * the mask said still holds, and no lock is needed (see fitMask). The store, which alone sees every
+ * machine pass a test over, says how long it waited and why (WHY_*; absent: it did not).
  */
-export function takeNeedsFor(nb: NeedsBoard, i: number, lane: number): void {
+export function takeNeedsFor(nb: NeedsBoard, i: number, lane: number, waited?: { ms: number; why: number }): void {
   take(nb, i, lane, msSince(nb))
+  if (!waited) return
+  Atomics.store(nb.cells, slotCell(nb, i, S_WAITED), Math.min(Math.max(0, Math.round(waited.ms)), 0x3fff_ffff))
+  Atomics.store(nb.cells, slotCell(nb, i, S_WHY), waited.why)
 }
 
 /** How long slot i's latest start waited for its needs, and why (main thread, once it ended). */

@@ -35,8 +35,8 @@ export function createHost(run: RunContext, lane: number): Host {
     async claim() {
       if (isStopped(board)) return null
       const stopped = (): boolean => isStopped(board)
-      const needs = run.needs?.board
-      const claim = needs ? await claimInTurn(needs, () => source.claim(worker, stopped, localFit(board, needs, lane))) : await source.claim(worker, stopped)
+      const needs = run.needs
+      const claim = needs ? await claimInTurn(needs.board, () => source.claim(worker, stopped, localFit(board, needs, lane))) : await source.claim(worker, stopped)
       if (!claim) return null
       if (recorder.has(claim.slot)) recorder.forget(claim.slot, 'an earlier outcome from this process was not accepted by the run')
       takeForLane(board, claim.slot, lane)

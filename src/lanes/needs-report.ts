@@ -1,6 +1,6 @@
 import { waitOf, WHY_CAPACITY, WHY_GROUP, WHY_RESERVED, type NeedsBoard } from '../claim/groups.js'
 import type { RunNeeds } from '../plan/needs.js'
-import type { TestResult } from '../vocab/types.js'
+import { WAITED_BEHIND_HEAVIER, type TestResult } from '../vocab/types.js'
 
 /**
  * Adds what a test needed, and how long it waited for it, to its result (results.json, the lines,
@@ -17,5 +17,5 @@ export function describeNeeds(needs: { plan: RunNeeds; board: NeedsBoard }, slot
   if (ms <= 0) return
   result.waitMs = ms
   result.waitedFor =
-    why === WHY_CAPACITY ? 'capacity' : why === WHY_RESERVED ? 'a heavier test' : why >= WHY_GROUP ? `group ${needs.plan.groups[why - WHY_GROUP]?.name ?? '?'}` : 'capacity'
+    why === WHY_CAPACITY ? 'capacity' : why === WHY_RESERVED ? WAITED_BEHIND_HEAVIER : why >= WHY_GROUP ? `group ${needs.plan.groups[why - WHY_GROUP]?.name ?? '?'}` : 'capacity'
 }

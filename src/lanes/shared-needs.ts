@@ -1,6 +1,7 @@
 import { epochOf, releasedSince, type ClaimBoard } from '../claim/board.js'
-import type { LocalFit } from '../claim/claim-source.js'
-import { fitMask, takeNeedsFor, type NeedsBoard } from '../claim/groups.js'
+import type { ClaimWait, LocalFit } from '../claim/claim-source.js'
+import { fitMask, takeNeedsFor, WHY_CAPACITY, WHY_GROUP, type NeedsBoard } from '../claim/groups.js'
+import type { RunNeeds } from '../plan/needs.js'
 
 /** The claim in progress on each needs board: a shared run's lanes claim from the store one at a time. */
 const turns = new WeakMap<NeedsBoard, Promise<unknown>>()
@@ -18,15 +19,26 @@ export function claimInTurn<T>(nb: NeedsBoard, claim: () => Promise<T>): Promise
 }
 
 /** What fits on this machine, for one lane's claims (see LocalFit). */
-export function localFit(board: ClaimBoard, nb: NeedsBoard, lane: number): LocalFit {
+export function localFit(board: ClaimBoard, needs: { plan: RunNeeds; board: NeedsBoard }, lane: number): LocalFit {
   let epoch = epochOf(board)
   return {
     mask() {
       // Read before the mask: a test that ends after it wakes the wait below.
       epoch = epochOf(board)
-      return fitMask(nb)
+      return fitMask(needs.board)
     },
-    took: (slot) => takeNeedsFor(nb, slot, lane),
+    took: (slot, waited) => takeNeedsFor(needs.board, slot, lane, waited && whyCode(needs.plan, slot, waited)),
     released: (ms) => releasedSince(board, epoch, ms),
   }
+}
+
+/**
+ * The store's reason as the needs board keeps it (WHY_*). A group full on the machine that passed
+ * the test over is named by the test's first group (the mask says only that one was full).
+ */
+function whyCode(plan: RunNeeds, slot: number, waited: ClaimWait): { ms: number; why: number } {
+  if (waited.why === 'capacity') return { ms: waited.ms, why: WHY_CAPACITY }
+  const name = waited.why === 'run-wide' ? waited.group : plan.tests[slot]?.groups[0]
+  const index = plan.groups.findIndex((g) => g.name === name)
+  return { ms: waited.ms, why: index >= 0 ? WHY_GROUP + index : WHY_CAPACITY }
 }

@@ -3,7 +3,7 @@ import { planTests, type PlanOptions } from './plan.js'
 import type { PlanEntry } from '../vocab/protocol.js'
 import { lastFailed, orderTests, shardTests } from './schedule.js'
 import { resolveNeeds, type RunNeeds } from './needs.js'
-import { orderByNeeds } from './needs-order.js'
+import { orderByNeeds, type NeedsRank } from './needs-order.js'
 
 export interface PreparedPlan {
   /** The tests of this run, in claim order. */
@@ -14,6 +14,8 @@ export interface PreparedPlan {
   warnings: string[]
   /** What each test needs (lock groups, weight, serial), in claim order; null when nothing is declared. */
   needs: RunNeeds | null
+  /** With needs and --order smart: what each test counted as in the order (see orderByNeeds), in claim order. */
+  ranks: NeedsRank[] | null
 }
 
 /**
@@ -34,10 +36,12 @@ export function preparePlan(opts: PlanOptions): PreparedPlan {
     tests = [...tests.filter((t) => first.has(t.id)), ...tests.filter((t) => !first.has(t.id))]
   }
   let needs = resolveNeeds(tests, plan.discovered, opts.needs, opts)
+  let ranks: NeedsRank[] | null = null
   if (needs && opts.order === 'smart' && opts.first.length === 0) {
     const ordered = orderByNeeds(tests, needs, loaded.history)
     tests = ordered.tests
     needs = { ...needs, tests: ordered.needs }
+    ranks = ordered.ranks
   }
-  return { tests, selected: plan.tests.length, history: loaded.history, warnings, needs }
+  return { tests, selected: plan.tests.length, history: loaded.history, warnings, needs, ranks }
 }

@@ -5,7 +5,7 @@ import { VERDICT } from './outcome.js'
 import { writeAtomic } from './out-dir.js'
 import { lockWithin } from './file-lock.js'
 import { makeDirs } from '../util/make-dirs.js'
-import type { Status, TestResult } from '../vocab/types.js'
+import { WAITED_BEHIND_HEAVIER, type Status, type TestResult } from '../vocab/types.js'
 
 /** Durations kept per test; their mean is the estimate (a moving average of recent runs). */
 const RECENT = 5
@@ -14,6 +14,14 @@ export interface HistoryEntry {
   /** Mean of `recentMs`. */
   avgMs: number
   recentMs: number[]
+  /**
+   * Added later, so absent from older files and from tests that never waited: the mean of
+   * `recentWaitMs`, how long the test stood passed over for its own needs (a full lock group, the
+   * capacity its weight needs) in each recent run. Waits behind a heavier test's reservation are
+   * not its own and count as 0. Both go once five runs in a row did not wait.
+   */
+  avgWaitMs?: number
+  recentWaitMs?: number[]
   lastStatus: Status
   lastRunAt: string
 }
@@ -27,7 +35,7 @@ export const emptyHistory = (): History => ({ version: 1, tests: {} })
 
 function isEntry(e: unknown): e is HistoryEntry {
   const x = e as HistoryEntry
-  return typeof x === 'object' && x !== null && typeof x.avgMs === 'number' && Array.isArray(x.recentMs) && typeof x.lastStatus === 'string'
+  return typeof x === 'object' && x !== null && typeof x.avgMs === 'number' && Array.isArray(x.recentMs) && typeof x.lastStatus === 'string' && (x.avgWaitMs === undefined || typeof x.avgWaitMs === 'number')
 }
 
 /**
@@ -68,6 +76,19 @@ export function checkHistorySize(path: string): void {
   }
 }
 
+/**
+ * How long a test takes in a run that may pass it over for its needs: its duration and the wait
+ * its needs cost it (a lock group's chain, room for its weight), from the history. The claim order
+ * of a run with needs ranks by this (plan/needs-order.ts); the reservation, which predicts when a
+ * running test ends, uses `avgMs` alone.
+ */
+export const estimateWithWait = (e: HistoryEntry): number => e.avgMs + (e.avgWaitMs ?? 0)
+
+/** The part of a test's wait that its own needs caused (see HistoryEntry.avgWaitMs). */
+const ownWait = (t: TestResult): number => (t.waitMs && t.waitedFor !== WAITED_BEHIND_HEAVIER ? t.waitMs : 0)
+
+const mean = (xs: number[]): number => Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 10) / 10
+
 /** Tests whose durations mean something: they ran to an end of their own. */
 const MEASURED: readonly Status[] = ['passed', 'failed', 'flaky', 'timedout']
 
@@ -80,10 +101,24 @@ export function mergeHistory(history: History, tests: TestResult[], at: string):
     const recentMs = prev ? [...prev.recentMs] : []
     if (MEASURED.includes(t.status) && t.durationMs !== null) recentMs.push(t.durationMs)
     while (recentMs.length > RECENT) recentMs.shift()
-    const avgMs = recentMs.length ? Math.round((recentMs.reduce((a, b) => a + b, 0) / recentMs.length) * 10) / 10 : (prev?.avgMs ?? 0)
-    next.tests[t.id] = { avgMs, recentMs, lastStatus: t.status, lastRunAt: at }
+    const avgMs = recentMs.length ? mean(recentMs) : (prev?.avgMs ?? 0)
+    next.tests[t.id] = { avgMs, recentMs, ...waits(prev, t), lastStatus: t.status, lastRunAt: at }
   }
   return next
+}
+
+/**
+ * The entry's wait fields after this run, aligned with `recentMs`: kept only while one of the recent
+ * runs waited, so an entry without them had waited 0 in each of its recent runs.
+ */
+function waits(prev: HistoryEntry | undefined, t: TestResult): Pick<HistoryEntry, 'avgWaitMs' | 'recentWaitMs'> {
+  const kept = Array.isArray(prev?.recentWaitMs) ? prev.recentWaitMs.filter((ms) => typeof ms === 'number') : []
+  const runs = prev?.recentMs.length ?? 0
+  // The runs before its first wait waited 0.
+  const recentWaitMs = kept.length >= runs ? kept.slice(kept.length - runs) : [...Array<number>(runs - kept.length).fill(0), ...kept]
+  if (MEASURED.includes(t.status) && t.durationMs !== null) recentWaitMs.push(ownWait(t))
+  while (recentWaitMs.length > RECENT) recentWaitMs.shift()
+  return recentWaitMs.some((ms) => ms > 0) ? { avgWaitMs: mean(recentWaitMs), recentWaitMs } : {}
 }
 
 export function saveHistory(path: string, history: History): void {

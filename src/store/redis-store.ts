@@ -3,6 +3,7 @@ import { DEFAULTS } from '../options/defaults.js'
 import { ClaimrunError } from '../vocab/errors.js'
 import { storeDb } from '../options/store-url.js'
 import { withRedis } from './load-redis.js'
+import type { ClaimWait } from '../claim/claim-source.js'
 
 /**
  * The claim store for runs that span machines: the same promise as the in-process board (every test
@@ -29,6 +30,9 @@ import { withRedis } from './load-redis.js'
  *   rgroups   HASH index → the run-wide lock groups of that test, space-separated (written once, by the first process)
  *   rgmax     HASH group → its max (written once, by the first process)
  *   rgused    HASH group → how many leases hold it now
+ *   waiting   HASH index → "<since> <why>": when a CLAIM first passed the free test over for its needs
+ *             (server ms), and why ('g' a group full on that machine, 'c' capacity there, or 'w <group>'
+ *             a run-wide group full); the CLAIM that takes it removes it and returns the wait
  *
  * A run-wide group is held by a test's lease: taken by the CLAIM that leases the test (all of its
  * groups or none), given back by the FINISH or RELEASE of that lease's token, or when the lease
@@ -36,7 +40,7 @@ import { withRedis } from './load-redis.js'
  * lease gives its groups back exactly once and a fenced-off holder can never give back another's.
  */
 
-const KEY_NAMES = ['plan', 'epoch', 'free', 'leases', 'holder', 'attempts', 'tokens', 'results', 'finisher', 'rgroups', 'rgmax', 'rgused'] as const
+const KEY_NAMES = ['plan', 'epoch', 'free', 'leases', 'holder', 'attempts', 'tokens', 'results', 'finisher', 'rgroups', 'rgmax', 'rgused', 'waiting'] as const
 
 /** Raised by a script when the run's epoch is gone or different: the store lost the run. */
 const LOST = 'CLAIMRUN_LOST'
@@ -50,13 +54,13 @@ local function hold(i, by)
   local gs = redis.call('HGET', KEYS[10], i)
   if gs then for g in string.gmatch(gs, '%S+') do redis.call('HINCRBY', KEYS[12], g, by) end end
 end
-local function roomFor(i)
+local function fullWide(i)
   local gs = redis.call('HGET', KEYS[10], i)
-  if not gs then return true end
+  if not gs then return nil end
   for g in string.gmatch(gs, '%S+') do
-    if tonumber(redis.call('HGET', KEYS[12], g) or '0') >= tonumber(redis.call('HGET', KEYS[11], g)) then return false end
+    if tonumber(redis.call('HGET', KEYS[12], g) or '0') >= tonumber(redis.call('HGET', KEYS[11], g)) then return g end
   end
-  return true
+  return nil
 end`
 
 // KEYS: all; ARGV: ttl json n epoch runWide (JSON: {max: {group: max}, tests: {index: "g1 g2"}}). Returns {plan, epoch}: ours if first, else the run's.
@@ -87,7 +91,8 @@ return {ARGV[2], ARGV[4]}`
 // ARGV: epoch ttl leaseMs worker mask. The mask has a character per test saying whether its needs
 // fit on the claiming machine ('.'), a group of it is full there ('g': passed over) or it needs more
 // capacity than is free there ('c': nothing after it is taken); empty when the machine has no needs.
-// A test whose run-wide groups are not all free is passed over; the first that fits is taken.
+// A test whose run-wide groups are not all free is passed over; the first that fits is taken. Each
+// test passed over notes when it first was (waiting), and the take returns how long it waited, why.
 const CLAIM = `${PRELUDE}
 local expired = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now)
 for _, i in ipairs(expired) do
@@ -109,8 +114,14 @@ else
     if #batch == 0 then break end
     for _, c in ipairs(batch) do
       local m = string.sub(mask, c + 1, c + 1)
-      if m == 'c' then blocked = true break end
-      if m ~= 'g' and roomFor(c) then i = c break end
+      if m == 'c' or m == 'g' then
+        redis.call('HSETNX', KEYS[13], c, now .. ' ' .. m)
+        if m == 'c' then blocked = true break end
+      else
+        local full = fullWide(c)
+        if not full then i = c break end
+        redis.call('HSETNX', KEYS[13], c, now .. ' w ' .. full)
+      end
     end
     from = from + 100
   end
@@ -126,8 +137,16 @@ local token = redis.call('INCR', KEYS[7])
 local attempt = redis.call('HINCRBY', KEYS[6], i, 1)
 redis.call('ZADD', KEYS[4], now + tonumber(ARGV[3]), i)
 redis.call('HSET', KEYS[5], i, token .. ' ' .. ARGV[4])
+local waited = redis.call('HGET', KEYS[13], i)
+local waitMs, why = 0, ''
+if waited then
+  redis.call('HDEL', KEYS[13], i)
+  local sp = string.find(waited, ' ')
+  waitMs = now - tonumber(string.sub(waited, 1, sp - 1))
+  why = string.sub(waited, sp + 1)
+end
 for k = 1, #KEYS do redis.call('EXPIRE', KEYS[k], ARGV[2]) end
-return {tonumber(i), token, attempt}`
+return {tonumber(i), token, attempt, waitMs, why}`
 
 // ARGV: epoch ttl leaseMs, then slot token pairs (none: a heartbeat that only keeps the run alive)
 const RENEW = `${PRELUDE}
@@ -177,9 +196,14 @@ export interface RemoteClaim {
   slot: number
   token: number
   attempt: number
+  /** How long the test stood passed over for its needs before this claim took it (absent: it did not wait). */
+  waited?: ClaimWait
 }
 
 export type ClaimAnswer = RemoteClaim | { slot: -1; finished: number; leased: number; free: number }
+
+const storeWait = (ms: number, why: string): ClaimWait =>
+  why.startsWith('w ') ? { ms, why: 'run-wide', group: why.slice(2) } : { ms, why: why === 'c' ? 'capacity' : 'group' }
 
 /** The run-wide lock groups of a plan: each group's max, and each test's groups (aligned with the plan's ids; [] for none). */
 export interface RunWideGroups {
@@ -190,7 +214,7 @@ export interface RunWideGroups {
 type Arg = string | number
 interface Scripts {
   crInit(...keysAndArgs: Arg[]): Promise<[string, string]>
-  crClaim(...keysAndArgs: Arg[]): Promise<[number, number, number, number?]>
+  crClaim(...keysAndArgs: Arg[]): Promise<[number, number, number, number?, string?]>
   crRenew(...keysAndArgs: Arg[]): Promise<number[]>
   crFinish(...keysAndArgs: Arg[]): Promise<number>
   crRelease(...keysAndArgs: Arg[]): Promise<number>
@@ -338,8 +362,9 @@ export class RedisStore {
    * machine take and whose run-wide groups have room (or says none is free or fits).
    */
   async claim(worker: string, mask = ''): Promise<ClaimAnswer> {
-    const [slot, a, b, c] = await this.script(this.redis.crClaim, this.leaseMs, worker, mask)
-    return slot < 0 ? { slot: -1, finished: a, leased: b, free: c ?? 0 } : { slot, token: a, attempt: b }
+    const [slot, a, b, c, why] = await this.script(this.redis.crClaim, this.leaseMs, worker, mask)
+    if (slot < 0) return { slot: -1, finished: a, leased: b, free: Number(c ?? 0) }
+    return { slot, token: a, attempt: b, ...(Number(c) > 0 && typeof why === 'string' && why ? { waited: storeWait(Number(c), why) } : {}) }
   }
 
   /**

@@ -178,7 +178,7 @@ export class SharedClaims implements ClaimSource {
       }
       this.lastOk = Math.max(this.lastOk, sent)
       if (answer.slot >= 0 && 'token' in answer) {
-        fit?.took(answer.slot)
+        fit?.took(answer.slot, answer.waited)
         this.held.set(answer.slot, { token: answer.token, since: sent })
         this.updateFence()
         return { slot: answer.slot, attempt: answer.attempt }

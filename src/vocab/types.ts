@@ -71,6 +71,9 @@ export interface TestResult {
   waitedFor?: string
 }
 
+/** `waitedFor` of a test held back by a heavier test's reservation: a wait its own needs did not cause. */
+export const WAITED_BEHIND_HEAVIER = 'a heavier test'
+
 /** One earlier attempt of a retried test. */
 export type AttemptResult = Pick<TestResult, 'worker' | 'status' | 'exitCode' | 'signal' | 'startMs' | 'endMs' | 'durationMs' | 'attempts' | 'log' | 'tail'>
 

@@ -225,6 +225,37 @@ describe('lock groups, weights and serial tests', () => {
     expect(readFileSync(join(dir, 'out', 'report.html'), 'utf8')).toContain('"waitedFor":"group db"')
   })
 
+  it('keeps a test\'s wait for its group in the history, and the next smart order counts it, saying so in --list', async () => {
+    const dir = tempDir()
+    // db_01 holds the group until free.sh has started, so the claim that took free.sh passed db_02 over.
+    write(dir, 't/test_db_01.sh', `until [ -e '${join(dir, 'free-started')}' ] || [ ! -d '${dir}' ]; do sleep 0.02; done\nsleep 0.2\n`)
+    write(dir, 't/test_db_02.sh', 'sleep 0.05\n')
+    write(dir, 't/test_free.sh', `: > '${join(dir, 'free-started')}'\n`)
+    write(dir, 'claimrun.config.json', JSON.stringify({ groups: { db: { tests: ['t/test_db_*'] } } }))
+    const ran = await runCli(['run', 't', '-w', '2', '--order', 'given', '--history', 'h.json', '--no-progress', '--out', 'out'], { cwd: dir })
+    expect(ran.code).toBe(0)
+    const waited = readResults(join(dir, 'out')).tests.find((t) => t.id === 't/test_db_02.sh') as Record<string, unknown>
+    expect(waited).toMatchObject({ waitedFor: 'group db' })
+    const history = JSON.parse(readFileSync(join(dir, 'h.json'), 'utf8')) as { tests: Record<string, Record<string, unknown>> }
+    expect(history.tests['t/test_db_02.sh']).toMatchObject({ avgWaitMs: waited.waitMs, recentWaitMs: [waited.waitMs] })
+    expect(history.tests['t/test_db_01.sh']).not.toHaveProperty('avgWaitMs')
+    expect(history.tests['t/test_free.sh']).not.toHaveProperty('avgWaitMs')
+
+    // A history saying db_02 waits 5 s: it counts as its estimate + 5 s and goes first; the chain counts as 0.3 s.
+    const entry = (avgMs: number, wait = 0) => ({ avgMs, recentMs: [avgMs], lastStatus: 'passed', lastRunAt: '2026-12-07T00:00:00Z', ...(wait ? { avgWaitMs: wait, recentWaitMs: [wait] } : {}) })
+    write(dir, 'h.json', JSON.stringify({ version: 1, tests: { 't/test_db_01.sh': entry(250), 't/test_db_02.sh': entry(50, 5000), 't/test_free.sh': entry(1000) } }))
+    const listed = await runCli(['run', 't', '-w', '2', '--history', 'h.json', '--list', '--json'], { cwd: dir })
+    const plan = (JSON.parse(listed.stdout) as { tests: Array<{ id: string; waitEstimateMs?: number; countedAs?: unknown }> }).tests
+    expect(plan.map((t) => [t.id, t.countedAs, t.waitEstimateMs])).toEqual([
+      ['t/test_db_02.sh', { ms: 5050, by: 'wait' }, 5000],
+      ['t/test_free.sh', { ms: 1000, by: 'own' }, undefined],
+      ['t/test_db_01.sh', { ms: 300, by: 'group', group: 'db' }, undefined],
+    ])
+    const table = await runCli(['run', 't', '-w', '2', '--history', 'h.json', '--list'], { cwd: dir })
+    expect(table.stdout).toMatch(/1 +t\/test_db_02\.sh +50 ms +longest first, as 5\.05 s: its estimate \+ 5(\.00)? s waited for its needs \(recent runs\)/)
+    expect(table.stdout).toMatch(/3 +t\/test_db_01\.sh +250 ms +longest first, as 300 ms: group db's work over its max, one chain/)
+  })
+
   describe('a bad declaration is one line, exit 2, and runs nothing', () => {
     const cases: Array<[string, Record<string, unknown> | null, string, RegExp]> = [
       ['an unknown key in a header', null, '# claimrun: groop=db', /t\/test_a\.sh line 1: unknown claimrun: key "groop=db"/],

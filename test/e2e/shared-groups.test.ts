@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { pidsIn, readLines, runCli, tempDir, waitFor, write } from '../support/helpers.js'
+import { pidsIn, readLines, readResults, runCli, tempDir, waitFor, write } from '../support/helpers.js'
 import { startRedis } from '../support/redis.js'
 import { spans, startRunner, stillAlive, startTimeOf, type Span } from '../support/witness.js'
 
@@ -65,6 +65,12 @@ describe('lock groups in a run shared through Redis', () => {
     expect(all.map((s) => s.id).sort()).toEqual([...staging, ...free].sort())
     expect(new Set(all.map(nodeOf))).toEqual(new Set(nodes))
     expect(peak(all.filter((s) => s.id.startsWith('t/test_staging_')))).toBe(1)
+    // The store saw every machine pass a staging test over while another held the group: each one but
+    // the first taken says how long it waited, in the results of the machine that ran it.
+    const ran = nodes.flatMap((node) => readResults(join(dir, `out-${node}`)).tests.filter((t) => t.worker?.startsWith(`${node}/`)))
+    const waits = ran.filter((t) => t.id.startsWith('t/test_staging_')).map((t) => t as { waitMs?: number; waitedFor?: string })
+    expect(waits.filter((t) => t.waitedFor === 'group staging' && (t.waitMs ?? 0) > 0)).toHaveLength(staging.length - 1)
+    expect(ran.filter((t) => t.id.startsWith('t/test_free_') && t.waitedFor !== undefined)).toEqual([])
     // Every hold was given back, and the group's keys expire with the run's.
     const redis = new Redis(url)
     onTestFinished(() => redis.disconnect())

@@ -116,5 +116,23 @@ describe('the smart order with needs', () => {
     // The db chain is 1050 ms of work on one slot: longer than the 900 ms test; in it, longest first.
     expect(ordered.tests.map((t) => t.id)).toEqual(['alone', 'db2', 'db3', 'db1', 'long', 'short'])
     expect(ordered.needs.map((n) => n.groups)).toEqual([[], ['db'], ['db'], ['db'], [], []])
+    expect(ordered.ranks.map((r) => r.by)).toEqual(['serial', 'group', 'group', 'group', 'own', 'own'])
+  })
+
+  it('counts a heavy test as its weight times its estimate, and a test as its estimate plus its recent waits for its needs', () => {
+    const tests = ['long', 'heavy', 'waiter', 'short'].map((id) => ({ id }))
+    const history = {
+      version: 1 as const,
+      tests: { long: entry(900), heavy: entry(400), waiter: { ...entry(100), avgWaitMs: 2000, recentWaitMs: [2000] }, short: { ...entry(300), avgWaitMs: 0 } },
+    }
+    const needs = {
+      tests: [needsOf([]), { ...needsOf([]), weight: 3 }, needsOf(['port']), needsOf([])],
+      groups: [{ name: 'port', max: 1, scope: 'machine' as const }],
+      capacity: 4,
+    }
+    const ordered = orderByNeeds(tests, needs, history)
+    // waiter: 100 + 2000 ms; heavy: 3 × 400 ms; long: 900 ms; short: 300 ms.
+    expect(ordered.tests.map((t) => t.id)).toEqual(['waiter', 'heavy', 'long', 'short'])
+    expect(ordered.ranks).toEqual([{ ms: 2100, by: 'wait' }, { ms: 1200, by: 'weight' }, { ms: 900, by: 'own' }, { ms: 300, by: 'own' }])
   })
 })
