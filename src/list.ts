@@ -83,7 +83,7 @@ export function listTests(options: RunOptions = {}): TestList {
   }
 }
 
-const countedAs = (r: NeedsRank): NonNullable<ListedTest['countedAs']> => ({ ms: Number.isFinite(r.ms) ? r.ms : null, by: r.by, ...(r.group ? { group: r.group } : {}) })
+const countedAs = (r: NeedsRank): NonNullable<ListedTest['countedAs']> => ({ ms: Number.isFinite(r.ms) ? Math.round(r.ms * 10) / 10 : null, by: r.by, ...(r.group ? { group: r.group } : {}) })
 
 /** Why a test of a run with needs sits where it does in longest-first order (see orderByNeeds). */
 function longestFirstText(t: ListedTest): string {
