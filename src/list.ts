@@ -89,7 +89,7 @@ const countedAs = (r: NeedsRank): NonNullable<ListedTest['countedAs']> => ({ ms:
 function longestFirstText(t: ListedTest): string {
   const c = t.countedAs
   if (!c || c.by === 'own') return 'longest first'
-  if (c.by === 'serial' || c.ms === null) return 'serial: first of all, while nothing else runs'
+  if (c.by === 'serial' || c.ms === null) return 'serial: first of the tests ordered by length, while the machine is still empty'
   const as = `longest first, as ${formatMs(c.ms).trim()}`
   if (c.by === 'group') return `${as}: group ${escapeLine(c.group ?? '?')}'s work over its max, one chain`
   if (c.by === 'weight') return `${as}: weight ${t.weight} × its estimate`

@@ -15,6 +15,9 @@
  *   lanes    per lane (1-based): HELD (slot + 1 whose needs the lane holds, 0 none), STARTED (ms since BASE)
  *   slots    per test: WEIGHT, ESTIMATE (ms, -1 unknown), FIRST (membership list offset), COUNT,
  *            BLOCKED_AT (ms since BASE + 1 when first passed over, 0 not waiting), WAITED (ms), WHY
+ *            (while waiting: the latest reason; once started: the one that held it longest),
+ *            SEEN_AT (ms since BASE + 1 when last passed over), OWN_MS (of the wait so far, the time
+ *            under its own needs: a group, capacity), OWN_WHY (the latest of those)
  *   members  the group indexes of each test, sorted
  *
  * Every change to USED, a group's USED and HELD happens under LOCK, so a claim takes all of a test's
@@ -34,7 +37,7 @@ const LOCK_WAITERS = 7
 const HEADER_CELLS = 8
 const GROUP_CELLS = 2
 const LANE_CELLS = 2
-const SLOT_CELLS = 7
+const SLOT_CELLS = 10
 const G_USED = 0
 const G_MAX = 1
 const L_HELD = 0
@@ -46,6 +49,9 @@ const S_COUNT = 3
 const S_BLOCKED_AT = 4
 const S_WAITED = 5
 const S_WHY = 6
+const S_SEEN_AT = 7
+const S_OWN_MS = 8
+const S_OWN_WHY = 9
 /** Int32 cells start after the Float64 BASE. */
 const INT_START = 2
 const MAIN_LOCK = 0x7fff_fff0
@@ -166,11 +172,26 @@ function fullGroup(nb: NeedsBoard, i: number): number {
   return -1
 }
 
-/** Records when slot i was first passed over, and why (kept until it starts). Under the lock. */
+/** A reason that is the test's own need (a group, capacity), not a heavier test's reservation. */
+const ownReason = (why: number): boolean => why !== WHY_NONE && why !== WHY_RESERVED
+
+/**
+ * Records that slot i was passed over at `at`, and why: when it first was, and how much of the time
+ * since went to its own needs (the time between two looks counts under the reason of the first).
+ * Under the lock.
+ */
 function noteBlocked(nb: NeedsBoard, i: number, at: number, why: number): void {
-  if (load(nb, slotCell(nb, i, S_BLOCKED_AT)) !== 0) return
-  Atomics.store(nb.cells, slotCell(nb, i, S_BLOCKED_AT), at + 1)
+  const seen = load(nb, slotCell(nb, i, S_SEEN_AT))
+  if (seen === 0) {
+    Atomics.store(nb.cells, slotCell(nb, i, S_BLOCKED_AT), at + 1)
+    Atomics.store(nb.cells, slotCell(nb, i, S_OWN_MS), 0)
+    Atomics.store(nb.cells, slotCell(nb, i, S_OWN_WHY), WHY_NONE)
+  } else if (ownReason(load(nb, slotCell(nb, i, S_WHY)))) {
+    Atomics.add(nb.cells, slotCell(nb, i, S_OWN_MS), at - (seen - 1))
+  }
+  Atomics.store(nb.cells, slotCell(nb, i, S_SEEN_AT), at + 1)
   Atomics.store(nb.cells, slotCell(nb, i, S_WHY), why)
+  if (ownReason(why)) Atomics.store(nb.cells, slotCell(nb, i, S_OWN_WHY), why)
 }
 
 /** Takes all of slot i's needs for `lane` at once. Under the lock, after the slot's own claim won. */
@@ -181,9 +202,14 @@ function take(nb: NeedsBoard, i: number, lane: number, at: number): void {
   Atomics.store(nb.cells, laneCell(nb, lane, L_HELD), i + 1)
   Atomics.store(nb.cells, laneCell(nb, lane, L_STARTED), at)
   const blockedAt = load(nb, slotCell(nb, i, S_BLOCKED_AT))
-  Atomics.store(nb.cells, slotCell(nb, i, S_WAITED), blockedAt ? at - (blockedAt - 1) : 0)
-  if (!blockedAt) Atomics.store(nb.cells, slotCell(nb, i, S_WHY), WHY_NONE)
+  const seen = load(nb, slotCell(nb, i, S_SEEN_AT))
+  const waited = seen ? at - (blockedAt - 1) : 0
+  const own = seen ? load(nb, slotCell(nb, i, S_OWN_MS)) + (ownReason(load(nb, slotCell(nb, i, S_WHY))) ? at - (seen - 1) : 0) : 0
+  Atomics.store(nb.cells, slotCell(nb, i, S_WAITED), waited)
+  // The reason that held it longest: its own needs, or a heavier test's reservation.
+  Atomics.store(nb.cells, slotCell(nb, i, S_WHY), !seen ? WHY_NONE : own * 2 >= waited ? load(nb, slotCell(nb, i, S_OWN_WHY)) : WHY_RESERVED)
   Atomics.store(nb.cells, slotCell(nb, i, S_BLOCKED_AT), 0)
+  Atomics.store(nb.cells, slotCell(nb, i, S_SEEN_AT), 0)
 }
 
 /** Gives back what `lane` holds (its test ended). Under the lock. */
@@ -332,14 +358,20 @@ export const NEEDS_CAPACITY = 'c'
  * so a heavy or serial test is never starved by lighter ones). The store alone knows which tests
  * are still free, so the scan in order happens there; this is the local half of it.
  *
+ * `groupFull` hears which group was full for each slot marked GROUP_FULL (the mask says only that one was).
+ *
  * Without the lock: in a shared run only the main thread takes (workers only give back), so a read
  * in the middle of a give-back sees some counters before it and some after, each a state in which
  * what fits still fits; and the main thread never waits on a worker thread that may have died.
  */
-export function fitMask(nb: NeedsBoard): string {
+export function fitMask(nb: NeedsBoard, groupFull?: (slot: number, group: number) => void): string {
   const free = load(nb, INT_START + CAPACITY) - load(nb, INT_START + USED)
   let mask = ''
-  for (let i = 0; i < nb.size; i++) mask += fullGroup(nb, i) >= 0 ? GROUP_FULL : load(nb, slotCell(nb, i, S_WEIGHT)) > free ? NEEDS_CAPACITY : FITS
+  for (let i = 0; i < nb.size; i++) {
+    const full = fullGroup(nb, i)
+    if (full >= 0) groupFull?.(i, full)
+    mask += full >= 0 ? GROUP_FULL : load(nb, slotCell(nb, i, S_WEIGHT)) > free ? NEEDS_CAPACITY : FITS
+  }
   return mask
 }
 

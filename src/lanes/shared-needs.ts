@@ -18,26 +18,40 @@ export function claimInTurn<T>(nb: NeedsBoard, claim: () => Promise<T>): Promise
   return mine
 }
 
+/** Per needs board: the group that was full here when this runner first passed each slot over. */
+const fullHere = new WeakMap<NeedsBoard, Map<number, number>>()
+
 /** What fits on this machine, for one lane's claims (see LocalFit). */
 export function localFit(board: ClaimBoard, needs: { plan: RunNeeds; board: NeedsBoard }, lane: number): LocalFit {
   let epoch = epochOf(board)
+  let full = fullHere.get(needs.board)
+  if (!full) fullHere.set(needs.board, (full = new Map()))
+  const seen = full
   return {
     mask() {
       // Read before the mask: a test that ends after it wakes the wait below.
       epoch = epochOf(board)
-      return fitMask(needs.board)
+      return fitMask(needs.board, (slot, group) => {
+        if (!seen.has(slot)) seen.set(slot, group)
+      })
     },
-    took: (slot, waited) => takeNeedsFor(needs.board, slot, lane, waited && whyCode(needs.plan, slot, waited)),
+    took(slot, waited) {
+      const here = seen.get(slot)
+      seen.delete(slot)
+      takeNeedsFor(needs.board, slot, lane, waited && whyCode(needs.plan, slot, waited, here))
+    },
     released: (ms) => releasedSince(board, epoch, ms),
   }
 }
 
 /**
- * The store's reason as the needs board keeps it (WHY_*). A group full on the machine that passed
- * the test over is named by the test's first group (the mask says only that one was full).
+ * The store's reason as the needs board keeps it (WHY_*). A group full on a runner's mask is the one
+ * this runner saw full when it first passed the slot over; when only another runner passed it over,
+ * the test's first group (the store keeps no more than that one of its groups was full there).
  */
-function whyCode(plan: RunNeeds, slot: number, waited: ClaimWait): { ms: number; why: number } {
+function whyCode(plan: RunNeeds, slot: number, waited: ClaimWait, fullHere: number | undefined): { ms: number; why: number } {
   if (waited.why === 'capacity') return { ms: waited.ms, why: WHY_CAPACITY }
+  if (waited.why === 'group' && fullHere !== undefined) return { ms: waited.ms, why: WHY_GROUP + fullHere }
   const name = waited.why === 'run-wide' ? waited.group : plan.tests[slot]?.groups[0]
   const index = plan.groups.findIndex((g) => g.name === name)
   return { ms: waited.ms, why: index >= 0 ? WHY_GROUP + index : WHY_CAPACITY }

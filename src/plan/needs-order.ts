@@ -4,7 +4,7 @@ import type { RunNeeds, TestNeeds } from './needs.js'
 
 /** What `--order smart` counted a test of a run with needs as, and why (shown by --list). */
 export interface NeedsRank {
-  /** Its length for longest-first, in ms (Infinity: a serial test, first of all). */
+  /** Its length for longest-first, in ms (Infinity: a serial test, first of the tests ordered by length). */
   ms: number
   /** What set it: its own estimate, its weight times it, its estimate plus the wait its needs cost it in recent runs, its group's chain, or serial. */
   by: 'own' | 'weight' | 'wait' | 'group' | 'serial'
@@ -23,9 +23,10 @@ export interface NeedsRank {
  * - a test that stood passed over for its needs in recent runs counts its estimate plus that wait
  *   (the history keeps it; it covers what the two rules above cannot see, such as a run-wide group
  *   held by other machines);
- * - serial tests go first of all, while the machine is still empty: there they wait for nothing.
- * The smart order's classes stay (failed last time, then unknown, then longest first); ties keep
- * the order given.
+ * - serial tests go first of those ordered by length, while the machine is still empty: there they
+ *   wait for little.
+ * The smart order's classes stay (failed last time, then unknown, then longest first: these rules
+ * order the last class); ties keep the order given.
  */
 export function orderByNeeds<T extends { id: string }>(tests: T[], needs: RunNeeds, history: History): { tests: T[]; needs: TestNeeds[]; ranks: NeedsRank[] } {
   const max = new Map(needs.groups.map((g) => [g.name, g.max]))

@@ -35,7 +35,7 @@ export const emptyHistory = (): History => ({ version: 1, tests: {} })
 
 function isEntry(e: unknown): e is HistoryEntry {
   const x = e as HistoryEntry
-  return typeof x === 'object' && x !== null && typeof x.avgMs === 'number' && Array.isArray(x.recentMs) && typeof x.lastStatus === 'string' && (x.avgWaitMs === undefined || typeof x.avgWaitMs === 'number')
+  return typeof x === 'object' && x !== null && typeof x.avgMs === 'number' && Array.isArray(x.recentMs) && typeof x.lastStatus === 'string'
 }
 
 /**
@@ -51,10 +51,19 @@ export function loadHistory(path: string): { history: History; warning?: string 
     if (data?.version !== 1 || typeof data.tests !== 'object' || data.tests === null || !Object.values(data.tests).every(isEntry)) {
       throw new Error('not a claimrun history file')
     }
+    for (const entry of Object.values(data.tests)) dropBadWaits(entry)
     return { history: data }
   } catch (err) {
     return { history: emptyHistory(), warning: `ignoring history ${path} (${(err as Error).message}); it will be replaced after this run` }
   }
+}
+
+/** The optional wait fields are read only when they are what this version writes; otherwise the entry is kept without them. */
+function dropBadWaits(entry: HistoryEntry): void {
+  const ok = typeof entry.avgWaitMs === 'number' && Number.isFinite(entry.avgWaitMs) && Array.isArray(entry.recentWaitMs) && entry.recentWaitMs.every((ms) => typeof ms === 'number' && Number.isFinite(ms))
+  if (ok || (entry.avgWaitMs === undefined && entry.recentWaitMs === undefined)) return
+  delete entry.avgWaitMs
+  delete entry.recentWaitMs
 }
 
 /**
@@ -112,7 +121,7 @@ export function mergeHistory(history: History, tests: TestResult[], at: string):
  * runs waited, so an entry without them had waited 0 in each of its recent runs.
  */
 function waits(prev: HistoryEntry | undefined, t: TestResult): Pick<HistoryEntry, 'avgWaitMs' | 'recentWaitMs'> {
-  const kept = Array.isArray(prev?.recentWaitMs) ? prev.recentWaitMs.filter((ms) => typeof ms === 'number') : []
+  const kept = prev?.recentWaitMs ?? []
   const runs = prev?.recentMs.length ?? 0
   // The runs before its first wait waited 0.
   const recentWaitMs = kept.length >= runs ? kept.slice(kept.length - runs) : [...Array<number>(runs - kept.length).fill(0), ...kept]

@@ -130,21 +130,23 @@ else
     hold(i, 1)
   end
 end
+-- Keys this script created (waiting, free again) expire with the run's, whatever it answers.
+for k = 1, #KEYS do redis.call('EXPIRE', KEYS[k], ARGV[2]) end
 if not i then
   return {-1, redis.call('HLEN', KEYS[8]), redis.call('ZCARD', KEYS[4]), redis.call('ZCARD', KEYS[3])}
 end
+-- Read before the lease is written: an entry that does not parse is no wait, never an error halfway.
+local waitMs, why = 0, ''
+local since, reason = string.match(redis.call('HGET', KEYS[13], i) or '', '^(%d+) (.+)$')
+if since then
+  waitMs = math.max(0, now - tonumber(since))
+  why = reason
+end
+redis.call('HDEL', KEYS[13], i)
 local token = redis.call('INCR', KEYS[7])
 local attempt = redis.call('HINCRBY', KEYS[6], i, 1)
 redis.call('ZADD', KEYS[4], now + tonumber(ARGV[3]), i)
 redis.call('HSET', KEYS[5], i, token .. ' ' .. ARGV[4])
-local waited = redis.call('HGET', KEYS[13], i)
-local waitMs, why = 0, ''
-if waited then
-  redis.call('HDEL', KEYS[13], i)
-  local sp = string.find(waited, ' ')
-  waitMs = now - tonumber(string.sub(waited, 1, sp - 1))
-  why = string.sub(waited, sp + 1)
-end
 for k = 1, #KEYS do redis.call('EXPIRE', KEYS[k], ARGV[2]) end
 return {tonumber(i), token, attempt, waitMs, why}`
 

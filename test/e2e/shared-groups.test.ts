@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
+import { RedisStore } from '../../dist/src/store/redis-store.js'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { pidsIn, readLines, readResults, runCli, tempDir, waitFor, write } from '../support/helpers.js'
 import { startRedis } from '../support/redis.js'
@@ -79,6 +80,49 @@ describe('lock groups in a run shared through Redis', () => {
       expect(await redis.pttl(key)).toBeGreaterThan(0)
       expect(await redis.pttl(key)).toBeLessThanOrEqual(60_000)
     }
+  })
+
+  it('the store notes when it passes a test over, returns the wait with the lease, lets the note expire with the run, and takes a note it cannot read as no wait', async () => {
+    const dir = tempDir()
+    const { url } = await startRedis(dir)
+    const store = await RedisStore.connect(url, 'notes', 60_000, 60)
+    onTestFinished(() => store.close())
+    await store.joinPlan(['a', 'b', 'c'], { max: { staging: 1 }, tests: [['staging'], ['staging'], []] })
+    const redis = new Redis(url)
+    onTestFinished(() => redis.disconnect())
+    const waiting = 'claimrun:{notes}:waiting'
+    const first = await store.claim('n/w1', '...')
+    expect(first).toMatchObject({ slot: 0 })
+    expect(first).not.toHaveProperty('waited')
+    // 'b' is passed over (staging is held), 'c' is taken; then nothing fits, and the note stays.
+    expect(await store.claim('n/w2', '...')).toMatchObject({ slot: 2 })
+    // A claim that takes nothing and writes the note afresh still gives it the run's expiry.
+    await redis.del(waiting)
+    expect(await store.claim('n/w3', '...')).toMatchObject({ slot: -1 })
+    const noted = await redis.hget(waiting, '1')
+    expect(noted).toMatch(/^\d+ w staging$/)
+    expect(await redis.pttl(waiting)).toBeGreaterThan(0)
+    // Let the store's clock pass the note before the take, so the wait is above 0 ms.
+    const serverMs = async (): Promise<number> => {
+      const [sec, micro] = await redis.time()
+      return Number(sec) * 1000 + Math.floor(Number(micro) / 1000)
+    }
+    while ((await serverMs()) <= Number(noted?.split(' ')[0])) await new Promise((r) => setTimeout(r, 1))
+    expect(await store.finish(0, (first as { token: number }).token, { status: 'passed' })).toBe(true)
+    const second = await store.claim('n/w1', '...')
+    expect(second).toMatchObject({ slot: 1, waited: { why: 'run-wide', group: 'staging' } })
+    expect((second as { waited: { ms: number } }).waited.ms).toBeGreaterThan(0)
+    expect(await redis.hexists(waiting, '1')).toBe(0)
+
+    // A note that does not parse: the claim leases the test all the same, with no wait, and drops the note.
+    const other = await RedisStore.connect(url, 'garbled', 60_000, 60)
+    onTestFinished(() => other.close())
+    await other.joinPlan(['x'], { max: { staging: 1 }, tests: [['staging']] })
+    await redis.hset('claimrun:{garbled}:waiting', '0', 'not a note')
+    const taken = await other.claim('n/w1', '.')
+    expect(taken).toMatchObject({ slot: 0, attempt: 1 })
+    expect(taken).not.toHaveProperty('waited')
+    expect(await redis.hexists('claimrun:{garbled}:waiting', '0')).toBe(0)
   })
 
   it('a group is per machine by default: never over its max within a process, while each machine runs its own', async () => {

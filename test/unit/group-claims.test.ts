@@ -91,6 +91,49 @@ describe('a claim with needs', () => {
     expect(claim(2)).toBe(3)
   })
 
+  describe('names what held a waiting test longest: its own needs or a heavier test\'s reservation', () => {
+    /** Lets the clock move: a wait is attributed by the time that passed under each reason. */
+    const elapse = (ms: number): void => void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+    // Slots: 0 in group g, 1 free, 2 of weight 3 (the whole capacity), 3 in group g. Lanes 1 and 2 take 0 and 1.
+    const scene = () => {
+      const b = boards([{ groups: [0] }, {}, { weight: 3 }, { groups: [0] }], [1], 3)
+      expect([b.claim(1), b.claim(2)]).toEqual([0, 1])
+      const end = (lane: number, slot: number): void => {
+        releaseNeeds(b.board, b.needs, lane)
+        markDone(b.board, slot, lane)
+      }
+      return { ...b, end }
+    }
+
+    it('passed over for its group at once, then for long behind the heavy test: the heavier test', () => {
+      const { claim, needs, end } = scene()
+      expect(claim(3)).toBe(-1) // slot 3: group g full (slot 0 runs)
+      end(1, 0)
+      expect(claim(1)).toBe(-1) // slot 3: group free now, but capacity is kept for slot 2
+      expect(waitOf(needs, 3).why).toBe(WHY_RESERVED)
+      elapse(400)
+      end(2, 1)
+      expect(claim(1)).toBe(2)
+      end(1, 2)
+      expect(claim(1)).toBe(3)
+      expect(waitOf(needs, 3).why).toBe(WHY_RESERVED)
+      expect(waitOf(needs, 3).ms).toBeGreaterThanOrEqual(400)
+    })
+
+    it('passed over for long for its group, then behind the heavy test at once: its group', () => {
+      const { claim, needs, end } = scene()
+      expect(claim(3)).toBe(-1) // slot 3: group g full
+      elapse(400)
+      end(1, 0)
+      end(2, 1)
+      expect(claim(1)).toBe(2)
+      end(1, 2)
+      expect(claim(1)).toBe(3)
+      expect(waitOf(needs, 3)).toMatchObject({ why: WHY_GROUP + 0 })
+      expect(waitOf(needs, 3).ms).toBeGreaterThanOrEqual(400)
+    })
+  })
+
   it('gives a dead lane\'s needs back from the main thread', () => {
     const { board, needs, claim } = boards([{ groups: [0], weight: 2 }, { groups: [0] }], [1], 3)
     expect(claim(1)).toBe(0)

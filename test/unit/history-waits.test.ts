@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest'
-import { estimateWithWait, mergeHistory, type History } from '../../dist/src/record/history.js'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { estimateWithWait, loadHistory, mergeHistory, type History } from '../../dist/src/record/history.js'
 import type { TestResult } from '../../dist/src/vocab/types.js'
 
 /** A finished test's result, as a run records it; `wait` is [ms, what it waited for]. */
@@ -42,5 +45,19 @@ describe('the history keeps the waits a test\'s own needs cost it', () => {
   it('records no wait for a test cut short (no duration either)', () => {
     const h = runs(empty(), [result('db', 100, [300, 'group db'])], [{ ...result('db', 0, [900, 'group db']), status: 'notrun', durationMs: null } as TestResult])
     expect(h.tests.db).toMatchObject({ recentMs: [100], recentWaitMs: [300] })
+  })
+})
+
+describe('a history file written by another version', () => {
+  it('keeps an entry whose wait fields it cannot read, without them, and the rest of the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'claimrun-history-'))
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+    const file = join(dir, 'history.json')
+    const entry = { avgMs: 100, recentMs: [100], lastStatus: 'passed', lastRunAt: '2026-12-07T00:00:00Z' }
+    writeFileSync(file, JSON.stringify({ version: 1, tests: { odd: { ...entry, avgWaitMs: null, recentWaitMs: 'x' }, fine: { ...entry, avgWaitMs: 50, recentWaitMs: [50] } } }))
+    const { history, warning } = loadHistory(file)
+    expect(warning).toBeUndefined()
+    expect(history.tests.odd).toEqual(entry)
+    expect(history.tests.fine).toMatchObject({ avgWaitMs: 50, recentWaitMs: [50] })
   })
 })
