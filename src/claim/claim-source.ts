@@ -22,13 +22,13 @@ export interface SourceHooks {
   fence?(by: number | null, graceMs: number): void
 }
 
+/** What a test of a shared run waited for: a group full on the machine that passed it over, the capacity there, or a run-wide group. */
+export type ClaimWait = { ms: number; why: 'group' | 'capacity' } | { ms: number; why: 'run-wide'; group: string }
+
 /**
  * A shared run whose tests declare needs: this machine's side of a claim from the store (see
  * lanes/shared-needs.ts). The store scans the free tests in order; this says which fit here.
  */
-/** What a test of a shared run waited for: a group full on the machine that passed it over, the capacity there, or a run-wide group. */
-export type ClaimWait = { ms: number; why: 'group' | 'capacity' } | { ms: number; why: 'run-wide'; group: string }
-
 export interface LocalFit {
   /** Per slot in plan order, whether its needs fit here now (claim/groups.ts fitMask). */
   mask(): string
