@@ -120,7 +120,7 @@
   }
 
   // Each attempt of a test as it ran: the earlier (retried) ones first, then the one that counts.
-  const attemptsOf = (t) => [...(t.previousAttempts || []).map((p) => ({ ...p, id: t.id, groups: t.groups, retried: true })), t]
+  const attemptsOf = (t) => [...(t.previousAttempts || []).map((p) => ({ ...p, id: t.id, groups: t.groups, weight: t.weight, serial: t.serial, retried: true })), t]
 
   function renderTimeline(s) {
     const now = model.live && !model.done && model.startedAt ? Math.max(0, Date.now() - Date.parse(model.startedAt)) : 0
@@ -136,6 +136,7 @@
     const x = (ms) => left + (ms / end) * (width - left - 10)
     const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': 'worker timeline' })
     const waited = (t) => (t.waitMs ? `, waited ${fmtMs(t.waitMs)} for ${t.waitedFor}` : '')
+    const heavy = (t) => (t.serial ? 'serial' : (t.weight || 1) > 1 ? `weight ${t.weight}` : '')
     rows.forEach((w, i) => {
       root.append(svg('text', { x: 4, y: i * laneH + 16, 'font-size': 12 }, w))
       root.append(svg('rect', { x: left, y: i * laneH + 3, width: width - left - 10, height: laneH - 6, fill: '#f1f3f5' }))
@@ -144,9 +145,15 @@
       const lane = model.workers.indexOf(t.worker)
       if (lane < 0) continue
       const bar = svg('rect', { class: 'bar', x: x(t.startMs), y: lane * laneH + 3, width: Math.max(1, x(t.endMs ?? now) - x(t.startMs)), height: laneH - 6, fill: COLORS[t.status] || '#777', stroke: '#fff', 'stroke-width': 1, 'data-test': t.id, 'data-attempt': t.attempts })
-      bar.append(svg('title', {}, `${t.id} — ${t.retried ? `attempt ${t.attempts}, retried: ` : ''}${t.status}, ${fmtMs(t.durationMs)}${waited(t)}`))
+      bar.append(svg('title', {}, `${t.id} — ${t.retried ? `attempt ${t.attempts}, retried: ` : ''}${t.status}, ${fmtMs(t.durationMs)}${heavy(t) ? `, ${heavy(t)}` : ''}${waited(t)}`))
       bar.addEventListener('click', () => select({ test: t.id }))
       root.append(bar)
+      // A heavy or serial test holds more of the capacity than its one worker: said on its bar, so the idle lanes beside it read as kept for it.
+      const barWidth = x(t.endMs ?? now) - x(t.startMs)
+      if (heavy(t) && barWidth > 48) {
+        const label = svg('text', { class: 'bar-label', x: x(t.startMs) + barWidth / 2, y: lane * laneH + 16, 'font-size': 11, 'text-anchor': 'middle', fill: '#fff', 'pointer-events': 'none', 'data-test': t.id }, heavy(t))
+        root.append(label)
+      }
       for (const g of t.groups || []) {
         const row = model.workers.length + groups.indexOf(g)
         // Translucent: two tests of one group at once (a max above 1) show as a darker overlap.

@@ -193,7 +193,7 @@ describe('lock groups, weights and serial tests', () => {
 
   it('shows each test\'s needs in --list, its wait in its line, the slowest list and results.json, and a group\'s tests in one timeline lane', async () => {
     const dir = tempDir()
-    needSuite(dir, [...ids('db_', 3).map((name) => ({ name, seconds: 0.2 })), { name: 'heavy.sh', header: 'weight=2' }])
+    needSuite(dir, [...ids('db_', 3).map((name) => ({ name, seconds: 0.2 })), { name: 'heavy.sh', header: 'weight=2', seconds: 0.4 }])
     // Last of the group in order, so it waits; it fails, so the summary describes it.
     write(dir, 't/test_db_04.sh', 'sleep 0.05\nexit 1\n')
     write(dir, 'claimrun.config.json', JSON.stringify({ groups: { db: { tests: ['t/test_db_*'] } } }))
@@ -219,6 +219,10 @@ describe('lock groups, weights and serial tests', () => {
     expect(lane).toHaveLength(4)
     const sorted = lane.sort((a, b) => (a[0] as number) - (b[0] as number))
     for (let i = 1; i < sorted.length; i++) expect(sorted[i]![0]).toBeGreaterThanOrEqual(sorted[i - 1]![1]! - 0.5)
+    // The weight-2 test's bar says so (the idle lane beside it is kept for it), in its label and its title.
+    expect(await page.locator('.timeline text.bar-label[data-test="t/test_heavy.sh"]').textContent()).toBe('weight 2')
+    expect(await page.locator('.timeline rect.bar[data-test="t/test_heavy.sh"] title').textContent()).toContain(', weight 2')
+    expect(await page.locator('.timeline text.bar-label').count()).toBe(1)
     // The caption's bound counts the weight-2 test twice.
     expect(await page.locator('#makespan').textContent()).toContain('lower bound max(weighted sum/3, longest)')
     expect(errors).toEqual([])
