@@ -22,8 +22,8 @@ export interface SourceHooks {
   fence?(by: number | null, graceMs: number): void
 }
 
-/** What a test of a shared run waited for: a group full on the machine that passed it over, the capacity there, or a run-wide group. */
-export type ClaimWait = { ms: number; why: 'group' | 'capacity' } | { ms: number; why: 'run-wide'; group: string }
+/** What a test of a shared run waited for: a group full on the machine that passed it over, the capacity there, a heavier test's reservation there, or a run-wide group. */
+export type ClaimWait = { ms: number; why: 'group' | 'capacity' | 'reserved' } | { ms: number; why: 'run-wide'; group: string }
 
 /**
  * A shared run whose tests declare needs: this machine's side of a claim from the store (see

@@ -251,6 +251,12 @@ function reservation(nb: NeedsBoard, need: number, free: number, at: number): { 
   return { shadow: Infinity, extra: 0 }
 }
 
+/** Whether slot i (of `weight`, which fits now) may start beside a waiting heavy test's reservation: it is expected to end by then, or uses capacity spare even then. */
+function mayBackfill(nb: NeedsBoard, i: number, weight: number, head: { shadow: number; extra: number }, at: number): boolean {
+  const estimate = load(nb, slotCell(nb, i, S_ESTIMATE))
+  return (estimate >= 0 && at + estimate <= head.shadow) || weight <= head.extra
+}
+
 /**
  * Claims the first test in plan order whose needs fit now, for `lane`; -1 when none does. A test
  * whose group is full, or that needs more capacity than is free, is passed over for now. The first
@@ -285,13 +291,9 @@ export function claimWithNeeds(board: ClaimBoard, nb: NeedsBoard, lane: number):
         head ??= reservation(nb, weight, free, at)
         continue
       }
-      if (head) {
-        const estimate = load(nb, slotCell(nb, i, S_ESTIMATE))
-        const endsInTime = estimate >= 0 && at + estimate <= head.shadow
-        if (!endsInTime && weight > head.extra) {
-          noteBlocked(nb, i, at, WHY_RESERVED)
-          continue
-        }
+      if (head && !mayBackfill(nb, i, weight, head, at)) {
+        noteBlocked(nb, i, at, WHY_RESERVED)
+        continue
       }
       if (!claimOpen(board, i, lane)) continue
       take(nb, i, lane, at)
@@ -350,27 +352,59 @@ function rebuildCounters(nb: NeedsBoard): void {
 export const FITS = '.'
 export const GROUP_FULL = 'g'
 export const NEEDS_CAPACITY = 'c'
+/** Heavy tests' reservations a mask can describe: the first this many distinct weights that wait for capacity here. */
+export const BACKFILL_CLASSES = 4
 
 /**
  * Main thread of a shared run, where the store is asked for the next test: one character per slot
- * saying whether its needs fit on this machine now (FITS), a group of it is full (GROUP_FULL: passed
- * over), or it needs more capacity than is free (NEEDS_CAPACITY: the store takes nothing after it,
- * so a heavy or serial test is never starved by lighter ones). The store alone knows which tests
- * are still free, so the scan in order happens there; this is the local half of it.
- *
- * `groupFull` hears which group was full for each slot marked GROUP_FULL (the mask says only that one was).
+ * saying whether its needs fit on this machine now. The store alone knows which tests are still
+ * free, so the scan in order happens there; this is the local half of it, the same rules as
+ * claimWithNeeds:
+ * - GROUP_FULL: a group of it is full here (passed over);
+ * - 'A' + k: it needs more capacity than is free here, and its weight is the k-th of the first
+ *   BACKFILL_CLASSES distinct weights that do (the first such test the store meets holds a
+ *   reservation); NEEDS_CAPACITY for any other weight (the store takes nothing after it);
+ * - FITS: it fits, and may start beside any of those reservations; or '0' + bits when it may start
+ *   only beside some (bit k: beside a reservation for class k), by mayBackfill's rule: it is
+ *   expected to end before that heavy test can start, or uses capacity spare even then.
+ * So a heavy or serial test is never starved by lighter ones, and lighter ones still fill what it
+ * cannot use, as in a local run. `groupFull` hears which group was full for each GROUP_FULL slot.
  *
  * Without the lock: in a shared run only the main thread takes (workers only give back), so a read
  * in the middle of a give-back sees some counters before it and some after, each a state in which
- * what fits still fits; and the main thread never waits on a worker thread that may have died.
+ * what fits still fits (and a test still held ends later than it will: the reservation errs long);
+ * and the main thread never waits on a worker thread that may have died.
  */
 export function fitMask(nb: NeedsBoard, groupFull?: (slot: number, group: number) => void): string {
   const free = load(nb, INT_START + CAPACITY) - load(nb, INT_START + USED)
+  const at = msSince(nb)
+  const weightOf = (i: number): number => load(nb, slotCell(nb, i, S_WEIGHT))
+  const classes: number[] = []
+  for (let i = 0; i < nb.size && classes.length < BACKFILL_CLASSES; i++) {
+    const w = weightOf(i)
+    if (w > free && !classes.includes(w) && fullGroup(nb, i) < 0) classes.push(w)
+  }
+  const heads = classes.map((w) => reservation(nb, w, free, at))
+  const all = (1 << heads.length) - 1
   let mask = ''
   for (let i = 0; i < nb.size; i++) {
     const full = fullGroup(nb, i)
-    if (full >= 0) groupFull?.(i, full)
-    mask += full >= 0 ? GROUP_FULL : load(nb, slotCell(nb, i, S_WEIGHT)) > free ? NEEDS_CAPACITY : FITS
+    if (full >= 0) {
+      groupFull?.(i, full)
+      mask += GROUP_FULL
+      continue
+    }
+    const weight = weightOf(i)
+    if (weight > free) {
+      const k = classes.indexOf(weight)
+      mask += k >= 0 ? String.fromCharCode(65 + k) : NEEDS_CAPACITY
+      continue
+    }
+    let bits = 0
+    heads.forEach((head, k) => {
+      if (mayBackfill(nb, i, weight, head, at)) bits |= 1 << k
+    })
+    mask += bits === all ? FITS : String.fromCharCode(48 + bits)
   }
   return mask
 }

@@ -1,6 +1,6 @@
 import { epochOf, releasedSince, type ClaimBoard } from '../claim/board.js'
 import type { ClaimWait, LocalFit } from '../claim/claim-source.js'
-import { fitMask, takeNeedsFor, WHY_CAPACITY, WHY_GROUP, type NeedsBoard } from '../claim/groups.js'
+import { fitMask, takeNeedsFor, WHY_CAPACITY, WHY_GROUP, WHY_RESERVED, type NeedsBoard } from '../claim/groups.js'
 import type { RunNeeds } from '../plan/needs.js'
 
 /** The claim in progress on each needs board: a shared run's lanes claim from the store one at a time. */
@@ -51,6 +51,7 @@ export function localFit(board: ClaimBoard, needs: { plan: RunNeeds; board: Need
  */
 function whyCode(plan: RunNeeds, slot: number, waited: ClaimWait, fullHere: number | undefined): { ms: number; why: number } {
   if (waited.why === 'capacity') return { ms: waited.ms, why: WHY_CAPACITY }
+  if (waited.why === 'reserved') return { ms: waited.ms, why: WHY_RESERVED }
   if (waited.why === 'group' && fullHere !== undefined) return { ms: waited.ms, why: WHY_GROUP + fullHere }
   const name = waited.why === 'run-wide' ? waited.group : plan.tests[slot]?.groups[0]
   const index = plan.groups.findIndex((g) => g.name === name)

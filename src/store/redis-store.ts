@@ -31,8 +31,9 @@ import type { ClaimWait } from '../claim/claim-source.js'
  *   rgmax     HASH group → its max (written once, by the first process)
  *   rgused    HASH group → how many leases hold it now
  *   waiting   HASH index → "<since> <why>": when a CLAIM first passed the free test over for its needs
- *             (server ms), and why ('g' a group full on that machine, 'c' capacity there, or 'w <group>'
- *             a run-wide group full); the CLAIM that takes it removes it and returns the wait
+ *             (server ms), and why ('g' a group full on that machine, 'c' capacity there, 'r' a heavier
+ *             test's reservation there, or 'w <group>' a run-wide group full); the CLAIM that takes it
+ *             removes it and returns the wait
  *
  * A run-wide group is held by a test's lease: taken by the CLAIM that leases the test (all of its
  * groups or none), given back by the FINISH or RELEASE of that lease's token, or when the lease
@@ -88,11 +89,14 @@ for i, gs in pairs(wide.tests) do redis.call('HSET', KEYS[10], i, gs) end
 for k = 1, #KEYS do redis.call('EXPIRE', KEYS[k], ARGV[1]) end
 return {ARGV[2], ARGV[4]}`
 
-// ARGV: epoch ttl leaseMs worker mask. The mask has a character per test saying whether its needs
-// fit on the claiming machine ('.'), a group of it is full there ('g': passed over) or it needs more
-// capacity than is free there ('c': nothing after it is taken); empty when the machine has no needs.
-// A test whose run-wide groups are not all free is passed over; the first that fits is taken. Each
-// test passed over notes when it first was (waiting), and the take returns how long it waited, why.
+// ARGV: epoch ttl leaseMs worker mask. The mask has a character per test (claim/groups.ts fitMask)
+// saying whether its needs fit on the claiming machine ('.'), a group of it is full there ('g':
+// passed over), it needs more capacity than is free there ('A'-'D': the first such test holds a
+// reservation of that class; 'c': nothing after it is taken), or it fits but may start beside only
+// some reservations ('0' + bits, bit k for class k; otherwise passed over while one of another
+// class holds); empty when the machine has no needs. A test whose run-wide groups are not all free
+// is passed over; the first that fits is taken. Each test passed over notes when it first was, and
+// why (waiting: 'g', 'c', 'r' a reservation, 'w <group>'), and the take returns how long it waited, why.
 const CLAIM = `${PRELUDE}
 local expired = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now)
 for _, i in ipairs(expired) do
@@ -109,14 +113,21 @@ if mask == '' and redis.call('EXISTS', KEYS[10]) == 0 then
 else
   local from = 0
   local blocked = false
+  local head = nil
   while not i and not blocked do
     local batch = redis.call('ZRANGE', KEYS[3], from, from + 99)
     if #batch == 0 then break end
     for _, c in ipairs(batch) do
       local m = string.sub(mask, c + 1, c + 1)
+      local b = string.byte(m) or 46
       if m == 'c' or m == 'g' then
         redis.call('HSETNX', KEYS[13], c, now .. ' ' .. m)
         if m == 'c' then blocked = true break end
+      elseif b >= 65 and b <= 68 then
+        redis.call('HSETNX', KEYS[13], c, now .. ' c')
+        if not head then head = b - 65 end
+      elseif head and b >= 48 and b <= 63 and math.floor((b - 48) / 2 ^ head) % 2 == 0 then
+        redis.call('HSETNX', KEYS[13], c, now .. ' r')
       else
         local full = fullWide(c)
         if not full then i = c break end
@@ -205,7 +216,7 @@ export interface RemoteClaim {
 export type ClaimAnswer = RemoteClaim | { slot: -1; finished: number; leased: number; free: number }
 
 const storeWait = (ms: number, why: string): ClaimWait =>
-  why.startsWith('w ') ? { ms, why: 'run-wide', group: why.slice(2) } : { ms, why: why === 'c' ? 'capacity' : 'group' }
+  why.startsWith('w ') ? { ms, why: 'run-wide', group: why.slice(2) } : { ms, why: why === 'c' ? 'capacity' : why === 'r' ? 'reserved' : 'group' }
 
 /** The run-wide lock groups of a plan: each group's max, and each test's groups (aligned with the plan's ids; [] for none). */
 export interface RunWideGroups {

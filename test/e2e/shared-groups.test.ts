@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { RedisStore } from '../../dist/src/store/redis-store.js'
@@ -123,6 +123,33 @@ describe('lock groups in a run shared through Redis', () => {
     expect(taken).toMatchObject({ slot: 0, attempt: 1 })
     expect(taken).not.toHaveProperty('waited')
     expect(await redis.hexists('claimrun:{garbled}:waiting', '0')).toBe(0)
+  })
+
+  it('a heavy test waiting for capacity in a shared run lets in beside it only the tests expected to end before it can start (backfilling)', async () => {
+    const dir = tempDir()
+    const { url } = await startRedis(dir)
+    // long holds one of the 3 slots until short has started: short must be let in beside heavy's reservation.
+    write(dir, 't/test_1long.sh', `until [ -e '${join(dir, 'short-started')}' ] || [ ! -d '${dir}' ]; do sleep 0.02; done\n`)
+    write(dir, 't/test_2heavy.sh', '# claimrun: weight=3\nsleep 0.05\n')
+    write(dir, 't/test_3short.sh', `: > '${join(dir, 'short-started')}'\n`)
+    write(dir, 't/test_4late.sh', 'sleep 0.05\n')
+    // The estimates: long is expected to take 5 s; short ends long before; late would run past heavy's start.
+    const entry = (avgMs: number) => ({ avgMs, recentMs: [avgMs], lastStatus: 'passed', lastRunAt: '2026-12-07T00:00:00Z' })
+    write(dir, 'h.json', JSON.stringify({ version: 1, tests: { 't/test_1long.sh': entry(5000), 't/test_2heavy.sh': entry(50), 't/test_3short.sh': entry(10), 't/test_4late.sh': entry(120_000) } }))
+    const ran = await runCli(['run', 't', '--store', url, '--run-id', 'backfill', '--node', 'solo', '--workers', '3', '--order', 'given', '--history', 'h.json', '--timeout', '30', '--no-progress', '--out', 'out'], { cwd: dir })
+    expect(ran.stderr).toBe('')
+    expect(ran.code).toBe(0)
+    const results = readResults(join(dir, 'out')).tests as unknown as Array<{ id: string; startMs: number; endMs: number; waitedFor?: string }>
+    const test = (name: string) => results.find((t) => t.id === `t/test_${name}.sh`) ?? { startMs: NaN, endMs: NaN, waitedFor: undefined }
+    expect(test('3short').startMs).toBeLessThan(test('1long').endMs)
+    expect(test('2heavy').startMs).toBeGreaterThanOrEqual(test('1long').endMs)
+    expect(test('4late').startMs).toBeGreaterThanOrEqual(test('2heavy').startMs)
+    expect(test('2heavy').waitedFor).toBe('capacity')
+    expect(test('4late').waitedFor).toBe('a heavier test')
+    // A wait behind another test's reservation is not the test's own: the history does not count it.
+    const history = JSON.parse(readFileSync(join(dir, 'h.json'), 'utf8')) as { tests: Record<string, Record<string, unknown>> }
+    expect(history.tests['t/test_4late.sh']).not.toHaveProperty('avgWaitMs')
+    expect(history.tests['t/test_2heavy.sh']).toHaveProperty('avgWaitMs')
   })
 
   it('a group is per machine by default: never over its max within a process, while each machine runs its own', async () => {

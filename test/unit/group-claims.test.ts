@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { createBoard, markDone } from '../../dist/src/claim/board.js'
-import { claimWithNeeds, createNeedsBoard, releaseLaneNeeds, releaseNeeds, usage, waitOf, WHY_GROUP, WHY_RESERVED } from '../../dist/src/claim/groups.js'
+import { claimWithNeeds, createNeedsBoard, fitMask, releaseLaneNeeds, releaseNeeds, usage, waitOf, WHY_GROUP, WHY_RESERVED } from '../../dist/src/claim/groups.js'
 import { parseHeaderLine, readHeaders } from '../../dist/src/plan/needs-header.js'
 import { orderByNeeds } from '../../dist/src/plan/needs-order.js'
 
@@ -132,6 +132,22 @@ describe('a claim with needs', () => {
       expect(waitOf(needs, 3)).toMatchObject({ why: WHY_GROUP + 0 })
       expect(waitOf(needs, 3).ms).toBeGreaterThanOrEqual(400)
     })
+  })
+
+  it('describes the same rules to a shared run\'s store: each reservation\'s class, and which tests may start beside it', () => {
+    // Capacity 4. Slot 0 (weight 2, group g) runs, expected to take a minute. Slots 1 and 2 (weights
+    // 3 and 4) wait for it: classes A and B, both due in a minute, with one slot spare then for A and
+    // none for B. Slot 3 would run past the minute (beside A only, in its spare slot); slot 4 ends long
+    // before (beside either); slot 5 (weight 2) would run past it and fits in no spare capacity.
+    const { needs, claim } = boards(
+      [{ weight: 2, groups: [0], estimateMs: 60_000 }, { weight: 3 }, { weight: 4 }, { estimateMs: 120_000 }, { estimateMs: 10 }, { weight: 2, estimateMs: 120_000 }],
+      [1],
+      4,
+    )
+    expect(claim(1)).toBe(0)
+    const full: Array<[number, number]> = []
+    expect(fitMask(needs, (slot, group) => full.push([slot, group]))).toBe('gAB1.0')
+    expect(full).toEqual([[0, 0]])
   })
 
   it('gives a dead lane\'s needs back from the main thread', () => {
