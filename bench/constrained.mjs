@@ -51,7 +51,7 @@ export async function benchConstrained({ reps = 5, log = console.log } = {}) {
     for (let i = 0; BASELINE && i < 2; i++) mustPass(await run(BASELINE, ['--history', baseHistory])(), 'claimrun before (warming its history)')
     const configs = {
       'claimrun, constrained, smart order (with history)': run(CLI, ['--history', history]),
-      'claimrun, constrained, no history (reserves conservatively)': run(CLI, ['--no-history', '--order', 'given']),
+      'claimrun, constrained, no history (a first run; reserves conservatively)': run(CLI, ['--no-history']),
       // A build from before lock groups ignores the headers (its overlaps column then counts them).
       ...(BASELINE ? { 'claimrun before (CLAIMRUN_BENCH_BASELINE, with its own history)': run(BASELINE, ['--history', baseHistory]) } : {}),
     }

@@ -33,8 +33,9 @@ export interface ListedTest {
   /** From history, in a run with needs: how long it stood passed over for its needs, on average over recent runs. */
   waitEstimateMs?: number
   /**
-   * With needs and `--order smart`, for a test ordered longest first: the length the order counted
-   * it as (ms; null for a serial test, first of all) and what set it (plan/needs-order.ts).
+   * With needs and `--order smart`, for a test ordered by length (longest first, or among those
+   * without history, each assumed as long as the mean of the rest): the length the order counted it
+   * as (ms; null for a serial test, first of them) and what set it (plan/needs-order.ts).
    */
   countedAs?: { ms: number | null; by: NeedsRank['by']; group?: string }
 }
@@ -77,7 +78,7 @@ export function listTests(options: RunOptions = {}): TestList {
       lastStatus: history.tests[t.id]?.lastStatus ?? null,
       ...listedNeeds(needs?.tests[i]),
       ...(needs && history.tests[t.id]?.avgWaitMs ? { waitEstimateMs: history.tests[t.id]?.avgWaitMs } : {}),
-      ...(ranks && reasonFor(t, history, opts) === 'longest-first' ? { countedAs: countedAs(ranks[i] as NeedsRank) } : {}),
+      ...(ranks && ['longest-first', 'no-history'].includes(reasonFor(t, history, opts)) ? { countedAs: countedAs(ranks[i] as NeedsRank) } : {}),
     })),
     warnings,
   }
@@ -96,9 +97,19 @@ function longestFirstText(t: ListedTest): string {
   return `${as}: its estimate + ${formatMs(t.waitEstimateMs ?? 0).trim()} waited for its needs (recent runs)`
 }
 
+/** Among the tests without history (each assumed as long as the mean), what put a test of a run with needs ahead. */
+function noHistoryText(t: ListedTest): string {
+  const c = t.countedAs
+  const head = 'no history: early, assumed long'
+  if (!c || c.by === 'own' || c.by === 'wait') return head
+  if (c.by === 'serial') return `${head}; serial: first of them`
+  if (c.by === 'group') return `${head}; group ${escapeLine(c.group ?? '?')}'s tests over its max, one chain: ahead`
+  return `${head}; weight ${t.weight}: counted ${t.weight} times as long`
+}
+
 const REASON_TEXT: Record<ListReason, (t: ListedTest) => string> = {
   'failed-last-time': (t) => `${t.lastStatus} last time: first, to learn soonest`,
-  'no-history': () => 'no history: early, assumed long',
+  'no-history': noHistoryText,
   'longest-first': longestFirstText,
   given: () => 'given order',
   random: () => 'random order',

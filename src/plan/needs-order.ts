@@ -30,31 +30,37 @@ export interface NeedsRank {
  */
 export function orderByNeeds<T extends { id: string }>(tests: T[], needs: RunNeeds, history: History): { tests: T[]; needs: TestNeeds[]; ranks: NeedsRank[] } {
   const max = new Map(needs.groups.map((g) => [g.name, g.max]))
+  // A test without history is assumed as long as the mean of those with one (any length, when none has).
+  const known = tests.map((t) => history.tests[t.id]?.avgMs).filter((ms): ms is number => ms !== undefined)
+  const assumed = known.length ? known.reduce((a, b) => a + b, 0) / known.length : 1000
   const chain = new Map<string, number>()
   tests.forEach((t, i) => {
-    for (const g of needs.tests[i]?.groups ?? []) chain.set(g, (chain.get(g) ?? 0) + (history.tests[t.id]?.avgMs ?? 0) / (max.get(g) ?? 1))
+    for (const g of needs.tests[i]?.groups ?? []) chain.set(g, (chain.get(g) ?? 0) + (history.tests[t.id]?.avgMs ?? assumed) / (max.get(g) ?? 1))
   })
   const keyed = tests.map((t, i) => {
     const h = history.tests[t.id]
     const own = needs.tests[i] as TestNeeds
     const rank = !h ? 1 : didNotPass(h.lastStatus) ? 0 : 2
-    return { t, own, i, rank, length: lengthOf(own, h ? { ms: h.avgMs, withWait: estimateWithWait(h) } : null, chain), ms: h?.avgMs ?? 0 }
+    const estimate = h ? { ms: h.avgMs, withWait: estimateWithWait(h) } : { ms: assumed, withWait: assumed }
+    return { t, own, i, rank, length: lengthOf(own, estimate, chain), ms: h?.avgMs ?? 0 }
   })
-  // Within a group's chain (one length), its own longest first.
-  keyed.sort((a, b) => a.rank - b.rank || (a.rank === 2 ? b.length.ms - a.length.ms || b.ms - a.ms : 0) || a.i - b.i)
+  // Longest first among the tests with history, and among those without (each assumed the mean
+  // length: so serial tests, a long chain, the heavy tests still go first); within a chain (one
+  // length), its own longest first.
+  keyed.sort((a, b) => a.rank - b.rank || (a.rank > 0 ? b.length.ms - a.length.ms || b.ms - a.ms : 0) || a.i - b.i)
   return { tests: keyed.map((k) => k.t), needs: keyed.map((k) => k.own), ranks: keyed.map((k) => k.length) }
 }
 
 /** The longest of a test's lengths (see orderByNeeds); its own estimate wins ties. */
-function lengthOf(own: TestNeeds, estimate: { ms: number; withWait: number } | null, chain: Map<string, number>): NeedsRank {
+function lengthOf(own: TestNeeds, estimate: { ms: number; withWait: number }, chain: Map<string, number>): NeedsRank {
   if (own.serial) return { ms: Infinity, by: 'serial' }
-  const ms = estimate?.ms ?? 0
+  const ms = estimate.ms
   let best: NeedsRank = { ms, by: 'own' }
   const consider = (candidate: NeedsRank): void => {
     if (candidate.ms > best.ms) best = candidate
   }
   consider({ ms: ms * own.weight, by: 'weight' })
-  consider({ ms: estimate?.withWait ?? 0, by: 'wait' })
+  consider({ ms: estimate.withWait, by: 'wait' })
   for (const group of own.groups) consider({ ms: chain.get(group) ?? 0, by: 'group', group })
   return best
 }

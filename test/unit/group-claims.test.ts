@@ -178,6 +178,19 @@ describe('the smart order with needs', () => {
     expect(ordered.ranks.map((r) => r.by)).toEqual(['serial', 'group', 'group', 'group', 'own', 'own'])
   })
 
+  it('orders the tests without history by the same rules, each assumed as long as the others: serial, then a long chain, then heavy', () => {
+    const tests = ['free1', 'heavy', 'db1', 'db2', 'db3', 'alone', 'free2'].map((id) => ({ id }))
+    const needs = {
+      tests: [needsOf([]), { ...needsOf([]), weight: 2 }, needsOf(['db']), needsOf(['db']), needsOf(['db']), needsOf([], true), needsOf([])],
+      groups: [{ name: 'db', max: 1, scope: 'machine' as const }],
+      capacity: 4,
+    }
+    const ordered = orderByNeeds(tests, needs, { version: 1, tests: {} })
+    // The db chain counts 3 tests' time, the weight-2 test twice one test's.
+    expect(ordered.tests.map((t) => t.id)).toEqual(['alone', 'db1', 'db2', 'db3', 'heavy', 'free1', 'free2'])
+    expect(ordered.ranks.map((r) => r.by)).toEqual(['serial', 'group', 'group', 'group', 'weight', 'own', 'own'])
+  })
+
   it('counts a heavy test as its weight times its estimate, and a test as its estimate plus its recent waits for its needs', () => {
     const tests = ['long', 'heavy', 'waiter', 'short'].map((id) => ({ id }))
     const history = {
