@@ -68,18 +68,22 @@ export function listTests(options: RunOptions = {}): TestList {
     order: opts.order === 'random' ? { mode: 'random', seed: opts.seed } : { mode: opts.order },
     ...(opts.shard ? { shard: `${opts.shard.index}/${opts.shard.total}` } : {}),
     selected,
-    tests: tests.map((t, i) => ({
-      position: i + 1,
-      id: t.id,
-      file: t.file,
-      argv: t.argv,
-      estimateMs: history.tests[t.id]?.avgMs ?? null,
-      reason: reasonFor(t, history, opts),
-      lastStatus: history.tests[t.id]?.lastStatus ?? null,
-      ...listedNeeds(needs?.tests[i]),
-      ...(needs && history.tests[t.id]?.avgWaitMs ? { waitEstimateMs: history.tests[t.id]?.avgWaitMs } : {}),
-      ...(ranks && ['longest-first', 'no-history'].includes(reasonFor(t, history, opts)) ? { countedAs: countedAs(ranks[i] as NeedsRank) } : {}),
-    })),
+    tests: tests.map((t, i) => {
+      const reason = reasonFor(t, history, opts)
+      const h = history.tests[t.id]
+      return {
+        position: i + 1,
+        id: t.id,
+        file: t.file,
+        argv: t.argv,
+        estimateMs: h?.avgMs ?? null,
+        reason,
+        lastStatus: h?.lastStatus ?? null,
+        ...listedNeeds(needs?.tests[i]),
+        ...(needs && h?.avgWaitMs ? { waitEstimateMs: h.avgWaitMs } : {}),
+        ...(ranks && (reason === 'longest-first' || reason === 'no-history') ? { countedAs: countedAs(ranks[i] as NeedsRank) } : {}),
+      }
+    }),
     warnings,
   }
 }

@@ -24,9 +24,8 @@ const fullHere = new WeakMap<NeedsBoard, Map<number, number>>()
 /** What fits on this machine, for one lane's claims (see LocalFit). */
 export function localFit(board: ClaimBoard, needs: { plan: RunNeeds; board: NeedsBoard }, lane: number): LocalFit {
   let epoch = epochOf(board)
-  let full = fullHere.get(needs.board)
-  if (!full) fullHere.set(needs.board, (full = new Map()))
-  const seen = full
+  const seen = fullHere.get(needs.board) ?? new Map<number, number>()
+  fullHere.set(needs.board, seen)
   return {
     mask() {
       // Read before the mask: a test that ends after it wakes the wait below.

@@ -107,25 +107,27 @@ export function mergeHistory(history: History, tests: TestResult[], at: string):
   for (const t of tests) {
     if (VERDICT[t.status] === 'skipped') continue // cut short: neither a duration nor a verdict
     const prev = next.tests[t.id]
+    const measured = MEASURED.includes(t.status) && t.durationMs !== null
     const recentMs = prev ? [...prev.recentMs] : []
-    if (MEASURED.includes(t.status) && t.durationMs !== null) recentMs.push(t.durationMs)
+    if (measured) recentMs.push(t.durationMs as number)
     while (recentMs.length > RECENT) recentMs.shift()
     const avgMs = recentMs.length ? mean(recentMs) : (prev?.avgMs ?? 0)
-    next.tests[t.id] = { avgMs, recentMs, ...waits(prev, t), lastStatus: t.status, lastRunAt: at }
+    next.tests[t.id] = { avgMs, recentMs, ...waits(prev, measured ? ownWait(t) : null), lastStatus: t.status, lastRunAt: at }
   }
   return next
 }
 
 /**
- * The entry's wait fields after this run, aligned with `recentMs`: kept only while one of the recent
- * runs waited, so an entry without them had waited 0 in each of its recent runs.
+ * The entry's wait fields after this run (`wait`: its own wait, null when the run measured no
+ * duration), aligned with `recentMs`: kept only while one of the recent runs waited, so an entry
+ * without them had waited 0 in each of its recent runs.
  */
-function waits(prev: HistoryEntry | undefined, t: TestResult): Pick<HistoryEntry, 'avgWaitMs' | 'recentWaitMs'> {
+function waits(prev: HistoryEntry | undefined, wait: number | null): Pick<HistoryEntry, 'avgWaitMs' | 'recentWaitMs'> {
   const kept = prev?.recentWaitMs ?? []
   const runs = prev?.recentMs.length ?? 0
   // The runs before its first wait waited 0.
   const recentWaitMs = kept.length >= runs ? kept.slice(kept.length - runs) : [...Array<number>(runs - kept.length).fill(0), ...kept]
-  if (MEASURED.includes(t.status) && t.durationMs !== null) recentWaitMs.push(ownWait(t))
+  if (wait !== null) recentWaitMs.push(wait)
   while (recentWaitMs.length > RECENT) recentWaitMs.shift()
   return recentWaitMs.some((ms) => ms > 0) ? { avgWaitMs: mean(recentWaitMs), recentWaitMs } : {}
 }
